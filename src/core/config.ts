@@ -1,0 +1,103 @@
+/**
+ * config.json: optional, merged over the defaults key by key, validated with zod.
+ * Unknown keys at any depth and bad values are errors that name the key (exit 2).
+ * zod costs ~40 ms to import, so it is loaded only when a config file exists.
+ */
+import { promises as fs } from 'node:fs';
+import { ConfigError } from './errors.js';
+
+export type SyncType = 'intelligent-auto' | 'smart' | 'robust' | 'manual' | 'post-merge';
+export type Priority = 'critical' | 'high' | 'normal' | 'low';
+
+export interface Config {
+  max_syncs_per_hour: number;
+  hour_reset_time: 'auto' | string;
+  rate_limiting_enabled: boolean;
+  burst_capacity: number;
+  remote: string;
+  branch: string | null;
+  device_name: string | null;
+  debounce_ms: number;
+  max_wait_ms: number;
+  process_interval_s: number;
+  pull_interval_s: number;
+  health_interval_s: number;
+  stuck_timeout_s: number;
+  lock_timeout_ms: number;
+  lock_stale_ms: number;
+  retries: { default: number; robust: number; min_delay_ms: number; max_delay_ms: number };
+  breaker: { failure_threshold: number; cooldown_s: number };
+  system_files: string[];
+  user_conflict_policy: 'conflict-copy' | 'manual';
+  watch: { enabled: boolean; ignore: string[] };
+  log: { level: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'silent'; max_size_mb: number; max_files: number };
+  backups: { keep: number; max_age_days: number };
+}
+
+export function defaultConfig(): Config {
+  return {
+    max_syncs_per_hour: 12,
+    hour_reset_time: 'auto',
+    rate_limiting_enabled: true,
+    burst_capacity: 3,
+    remote: 'origin',
+    branch: null,
+    device_name: null,
+    debounce_ms: 2000,
+    max_wait_ms: 30000,
+    process_interval_s: 30,
+    pull_interval_s: 300,
+    health_interval_s: 300,
+    stuck_timeout_s: 600,
+    lock_timeout_ms: 30000,
+    lock_stale_ms: 10000,
+    retries: { default: 4, robust: 8, min_delay_ms: 500, max_delay_ms: 30000 },
+    breaker: { failure_threshold: 5, cooldown_s: 300 },
+    system_files: ['.claude/**'],
+    user_conflict_policy: 'conflict-copy',
+    watch: { enabled: true, ignore: [] },
+    log: { level: 'info', max_size_mb: 10, max_files: 5 },
+    backups: { keep: 50, max_age_days: 14 },
+  };
+}
+
+/** Read and validate config.json; absent means defaults. */
+export async function loadConfig(file: string): Promise<Config> {
+  let text: string;
+  try {
+    text = await fs.readFile(file, 'utf8');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return defaultConfig();
+    throw new ConfigError(`cannot read ${file}: ${(e as Error).message}`);
+  }
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (e) {
+    throw new ConfigError(`${file} is not valid JSON: ${(e as Error).message}`);
+  }
+  return parseConfig(raw, file);
+}
+
+export async function parseConfig(raw: unknown, source = 'config.json'): Promise<Config> {
+  const { configSchema, describeIssue } = await import('./config-schema.js');
+  const result = configSchema.safeParse(raw);
+  if (!result.success) {
+    const first = result.error.issues[0];
+    throw new ConfigError(`invalid ${source}: ${first ? describeIssue(first) : 'unknown error'}`);
+  }
+  return mergeConfig(defaultConfig(), result.data as Partial<Config>);
+}
+
+function mergeConfig(base: Config, over: Partial<Config>): Config {
+  const out: Record<string, unknown> = { ...base };
+  for (const [key, value] of Object.entries(over)) {
+    const current = (base as unknown as Record<string, unknown>)[key];
+    if (value && typeof value === 'object' && !Array.isArray(value) && current && typeof current === 'object' && !Array.isArray(current)) {
+      out[key] = { ...(current as object), ...(value as object) };
+    } else if (value !== undefined) {
+      out[key] = value;
+    }
+  }
+  return out as unknown as Config;
+}
