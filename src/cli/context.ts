@@ -1,0 +1,46 @@
+/**
+ * What every command needs, built lazily from the global options: the workspace (one
+ * read-only git call), the config (zod only when config.json exists) and a logger
+ * (pino only when a command logs).
+ */
+import { loadConfig, type Config } from '../core/config.js';
+import { ensureStateDir, resolveWorkspace, type Workspace } from '../core/workspace.js';
+import { createFileLogger, type Logger } from '../log.js';
+
+export interface GlobalOptions {
+  C?: string;
+}
+
+export interface CommandContext {
+  cwd: string;
+  workspace(): Promise<Workspace>;
+  /** Workspace with its state directory created (and checked) on first use. */
+  stateWorkspace(): Promise<Workspace>;
+  config(): Promise<Config>;
+  logger(): Promise<Logger>;
+  out(line: string): void;
+  err(line: string): void;
+}
+
+export function createContext(global: GlobalOptions): CommandContext {
+  const cwd = global.C ?? process.cwd();
+  let ws: Promise<Workspace> | null = null;
+  let stateWs: Promise<Workspace> | null = null;
+  let config: Promise<Config> | null = null;
+  let logger: Promise<Logger> | null = null;
+  const ctx: CommandContext = {
+    cwd,
+    workspace: () => (ws ??= resolveWorkspace(cwd)),
+    stateWorkspace: () =>
+      (stateWs ??= ctx.workspace().then(async (w) => {
+        await ensureStateDir(w);
+        return w;
+      })),
+    config: () => (config ??= ctx.workspace().then((w) => loadConfig(w.paths.config))),
+    logger: () =>
+      (logger ??= Promise.all([ctx.stateWorkspace(), ctx.config()]).then(([w, c]) => createFileLogger(w.paths.coordinatorLog, c.log.level))),
+    out: (line) => process.stdout.write(line + '\n'),
+    err: (line) => process.stderr.write(line + '\n'),
+  };
+  return ctx;
+}

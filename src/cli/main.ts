@@ -1,0 +1,151 @@
+/**
+ * The CLI: commander wires the commands; each command module is imported only when it
+ * runs (start-up time matters for hooks and scripts). Commands throw typed errors;
+ * only this file turns them into an exit code, through `process.exitCode` so that
+ * logs flush.
+ */
+import { Command, CommanderError, Option } from 'commander';
+import { exitCodeOf, ExitCode, UsageError } from '../core/errors.js';
+import { safeValue } from '../core/sanitize.js';
+import { createContext, type CommandContext } from './context.js';
+
+type Action = (ctx: CommandContext, ...args: any[]) => Promise<number | void>;
+
+function lazy(load: () => Promise<{ run: Action }>) {
+  return async (...args: unknown[]) => {
+    const cmd = args[args.length - 1] as Command;
+    const ctx = createContext(cmd.optsWithGlobals() as { C?: string });
+    const mod = await load();
+    const code = await mod.run(ctx, ...args.slice(0, -1));
+    if (typeof code === 'number' && code !== 0) process.exitCode = code;
+  };
+}
+
+export function buildProgram(name = 'sync-coordinator'): Command {
+  const program = new Command(name)
+    .description('One coordinator between every trigger and git: keeps this work tree safely synced with its remote.')
+    .option('-C <path>', 'run as if started in <path> (like git -C)')
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride()
+    .configureOutput({ outputError: (str, write) => write(safeValue(str.trimEnd()) + '\n') })
+    .addHelpText('after', `
+Exit codes: 0 done/queued, 1 sync failed, 2 bad input or config, 3 rate limited,
+            4 lock busy past the timeout, 5 conflict left for you, 6 not a git work tree.
+State: <worktree>/.claude/sync-coordination/ (never committed).
+Examples:
+  $ sync-coordinator init
+  $ sync-coordinator request-sync smart my-script normal "after build"
+  $ sync-coordinator sync-now
+  $ sync-coordinator status --json`);
+
+  program
+    .command('init')
+    .description('create the state directory, a default config and the .git/info/exclude entry (idempotent)')
+    .option('--json', 'print a JSON object')
+    .action(lazy(() => import('./commands/init.js')));
+
+  program
+    .command('request-sync')
+    .description('ask for a sync; never waits on the lock. Types: intelligent-auto, smart, robust, manual, post-merge. Priorities: critical, high, normal, low')
+    .argument('<type>', 'intelligent-auto | smart | robust | manual | post-merge')
+    .argument('<caller>', 'who asks (a script or person name; printable, at most 1 KiB)')
+    .argument('[priority]', 'critical | high | normal | low (default depends on the type)')
+    .argument('[reason...]', 'free text for the log (printable, at most 1 KiB)')
+    .option('--enqueue-only', 'only queue it; never process in this process')
+    .option('--wait', "wait for this request's outcome")
+    .addOption(new Option('--timeout <s>', 'with --wait: give up after <s> seconds').default('300'))
+    .option('--json', 'print {"id","status","type","priority"} (and "result" with --wait)')
+    .addHelpText('after', `
+Examples:
+  $ sync-coordinator request-sync smart auto-sync
+  $ sync-coordinator request-sync robust nightly-job high "end of day" --wait
+  $ claude-sync-coordinator request-sync intelligent-auto watcher low --enqueue-only`)
+    .action(lazy(() => import('./commands/request-sync.js')));
+
+  program
+    .command('process')
+    .description('process the queue now (waits for the lock up to lock_timeout_ms)')
+    .option('--json', 'print a JSON report')
+    .option('--quiet', 'print nothing on success')
+    .action(lazy(() => import('./commands/process.js')));
+
+  program
+    .command('sync-now')
+    .description('a manual, high-priority sync, processed now; shows each step and waits for the result')
+    .option('--json', 'print a JSON object')
+    .option('--reason <text>', 'free text for the log')
+    .action(lazy(() => import('./commands/sync-now.js')));
+
+  program
+    .command('status')
+    .description('lock and owner, queue, rate limit, active operation, stats, breaker, daemon, open conflicts')
+    .option('--json', 'print one JSON object')
+    .action(lazy(() => import('./commands/status.js')));
+
+  program
+    .command('release-lock')
+    .description('release a lock held by <caller> or by a dead owner; --force releases any (logged)')
+    .argument('<caller>', 'the caller that holds the lock (see "status")')
+    .option('--force', 'release whoever holds it')
+    .option('--json', 'print a JSON object')
+    .action(lazy(() => import('./commands/release-lock.js')));
+
+  program
+    .command('conflicts')
+    .description('conflicts handled and still open, newest first')
+    .option('--resolve <path>', 'mark the conflict at <path> resolved (resumes paused automatic syncs when none is left)')
+    .option('--all', 'include resolved conflicts')
+    .option('--json', 'print JSON')
+    .action(lazy(() => import('./commands/conflicts.js')));
+
+  const daemon = program.command('daemon').description('background processor (alias: claude-sync-daemon)');
+  // TODO-WIRE daemon.command('start').description('start the daemon in the background').option('--json', 'print JSON').action(lazy(() => import('./commands/daemon-start.js')));
+  // TODO-WIRE daemon.command('stop').description('stop the daemon (SIGTERM, waits for a clean exit)').option('--json', 'print JSON').action(lazy(() => import('./commands/daemon-stop.js')));
+  daemon.command('status').description('"running (pid N)" or "not running"').option('--json', 'print {"running","pid","since"}').action(lazy(() => import('./commands/daemon-status.js')));
+  // TODO-WIRE daemon.command('run').description('run the daemon in the foreground (for systemd)').action(lazy(() => import('./commands/daemon-run.js')));
+  // TODO-WIRE daemon.command('logs').description('show the daemon and coordinator logs').option('-f, --follow', 'follow the log').option('-n, --lines <n>', 'lines to show', '50').option('--json', 'raw JSON lines').action(lazy(() => import('./commands/daemon-logs.js')));
+  // TODO-WIRE daemon.command('install-service').description('write a systemd user unit so the daemon starts at login').option('--json', 'print JSON').action(lazy(() => import('./commands/daemon-install-service.js')));
+
+  /* TODO-WIRE-WATCH
+  program
+    .command('watch')
+    .description('foreground watcher: turns file changes into intelligent-auto requests')
+    .action(lazy(() => import('./commands/watch.js')));
+  */
+
+  /* TODO-WIRE-HOOKS
+  const hooks = program.command('hooks').description('git hooks (post-merge, pre-push); husky-aware, chains existing hooks');
+  for (const sub of ['install', 'uninstall', 'status'] as const) {
+    hooks.command(sub).description(`${sub} the hooks`).option('--json', 'print JSON').action(lazy(async () => ({ run: (await import('./commands/hooks.js')).commands[sub] })));
+  }
+  */
+
+  /* TODO-WIRE-DOCTOR
+  program
+    .command('doctor')
+    .description('check git, identity, remote, hooks, daemon, inotify limits, disk space, state directory')
+    .option('--json', 'print JSON')
+    .action(lazy(() => import('./commands/doctor.js')));
+  */
+
+  return program;
+}
+
+export async function main(argv: string[], name?: string): Promise<void> {
+  const program = buildProgram(name);
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') {
+        process.exitCode = 0;
+        return;
+      }
+      process.exitCode = ExitCode.usage;
+      return;
+    }
+    const err = e instanceof UsageError || e instanceof Error ? e : new Error(String(e));
+    process.stderr.write(`${name ?? 'sync-coordinator'}: ${safeValue(err.message)}\n`);
+    process.exitCode = exitCodeOf(e);
+  }
+}

@@ -1,0 +1,51 @@
+/**
+ * conflicts.log: one JSON line per conflict handled
+ * `{time, op, path, policy, outcome, copy_path, kind, device}`, and a
+ * `{time, resolved: path}` line when the user marks one resolved. Open = `outcome`
+ * "copy-created" or "left-for-user" with no later resolution of the same path.
+ */
+import { appendFileSync } from 'node:fs';
+
+export interface ConflictRecord {
+  time: string;
+  op: string;
+  path: string;
+  policy: 'system-ours' | 'conflict-copy' | 'manual';
+  outcome: 'resolved-ours' | 'copy-created' | 'left-for-user';
+  copy_path: string | null;
+  kind: 'content' | 'delete-modify' | 'rename' | 'binary' | 'add-add' | 'other';
+  device: string;
+}
+
+export interface ResolutionRecord {
+  time: string;
+  resolved: string;
+}
+
+export function appendConflict(file: string, rec: ConflictRecord | ResolutionRecord): void {
+  appendFileSync(file, JSON.stringify(rec) + '\n');
+}
+
+export function parseConflictLog(text: string): Array<ConflictRecord | ResolutionRecord> {
+  const out: Array<ConflictRecord | ResolutionRecord> = [];
+  for (const line of text.split('\n')) {
+    if (!line.trim()) continue;
+    try {
+      const rec = JSON.parse(line) as ConflictRecord | ResolutionRecord;
+      if (rec && typeof rec === 'object') out.push(rec);
+    } catch {
+      /* a torn last line after a crash: skip it */
+    }
+  }
+  return out;
+}
+
+/** Conflicts still open, newest first. */
+export function openConflicts(text: string): ConflictRecord[] {
+  const open = new Map<string, ConflictRecord>();
+  for (const rec of parseConflictLog(text)) {
+    if ('resolved' in rec) open.delete(rec.resolved);
+    else if (rec.outcome === 'copy-created' || rec.outcome === 'left-for-user') open.set(rec.path, rec);
+  }
+  return [...open.values()].reverse();
+}

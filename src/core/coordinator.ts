@@ -1,0 +1,271 @@
+/**
+ * The queue processor. Under the workspace lock it takes every pending request and
+ * serves them with one sync at the highest pending priority and the strongest pending
+ * type (invariant 3), applies the rate limit (invariant 6), records each request's
+ * outcome, and after releasing the lock looks at the queue again so that a request
+ * written while it held the lock is never stranded (invariant 2).
+ */
+import { randomBytes } from 'node:crypto';
+import type { Config, Priority, SyncType } from './config.js';
+import { CoordinatorError, ExitCode, LockBusyError, SyncFailedError } from './errors.js';
+import { acquireLock, type LockHandle } from './lock.js';
+import { readQueue, removeEntries, rewriteEntry, sweepTemp, type QueueEntry } from './queue.js';
+import { decide, recordSync } from './rate-limit.js';
+import { PRIORITY_RANK, TYPE_STRENGTH } from './request.js';
+import { pruneResults, writeResult, type RequestOutcome, type RequestResult } from './results.js';
+import { openStateStore, type StateStore } from './state.js';
+import type { Workspace } from './workspace.js';
+import type { Logger } from '../log.js';
+import { recoverInterruptedOp } from '../git/recovery.js';
+import { runPipeline, type StepName, type SyncOutcome } from '../git/pipeline.js';
+import { selfIdentity } from './process-identity.js';
+
+export interface ProcessOptions {
+  ws: Workspace;
+  config: Config;
+  logger: Logger;
+  caller: string;
+  /** How long to wait for the lock; 0 = one try (request-sync: the holder will serve us). */
+  lockTimeoutMs: number;
+  /** Progress for sync-now on a terminal. */
+  onStep?: (step: StepName, op: string) => void;
+  clock?: () => number;
+  signal?: AbortSignal;
+}
+
+export interface BatchReport {
+  op: string | null;
+  type: SyncType;
+  priority: Priority;
+  requestIds: string[];
+  outcome: RequestOutcome['status'];
+  result: RequestResult | null;
+  message: string;
+  exitCode: number;
+}
+
+export interface ProcessReport {
+  /** False when the lock was busy and lockTimeoutMs was 0. */
+  acquired: boolean;
+  batches: BatchReport[];
+  outcomes: Map<string, RequestOutcome>;
+}
+
+export function newOpId(now = Date.now()): string {
+  const d = new Date(now).toISOString().replace(/[-:]/g, '').replace(/\..*/, '').replace('T', '-');
+  return `${d}-${randomBytes(3).toString('hex')}`;
+}
+
+export async function processQueue(opts: ProcessOptions): Promise<ProcessReport> {
+  const report: ProcessReport = { acquired: false, batches: [], outcomes: new Map() };
+  let timeout = opts.lockTimeoutMs;
+  for (;;) {
+    let lock: LockHandle;
+    try {
+      lock = await acquireLock(
+        { paths: opts.ws.paths, logger: opts.logger, staleMs: opts.config.lock_stale_ms, repo: opts.ws },
+        { caller: opts.caller, timeoutMs: timeout, ...(opts.signal ? { signal: opts.signal } : {}) },
+      );
+    } catch (e) {
+      if (e instanceof LockBusyError && (timeout === 0 || report.acquired)) return report;
+      throw e;
+    }
+    report.acquired = true;
+    try {
+      await drainUnderLock(opts, lock, report);
+    } finally {
+      await lock.release();
+    }
+    // No lost wakeup: a request written while we held the lock saw "busy" and left
+    // the work to us. Its writer may have exited already, so look once more.
+    if (opts.signal?.aborted || !(await hasDueWork(opts))) return report;
+    timeout = 0;
+  }
+}
+
+async function hasDueWork(opts: ProcessOptions): Promise<boolean> {
+  const now = (opts.clock ?? Date.now)();
+  const entries = await readQueue(opts.ws.paths.queue, opts.logger);
+  return entries.some((e) => !isDeferred(e, now));
+}
+
+function isDeferred(e: QueueEntry, now: number): boolean {
+  return !!e.request.deferred_until && Date.parse(e.request.deferred_until) > now;
+}
+
+async function drainUnderLock(opts: ProcessOptions, lock: LockHandle, report: ProcessReport): Promise<void> {
+  const store = await openStateStore(opts.ws.paths.state, opts.logger);
+  await recoverInterruptedOp({ ws: opts.ws, store, logger: opts.logger, lock });
+  await sweepTemp(opts.ws.paths.queue);
+  await pruneResults(opts.ws.paths.results);
+  for (let round = 0; !opts.signal?.aborted; round++) {
+    const now = (opts.clock ?? Date.now)();
+    const entries = await readQueue(opts.ws.paths.queue, opts.logger);
+    const rejectedAtEnqueue = entries.filter((e) => (e.request as { rejected_at?: string }).rejected_at);
+    if (rejectedAtEnqueue.length) await accountRejectedAtEnqueue(opts, store, rejectedAtEnqueue, report);
+    const pending = entries.filter((e) => !(e.request as { rejected_at?: string }).rejected_at);
+    // Deferred low requests wait for the window to reset, unless something stronger runs anyway.
+    const due = pending.filter((e) => !isDeferred(e, now));
+    if (due.length === 0) return;
+    const batch = pending;
+    const priority = maxBy(batch.map((e) => e.request.priority), (p) => PRIORITY_RANK[p]);
+    const type = maxBy(batch.map((e) => e.request.type), (t) => TYPE_STRENGTH[t]);
+    const decision = decide(opts.config, store.get().rate_limit, priority, now);
+    if (!decision.allowed) {
+      await refuseBatch(opts, store, batch, decision.resetsAt, decision.used, decision.limit, report, now);
+      continue;
+    }
+    if (store.get().paused && type !== 'manual') {
+      await finishBatch(opts, store, batch, report, {
+        op: null,
+        type,
+        priority,
+        result: 'failed',
+        message: `automatic syncs are paused after a conflict left for manual resolution (${store.get().paused?.paths.join(', ')}); resolve it and run "sync-coordinator conflicts --resolve <path>" or "sync-now"`,
+        exitCode: ExitCode.conflict,
+        counted: false,
+        outcome: null,
+      });
+      continue;
+    }
+    await runBatch(opts, lock, store, batch, type, priority, report);
+  }
+}
+
+async function runBatch(opts: ProcessOptions, lock: LockHandle, store: StateStore, batch: QueueEntry[], type: SyncType, priority: Priority, report: ProcessReport): Promise<void> {
+  const opId = newOpId((opts.clock ?? Date.now)());
+  const log = opts.logger.child({ op: opId, type });
+  await lock.setOp(opId);
+  const me = selfIdentity();
+  await store.update((s) => {
+    s.active = { op: opId, type, step: 'queued', started_at: new Date().toISOString(), pid: me.pid, start_time: me.start_time, branch: null, backup_ref: null, integrating: null, request_ids: batch.map((e) => e.request.id) };
+  });
+  log.info({ requests: batch.length, priority, callers: [...new Set(batch.map((e) => e.request.caller))].slice(0, 10) }, 'sync started');
+  let outcome: SyncOutcome | null = null;
+  let error: unknown = null;
+  try {
+    outcome = await runPipeline({
+      git: opts.ws.git.withOp(opId),
+      config: opts.config,
+      logger: log,
+      opId,
+      type,
+      signal: lock.signal,
+      step: async (name) => {
+        await lock.assertOwned();
+        await store.update((s) => {
+          if (s.active) s.active.step = name;
+        });
+        log.debug({ step: name }, 'step');
+        opts.onStep?.(name, opId);
+      },
+      mark: async (marker) => {
+        await lock.assertOwned();
+        await store.update((s) => {
+          if (s.active) Object.assign(s.active, marker);
+        });
+      },
+    });
+  } catch (e) {
+    error = e;
+  }
+  const failed = error !== null;
+  const err = error instanceof CoordinatorError ? error : error ? new SyncFailedError(error instanceof Error ? error.message : String(error), { code: 'ESYNC', cause: error }) : null;
+  const result: RequestResult = err ? (err.exitCode === ExitCode.conflict ? 'conflict' : 'failed') : (outcome?.result === 'noop' ? 'noop' : 'ok');
+  const counted = !!outcome && (outcome.committed || outcome.pushed);
+  const message = err ? err.message : outcome?.message ?? '';
+  if (failed) log.error({ err: message, code: err?.code }, 'sync failed');
+  else log.info({ result, committed: outcome?.committed, pulled: outcome?.pulled, pushed: outcome?.pushed, head: outcome?.head }, 'sync finished');
+  await finishBatch(opts, store, batch, report, { op: opId, type, priority, result, message, exitCode: err ? err.exitCode : ExitCode.ok, counted, outcome });
+}
+
+interface Finish {
+  op: string | null;
+  type: SyncType;
+  priority: Priority;
+  result: RequestResult;
+  message: string;
+  exitCode: number;
+  counted: boolean;
+  outcome: SyncOutcome | null;
+}
+
+async function finishBatch(opts: ProcessOptions, store: StateStore, batch: QueueEntry[], report: ProcessReport, f: Finish): Promise<void> {
+  const now = (opts.clock ?? Date.now)();
+  const finishedAt = new Date(now).toISOString();
+  const ran = f.op !== null;
+  batch.forEach((e, i) => {
+    const outcome: RequestOutcome = { id: e.request.id, status: i === 0 ? 'processed' : 'merged', result: f.result, op: f.op, message: f.message, exit_code: f.exitCode, finished_at: finishedAt };
+    report.outcomes.set(e.request.id, outcome);
+  });
+  await Promise.all([...batch].map((e) => writeResult(opts.ws.paths.results, report.outcomes.get(e.request.id)!)));
+  await store.update((s) => {
+    s.stats.requests += batch.length;
+    s.stats.merged += Math.max(0, batch.length - 1);
+    if (ran) {
+      if (f.result === 'ok' || f.result === 'noop') {
+        s.stats.syncs_ok += 1;
+        s.stats.last_success_at = finishedAt;
+        if (f.result === 'noop') s.stats.noops += 1;
+        if (f.type === 'manual' && s.paused) s.paused = null; // a successful manual sync resumes automatic ones
+      } else {
+        s.stats.syncs_failed += 1;
+        s.stats.last_error = f.message.slice(0, 500);
+      }
+      if (f.counted) s.rate_limit = recordSync(opts.config, s.rate_limit, now);
+      s.last_op = { op: f.op!, type: f.type, result: f.result, finished_at: finishedAt, message: f.message.slice(0, 500) };
+    }
+    s.active = null;
+  });
+  // Delete the spool files last: a kill before this line re-serves them, never loses them.
+  await removeEntries(batch);
+  report.batches.push({ op: f.op, type: f.type, priority: f.priority, requestIds: batch.map((e) => e.request.id), outcome: 'processed', result: f.result, message: f.message, exitCode: f.exitCode });
+}
+
+/** Over the limit: low waits in the queue until the reset; others are rejected (exit 3). */
+async function refuseBatch(opts: ProcessOptions, store: StateStore, batch: QueueEntry[], resetsAt: string | null, used: number, limit: number, report: ProcessReport, now: number): Promise<void> {
+  const rejected = batch.filter((e) => e.request.priority !== 'low');
+  const deferred = batch.filter((e) => e.request.priority === 'low');
+  const message = rateLimitMessage(used, limit, resetsAt);
+  const finishedAt = new Date(now).toISOString();
+  let newlyDeferred = 0;
+  for (const e of deferred) {
+    const until = resetsAt ?? new Date(now + 60_000).toISOString();
+    if (!e.request.deferred_until) newlyDeferred++;
+    e.request.deferred_until = until;
+    await rewriteEntry(e);
+    const outcome: RequestOutcome = { id: e.request.id, status: 'deferred', result: null, op: null, message, exit_code: ExitCode.ok, finished_at: finishedAt, resets_at: resetsAt };
+    report.outcomes.set(e.request.id, outcome);
+  }
+  for (const e of rejected) {
+    const outcome: RequestOutcome = { id: e.request.id, status: 'rejected', result: null, op: null, message, exit_code: ExitCode.rateLimited, finished_at: finishedAt, resets_at: resetsAt };
+    report.outcomes.set(e.request.id, outcome);
+    await writeResult(opts.ws.paths.results, outcome);
+  }
+  await store.update((s) => {
+    s.stats.rejected += rejected.length;
+    s.stats.requests += rejected.length;
+    s.stats.deferred += newlyDeferred;
+  });
+  await removeEntries(rejected);
+  if (rejected.length) opts.logger.warn({ rejected: rejected.length, deferred: deferred.length, resets_at: resetsAt }, 'rate limit reached');
+  report.batches.push({ op: null, type: batch[0]!.request.type, priority: batch[0]!.request.priority, requestIds: batch.map((e) => e.request.id), outcome: rejected.length ? 'rejected' : 'deferred', result: null, message, exitCode: rejected.length ? ExitCode.rateLimited : ExitCode.ok });
+}
+
+/** Requests that `request-sync` already rejected at once: only counted here, under the lock. */
+async function accountRejectedAtEnqueue(opts: ProcessOptions, store: StateStore, entries: QueueEntry[], report: ProcessReport): Promise<void> {
+  await store.update((s) => {
+    s.stats.requests += entries.length;
+    s.stats.rejected += entries.length;
+  });
+  await removeEntries(entries);
+  for (const e of entries) report.outcomes.set(e.request.id, { id: e.request.id, status: 'rejected', result: null, op: null, message: 'rejected by the rate limit', exit_code: ExitCode.rateLimited, finished_at: new Date().toISOString() });
+}
+
+export function rateLimitMessage(used: number, limit: number, resetsAt: string | null): string {
+  return `rate limit reached: ${used} of ${limit} syncs used this hour; resets at ${resetsAt ?? 'the next window'} (priority high may use the burst capacity, critical always passes)`;
+}
+
+function maxBy<T>(items: T[], rank: (t: T) => number): T {
+  return items.reduce((best, x) => (rank(x) > rank(best) ? x : best));
+}

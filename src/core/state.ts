@@ -1,0 +1,157 @@
+/**
+ * coordinator-state.json: rate-limit window, stats, breakers, the active operation and
+ * the recovery marker. Read by anyone; written only by the lock holder, atomically
+ * (temp + fsync + rename). A corrupt file is moved aside and rebuilt (invariant 10).
+ */
+import { promises as fs } from 'node:fs';
+import { quarantine, writeFileAtomic } from './atomic-file.js';
+import type { Logger } from '../log.js';
+import type { SyncType } from './config.js';
+
+export interface Stats {
+  requests: number;
+  merged: number;
+  syncs_ok: number;
+  syncs_failed: number;
+  rejected: number;
+  deferred: number;
+  noops: number;
+  last_success_at: string | null;
+  last_error: string | null;
+}
+
+export interface BreakerState {
+  state: 'closed' | 'open' | 'half-open';
+  failures: number;
+  opened_at: string | null;
+  open_until: string | null;
+  last_error: string | null;
+}
+
+export interface ActiveOp {
+  op: string;
+  type: SyncType;
+  step: string;
+  started_at: string;
+  pid: number;
+  start_time: string | null;
+  branch: string | null;
+  /** Set before the coordinator starts a rebase/merge: what crash recovery restores to. */
+  backup_ref: string | null;
+  /** The coordinator itself has a rebase/merge in progress (crash recovery marker). */
+  integrating: 'rebase' | 'merge' | null;
+  request_ids: string[];
+}
+
+export interface PauseState {
+  reason: string;
+  since: string;
+  paths: string[];
+  op: string | null;
+}
+
+export interface CoordinatorState {
+  version: 1;
+  rate_limit: { window_start: string | null; used: number };
+  stats: Stats;
+  breakers: Record<string, BreakerState>;
+  active: ActiveOp | null;
+  /** Automatic syncs paused after a conflict left for manual resolution. */
+  paused: PauseState | null;
+  last_op: { op: string; type: SyncType; result: string; finished_at: string; message: string } | null;
+}
+
+export function emptyState(): CoordinatorState {
+  return {
+    version: 1,
+    rate_limit: { window_start: null, used: 0 },
+    stats: { requests: 0, merged: 0, syncs_ok: 0, syncs_failed: 0, rejected: 0, deferred: 0, noops: 0, last_success_at: null, last_error: null },
+    breakers: {},
+    active: null,
+    paused: null,
+    last_op: null,
+  };
+}
+
+export async function readState(file: string, logger: Logger | null): Promise<CoordinatorState> {
+  let text: string;
+  try {
+    text = await fs.readFile(file, 'utf8');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return emptyState();
+    throw e;
+  }
+  const parsed = parseState(text);
+  if (parsed) return parsed;
+  // Only the lock holder may move it aside; readers just use defaults.
+  logger?.warn({ file }, 'coordinator-state.json is corrupt; using a fresh state');
+  return emptyState();
+}
+
+/** For the lock holder: a corrupt file is moved aside (and logged) before it is rebuilt. */
+export async function readStateForUpdate(file: string, logger: Logger): Promise<CoordinatorState> {
+  let text: string;
+  try {
+    text = await fs.readFile(file, 'utf8');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return emptyState();
+    throw e;
+  }
+  const parsed = parseState(text);
+  if (parsed) return parsed;
+  const moved = await quarantine(file);
+  logger.warn({ file, moved_to: moved }, 'corrupt coordinator-state.json moved aside; starting from a fresh state');
+  return emptyState();
+}
+
+function parseState(text: string): CoordinatorState | null {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch {
+    return null;
+  }
+  if (!raw || typeof raw !== 'object' || (raw as { version?: unknown }).version !== 1) return null;
+  const base = emptyState();
+  const r = raw as Partial<CoordinatorState>;
+  if (!r.rate_limit || typeof r.rate_limit.used !== 'number' || !r.stats || typeof r.stats.requests !== 'number') return null;
+  return {
+    ...base,
+    ...r,
+    rate_limit: { ...base.rate_limit, ...r.rate_limit },
+    stats: { ...base.stats, ...r.stats },
+    breakers: r.breakers && typeof r.breakers === 'object' ? r.breakers : {},
+  } as CoordinatorState;
+}
+
+export async function writeState(file: string, state: CoordinatorState): Promise<void> {
+  await writeFileAtomic(file, JSON.stringify(state, null, 2) + '\n');
+}
+
+/**
+ * Read-modify-write helper for the lock holder. Keeps one in-memory copy per process so
+ * that a sync writes its step changes without re-reading.
+ */
+export interface StateStore {
+  get(): CoordinatorState;
+  update(mutate: (s: CoordinatorState) => void): Promise<CoordinatorState>;
+}
+
+export async function openStateStore(file: string, logger: Logger): Promise<StateStore> {
+  let current = await readStateForUpdate(file, logger);
+  let chain: Promise<unknown> = Promise.resolve();
+  return {
+    get: () => current,
+    update(mutate) {
+      const next = chain.then(async () => {
+        const copy = structuredClone(current);
+        mutate(copy);
+        await writeState(file, copy);
+        current = copy;
+        return copy;
+      });
+      chain = next.catch(() => {});
+      return next;
+    },
+  };
+}

@@ -1,0 +1,66 @@
+/**
+ * The `status --json` object (DESIGN.md section 3): built from files only, read-only,
+ * never waits for the lock.
+ */
+import { promises as fs } from 'node:fs';
+import type { Config } from './config.js';
+import { inspectLock } from './lock.js';
+import { readQueue } from './queue.js';
+import { rateLimitView } from './rate-limit.js';
+import { readState } from './state.js';
+import type { Workspace } from './workspace.js';
+import { readDaemonInfo } from '../daemon/pidfile.js';
+import { breakerView } from './breaker.js';
+
+export async function buildStatus(ws: Workspace, config: Config, now = Date.now()) {
+  const [lock, entries, state, daemon, openConflicts] = await Promise.all([
+    inspectLock(ws.paths, config.lock_stale_ms),
+    readQueue(ws.paths.queue, null),
+    readState(ws.paths.state, null),
+    readDaemonInfo(ws.paths.daemonPid),
+    countOpenConflicts(ws.paths.conflictsLog),
+  ]);
+  const pending = entries.filter((e) => !(e.request as { rejected_at?: string }).rejected_at);
+  const byPriority = { critical: 0, high: 0, normal: 0, low: 0 };
+  for (const e of pending) byPriority[e.request.priority]++;
+  const deferred = pending.filter((e) => e.request.deferred_until && Date.parse(e.request.deferred_until) > now).length;
+  const owner = lock.owner ? { caller: lock.owner.caller, pid: lock.owner.pid, host: lock.owner.host, since: lock.owner.since, op: lock.owner.op } : null;
+  const active = state.active && lock.held ? { op: state.active.op, type: state.active.type, step: state.active.step, started_at: state.active.started_at } : null;
+  return {
+    lock: { held: lock.held, stale: lock.stale, owner },
+    queue: { pending: pending.length, deferred, by_priority: byPriority },
+    rate_limit: rateLimitView(config, state.rate_limit, now),
+    active,
+    stats: {
+      requests: state.stats.requests,
+      merged: state.stats.merged,
+      syncs_ok: state.stats.syncs_ok,
+      syncs_failed: state.stats.syncs_failed,
+      rejected: state.stats.rejected,
+      deferred: state.stats.deferred,
+      noops: state.stats.noops,
+      last_success_at: state.stats.last_success_at,
+      last_error: state.stats.last_error,
+    },
+    breaker: breakerView(state.breakers[config.remote], config, now),
+    daemon: { running: daemon.running, pid: daemon.pid, since: daemon.since },
+    conflicts: { open: openConflicts },
+    paused: state.paused,
+    last_op: state.last_op,
+    workspace: ws.root,
+  };
+}
+
+export type StatusView = Awaited<ReturnType<typeof buildStatus>>;
+
+/** conflicts.log: one JSON line per conflict; a later `{"resolved": path}` line closes it. */
+async function countOpenConflicts(file: string): Promise<number> {
+  let text: string;
+  try {
+    text = await fs.readFile(file, 'utf8');
+  } catch {
+    return 0;
+  }
+  const { openConflicts } = await import('./conflict-log.js');
+  return openConflicts(text).length;
+}
