@@ -20,6 +20,27 @@ export interface CommandContext {
   logger(): Promise<Logger>;
   out(line: string): void;
   err(line: string): void;
+  /**
+   * Aborted on the first SIGINT/SIGTERM: the running sync stops at a safe point,
+   * restores what it started, releases the lock and the command exits. A second signal
+   * exits at once.
+   */
+  readonly signal: AbortSignal;
+}
+
+let shutdown: AbortController | null = null;
+function shutdownSignal(): AbortSignal {
+  if (!shutdown) {
+    const controller = new AbortController();
+    shutdown = controller;
+    const onSignal = (sig: NodeJS.Signals) => {
+      if (controller.signal.aborted) process.exit(sig === 'SIGINT' ? 130 : 143);
+      controller.abort(new Error(`received ${sig}`));
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+  }
+  return shutdown.signal;
 }
 
 export function createContext(global: GlobalOptions): CommandContext {
@@ -41,6 +62,9 @@ export function createContext(global: GlobalOptions): CommandContext {
       (logger ??= Promise.all([ctx.stateWorkspace(), ctx.config()]).then(([w, c]) => createFileLogger(w.paths.coordinatorLog, c.log.level))),
     out: (line) => process.stdout.write(line + '\n'),
     err: (line) => process.stderr.write(line + '\n'),
+    get signal() {
+      return shutdownSignal();
+    },
   };
   return ctx;
 }

@@ -143,15 +143,19 @@ async function runBatch(opts: ProcessOptions, lock: LockHandle, store: StateStor
   log.info({ requests: batch.length, priority, callers: [...new Set(batch.map((e) => e.request.caller))].slice(0, 10) }, 'sync started');
   let outcome: SyncOutcome | null = null;
   let error: unknown = null;
+  const signal = opts.signal ? AbortSignal.any([lock.signal, opts.signal]) : lock.signal;
   try {
     outcome = await runPipeline({
-      git: opts.ws.git.withOp(opId),
+      ws: opts.ws,
+      state: store,
+      git: opts.ws.git.withOp(opId, { signal, logger: log }),
       config: opts.config,
       logger: log,
       opId,
       type,
-      signal: lock.signal,
+      signal,
       step: async (name) => {
+        if (signal.aborted) throw signal.reason instanceof Error ? signal.reason : new SyncFailedError('sync aborted', { code: 'EABORTED' });
         await lock.assertOwned();
         await store.update((s) => {
           if (s.active) s.active.step = name;

@@ -42,8 +42,11 @@ export interface Git {
   readonly cwd: string;
   readonly opId: string | null;
   run(args: readonly string[], opts?: GitRunOptions): Promise<GitResult>;
-  /** Same client, carrying an op id (only under the lock: invariant 12). */
-  withOp(opId: string): Git;
+  /**
+   * Same client, carrying an op id (only under the lock: invariant 12), a logger, and a
+   * signal that stops every command of the op (lock lost, stuck op, shutdown).
+   */
+  withOp(opId: string, opts?: { signal?: AbortSignal; logger?: Logger }): Git;
 }
 
 /** Variables passed through from the caller's environment; everything else is dropped. */
@@ -79,12 +82,12 @@ export function sanitizedEnv(opId: string | null, extra: Record<string, string> 
 const DEFAULT_TIMEOUT_MS = 120_000;
 const KILL_GRACE_MS = 5_000;
 
-export function createGit(cwd: string, logger: Logger | null, opId: string | null = null): Git {
+export function createGit(cwd: string, logger: Logger | null, opId: string | null = null, signal?: AbortSignal): Git {
   const git: Git = {
     cwd,
     opId,
-    withOp: (id: string) => createGit(cwd, logger, id),
-    run: (args, opts = {}) => runGit(cwd, args, opts, opId, logger),
+    withOp: (id, o = {}) => createGit(cwd, o.logger ?? logger, id, o.signal ?? signal),
+    run: (args, opts = {}) => runGit(cwd, args, signal && !opts.signal ? { ...opts, signal } : opts, opId, logger),
   };
   return git;
 }

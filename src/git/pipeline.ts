@@ -6,6 +6,8 @@
 import { hostname } from 'node:os';
 import { ConflictError, SyncFailedError } from '../core/errors.js';
 import type { Config, SyncType } from '../core/config.js';
+import type { StateStore } from '../core/state.js';
+import type { Workspace } from '../core/workspace.js';
 import type { Logger } from '../log.js';
 import { saveBackup } from './backup.js';
 import { commitMessage } from './commit-message.js';
@@ -24,6 +26,10 @@ export interface RecoveryMarker {
 }
 
 export interface SyncContext {
+  ws: Workspace;
+  /** coordinator-state.json (breaker, pause); we hold the lock, so updates are ours. */
+  state: StateStore;
+  /** Every command of the op carries the op id and stops when `signal` aborts. */
   git: Git;
   config: Config;
   logger: Logger;

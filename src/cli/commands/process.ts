@@ -7,7 +7,7 @@ export async function run(ctx: CommandContext, opts: { json?: boolean; quiet?: b
   const ws = await ctx.stateWorkspace();
   const config = await ctx.config();
   const logger = await ctx.logger();
-  const report = await processQueue({ ws, config, logger, caller: 'process', lockTimeoutMs: config.lock_timeout_ms });
+  const report = await processQueue({ ws, config, logger, caller: 'process', lockTimeoutMs: config.lock_timeout_ms, signal: ctx.signal });
   printReport(ctx, report, opts);
   return worstExit(report);
 }

@@ -60,7 +60,7 @@ export async function run(ctx: CommandContext, typeArg: string, callerArg: strin
     if (!daemon.running) {
       const { processQueue } = await import('../../core/coordinator.js');
       const logger = await ctx.logger();
-      const report = await processQueue({ ws, config, logger, caller, lockTimeoutMs: 0 });
+      const report = await processQueue({ ws, config, logger, caller, lockTimeoutMs: 0, signal: ctx.signal });
       const mine = report.outcomes.get(request.id);
       if (mine) outcome = mine;
     } else {

@@ -22,7 +22,7 @@ export async function run(ctx: CommandContext, opts: { json?: boolean; reason?: 
   const request: SyncRequest = { id: newRequestId(now), type: 'manual', caller: 'sync-now', priority: 'high', reason, created_at: new Date(now).toISOString(), pid: process.pid };
   await enqueue(ws.paths.queue, request);
   const progress = createProgress(ctx, !opts.json && process.stdout.isTTY === true);
-  const report = await processQueue({ ws, config, logger, caller: 'sync-now', lockTimeoutMs: config.lock_timeout_ms, onStep: progress.step });
+  const report = await processQueue({ ws, config, logger, caller: 'sync-now', lockTimeoutMs: config.lock_timeout_ms, onStep: progress.step, signal: ctx.signal });
   progress.done();
   // Another process (the daemon) may have served our request while we waited for the lock.
   const outcome: RequestOutcome | null = report.outcomes.get(request.id) ?? (await readResult(ws.paths.results, request.id));
