@@ -1,0 +1,286 @@
+/**
+ * The file watcher: workspace changes in, at most one `onQuiet` per quiet period out.
+ *
+ * Pipeline: chokidar event → synchronous ignore predicate (ignore.ts) → batched
+ * `git check-ignore` (recheck.ts) → quiet period (debounce.ts) → `git status` confirms
+ * the tree differs from HEAD → `onQuiet`. The last step is what keeps our own sync from
+ * re-triggering itself: its checkout/rebase writes files but leaves the tree clean.
+ *
+ * When the kernel runs out of inotify watches, native watching is abandoned for
+ * periodic `git status` (status-poller.ts); the watcher never throws after start.
+ */
+import { lstat } from 'node:fs/promises';
+import { basename, join } from 'node:path';
+import { watch, type ChokidarOptions, type FSWatcher } from 'chokidar';
+import { createDebouncer, systemClock, type Burst, type Clock } from './debounce.js';
+import { createReadGit } from './git-read.js';
+import { checkIgnored, listGitIgnored, statusEntries } from './git-queries.js';
+import { createIgnoreFilter, EMPTY_GIT_IGNORED, type GitIgnored } from './ignore.js';
+import { createRecheck } from './recheck.js';
+import { startStatusPoller, type StatusPoller } from './status-poller.js';
+
+export interface WatcherLogger {
+  debug(o: object, m?: string): void;
+  info(o: object, m?: string): void;
+  warn(o: object, m?: string): void;
+  error(o: object, m?: string): void;
+}
+
+export interface WatcherOptions {
+  root: string; // absolute worktree root
+  stateDirRel: string; // '.claude/sync-coordination'
+  debounceMs: number;
+  maxWaitMs: number;
+  ignore: string[]; // config watch.ignore globs
+  logger: WatcherLogger;
+  /** Called once per quiet period, only if `git status` confirms the tree differs from HEAD (so our own sync's checkout/rebase writes, which leave the tree clean, never re-trigger). */
+  onQuiet: (info: { changes: number; paths: string[]; firstAt: number; lastAt: number }) => Promise<void> | void;
+  usePolling?: boolean;
+}
+
+export type WatchMode = 'native' | 'polling' | 'git-status';
+
+export interface WatcherState {
+  mode: WatchMode;
+  watching: boolean;
+  pending: number;
+  lastEventAt: string | null;
+  lastFireAt: string | null;
+  error: string | null;
+}
+
+export interface RunningWatcher {
+  close(): Promise<void>;
+  state(): WatcherState;
+  /** Resolves once the initial scan is done (or the fallback took over, or close()); never rejects. */
+  ready: Promise<void>;
+}
+
+/** Seams for tests; production callers pass nothing. */
+export interface WatcherDeps {
+  watch?: (root: string, options: ChokidarOptions) => FSWatcher;
+  /** Environment the git allowlist is read from (default `process.env`). */
+  env?: NodeJS.ProcessEnv;
+  clock?: Clock;
+}
+
+export const INOTIFY_FIX = 'echo fs.inotify.max_user_watches=524288 | sudo tee -a /etc/sysctl.conf && sudo sysctl -p';
+
+const errorText = (err: unknown) => (err instanceof Error ? err.message : String(err));
+
+export function startWatcher(opts: WatcherOptions, deps: WatcherDeps = {}): RunningWatcher {
+  const { root, logger: log } = opts;
+  const clock = deps.clock ?? systemClock;
+  const git = createReadGit(root, deps.env);
+  const filter = createIgnoreFilter({ root, stateDirRel: opts.stateDirRel, globs: opts.ignore });
+  // git status already applies git's ignore rules (and knows about force-added files the
+  // snapshot may not), so paths it reports are judged by our own rules only.
+  const configOnly = createIgnoreFilter({ root, stateDirRel: opts.stateDirRel, globs: opts.ignore });
+  const pollIntervalMs = Math.max(opts.debounceMs, 2000);
+
+  let mode: WatchMode = opts.usePolling ? 'polling' : 'native';
+  let watching = false;
+  let closed = false;
+  let error: string | null = null;
+  let lastEventAt: number | null = null;
+  let lastFireAt: number | null = null;
+  let fsw: FSWatcher | null = null;
+  let poller: StatusPoller | null = null;
+  const background = new Set<Promise<unknown>>();
+  const track = (p: Promise<unknown>) => {
+    background.add(p);
+    void p.finally(() => background.delete(p));
+  };
+
+  let resolveReady!: () => void;
+  const ready = new Promise<void>((resolve) => (resolveReady = resolve));
+
+  const debouncer = createDebouncer({
+    debounceMs: opts.debounceMs,
+    maxWaitMs: opts.maxWaitMs,
+    clock,
+    fire: onBurst,
+    onError: (err) => {
+      error = `onQuiet failed: ${errorText(err)}`;
+      log.error({ err }, 'watcher: quiet-period handler failed; the next change triggers again');
+    },
+  });
+
+  const recheck = createRecheck({
+    check: (paths) => checkIgnored(git, paths),
+    accept: (path) => debouncer.notify(path),
+    ignored: (path, isDir) => filter.addGitIgnored(path, isDir),
+    onError: (err) => log.warn({ err }, 'watcher: git check-ignore failed; counting the events as changes'),
+  });
+
+  async function onBurst(burst: Burst): Promise<void> {
+    const dirty = (await statusEntries(git)).filter((e) => !configOnly.ignoresRelative(e.path));
+    if (dirty.length === 0) {
+      log.debug({ changes: burst.changes }, 'watcher: changes settled but the tree matches HEAD; nothing to sync');
+      return;
+    }
+    lastFireAt = clock.now();
+    log.info({ changes: burst.changes, paths: burst.paths.slice(0, 5), dirty: dirty.length }, 'watcher: changes settled');
+    await opts.onQuiet({ changes: burst.changes, paths: burst.paths, firstAt: burst.firstAt, lastAt: burst.lastAt });
+  }
+
+  function onEvent(event: string, absPath: string): void {
+    if (closed) return;
+    const rel = filter.toRelative(absPath);
+    // Checked again here: chokidar does not re-ask `ignored` for paths it already
+    // watches, and the snapshot may have grown since it started watching them.
+    if (rel === null || rel === '' || filter.ignoresRelative(rel)) return;
+    lastEventAt = clock.now();
+    if (basename(rel) === '.gitignore') scheduleRefresh();
+    recheck.push(rel, event === 'addDir' || event === 'unlinkDir');
+  }
+
+  let refreshing: Promise<void> | null = null;
+  let refreshAgain = false;
+  function scheduleRefresh(): void {
+    if (refreshing) {
+      refreshAgain = true;
+      return;
+    }
+    refreshing = (async () => {
+      do {
+        refreshAgain = false;
+        await refreshIgnored();
+      } while (refreshAgain && !closed);
+    })().finally(() => (refreshing = null));
+    track(refreshing);
+  }
+
+  async function refreshIgnored(): Promise<void> {
+    let next: GitIgnored;
+    try {
+      next = await listGitIgnored(git);
+    } catch (err) {
+      error = `cannot list git-ignored paths: ${errorText(err)}`;
+      log.warn({ err }, 'watcher: cannot ask git which paths it ignores; only .git, the state dir and watch.ignore are ignored');
+      return;
+    }
+    if (closed) return;
+    const before = filter.gitIgnored();
+    filter.setGitIgnored(next);
+    // chokidar never entered a directory git used to ignore; it must be added by hand
+    // now that it counts. (Files are picked up by their parent directory's watcher.)
+    const w = fsw;
+    if (!w) return;
+    const revived: string[] = [];
+    for (const dir of before.dirs) {
+      if (filter.ignoresRelative(dir)) continue;
+      const abs = join(root, dir);
+      if (await lstat(abs).then((s) => s.isDirectory(), () => false)) revived.push(abs);
+    }
+    if (revived.length > 0 && fsw === w && !closed) w.add(revived);
+  }
+
+  function onWatchError(w: FSWatcher, err: unknown): void {
+    const code = (err as NodeJS.ErrnoException | null)?.code;
+    if (code === 'ENOSPC' || code === 'EMFILE') {
+      fallBackToGitStatus(w, code);
+      return;
+    }
+    error = `watch error: ${errorText(err)}`;
+    log.warn({ err }, 'watcher: file watching error (still watching)');
+  }
+
+  function fallBackToGitStatus(w: FSWatcher, code: string): void {
+    // chokidar reports one error per directory it fails to watch: act on the first.
+    if (closed || fsw !== w) return;
+    fsw = null;
+    mode = 'git-status';
+    error = `${code}: native file watching unavailable, polling git status`;
+    const extra = code === 'EMFILE' ? ' (EMFILE can also mean fs.inotify.max_user_instances or `ulimit -n` is too low)' : '';
+    log.warn(
+      { code, poll_ms: pollIntervalMs },
+      `watcher: the system ran out of inotify watches (${code}); falling back to checking git status every ${pollIntervalMs / 1000}s. ` +
+        `Fix: ${INOTIFY_FIX}${extra}`,
+    );
+    track(w.close().catch((e: unknown) => log.debug({ err: e }, 'watcher: closing the failed native watcher')));
+    let failing = false;
+    poller = startStatusPoller({
+      root,
+      intervalMs: pollIntervalMs,
+      status: () => statusEntries(git),
+      onChanges: (paths) => {
+        failing = false;
+        const kept = paths.filter((p) => !configOnly.ignoresRelative(p));
+        if (kept.length > 0) lastEventAt = clock.now();
+        for (const p of kept) debouncer.notify(p);
+      },
+      onError: (err) => {
+        // Once per outage, not once per poll.
+        if (!failing) log.warn({ err }, 'watcher: git status failed while polling; retrying');
+        failing = true;
+      },
+    });
+    watching = true;
+    resolveReady();
+  }
+
+  function startChokidar(): void {
+    const options: ChokidarOptions = {
+      ignoreInitial: true,
+      followSymlinks: false,
+      usePolling: opts.usePolling ?? false,
+      // No awaitWriteFinish: the repo-level quiet period already waits for writes to
+      // settle. `atomic` stays at chokidar's default so a temp-then-rename save is one change.
+      ignored: (path, stats) => filter.ignoresAbsolute(path, stats),
+    };
+    const w = (deps.watch ?? watch)(root, options);
+    fsw = w;
+    w.on('error', (err) => onWatchError(w, err));
+    w.on('all', (event, path) => onEvent(event, path));
+    w.once('ready', () => {
+      if (fsw === w && !closed) {
+        watching = true;
+        log.debug({ root, mode }, 'watcher: initial scan done');
+      }
+      resolveReady();
+    });
+  }
+
+  const started = (async () => {
+    await refreshIgnored();
+    if (closed) return;
+    try {
+      startChokidar();
+    } catch (err) {
+      // chokidar reports watch failures through 'error'; this is only a guard so that
+      // start never throws into the caller's event loop.
+      error = `cannot start watching: ${errorText(err)}`;
+      log.error({ err }, 'watcher: cannot start watching');
+      resolveReady();
+    }
+  })();
+  track(started);
+
+  let closing: Promise<void> | null = null;
+  return {
+    ready,
+    state: () => ({
+      mode,
+      watching,
+      pending: debouncer.pending() + recheck.queued(),
+      lastEventAt: lastEventAt === null ? null : new Date(lastEventAt).toISOString(),
+      lastFireAt: lastFireAt === null ? null : new Date(lastFireAt).toISOString(),
+      error,
+    }),
+    close() {
+      closing ??= (async () => {
+        closed = true;
+        watching = false;
+        const w = fsw;
+        fsw = null;
+        await Promise.allSettled([w?.close(), poller?.close(), recheck.close(), ...background]);
+        // Waits for an onQuiet that is already running; pending changes are dropped (the
+        // daemon's periodic git status check covers them).
+        await debouncer.close();
+        resolveReady();
+      })();
+      return closing;
+    },
+  };
+}
