@@ -9,8 +9,8 @@
 export interface RecheckOptions {
   /** Returns the subset of paths git ignores. */
   check: (paths: string[]) => Promise<Set<string>>;
-  /** A path git does not ignore: a real change. */
-  accept: (relPath: string) => void;
+  /** A path git does not ignore. */
+  accept: (relPath: string, isDir: boolean) => void;
   /** A path git ignores, to be added to the snapshot so later events skip git. */
   ignored: (relPath: string, isDir: boolean) => void;
   onError: (err: unknown) => void;
@@ -47,7 +47,7 @@ export function createRecheck(opts: RecheckOptions): Recheck {
       if (closed) return;
       for (const [path, isDir] of batch) {
         if (ignored.has(path)) opts.ignored(path, isDir);
-        else opts.accept(path);
+        else opts.accept(path, isDir);
       }
     }
   }

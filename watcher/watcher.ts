@@ -68,6 +68,17 @@ export const INOTIFY_FIX = 'echo fs.inotify.max_user_watches=524288 | sudo tee -
 
 const errorText = (err: unknown) => (err instanceof Error ? err.message : String(err));
 
+/**
+ * chokidar's close() removes every listener, ours for 'error' included, yet a watch
+ * operation still in flight can report an error afterwards; an 'error' with no listener
+ * throws and would take the daemon down.
+ */
+function closeQuietly(w: FSWatcher): Promise<void> {
+  const closing = w.close();
+  w.on('error', () => {});
+  return closing;
+}
+
 export function startWatcher(opts: WatcherOptions, deps: WatcherDeps = {}): RunningWatcher {
   const { root, logger: log } = opts;
   const clock = deps.clock ?? systemClock;
@@ -108,7 +119,11 @@ export function startWatcher(opts: WatcherOptions, deps: WatcherDeps = {}): Runn
 
   const recheck = createRecheck({
     check: (paths) => checkIgnored(git, paths),
-    accept: (path) => debouncer.notify(path),
+    // Directory events are checked only to learn which new directories git ignores; a
+    // directory by itself is never a change to git, and its files bring their own events.
+    accept: (path, isDir) => {
+      if (!isDir) debouncer.notify(path);
+    },
     ignored: (path, isDir) => filter.addGitIgnored(path, isDir),
     onError: (err) => log.warn({ err }, 'watcher: git check-ignore failed; counting the events as changes'),
   });
@@ -116,7 +131,7 @@ export function startWatcher(opts: WatcherOptions, deps: WatcherDeps = {}): Runn
   async function onBurst(burst: Burst): Promise<void> {
     const dirty = (await statusEntries(git)).filter((e) => !configOnly.ignoresRelative(e.path));
     if (dirty.length === 0) {
-      log.debug({ changes: burst.changes }, 'watcher: changes settled but the tree matches HEAD; nothing to sync');
+      log.debug({ changes: burst.changes, paths: burst.paths.slice(0, 5) }, 'watcher: changes settled but the tree matches HEAD; nothing to sync');
       return;
     }
     lastFireAt = clock.now();
@@ -198,7 +213,7 @@ export function startWatcher(opts: WatcherOptions, deps: WatcherDeps = {}): Runn
       `watcher: the system ran out of inotify watches (${code}); falling back to checking git status every ${pollIntervalMs / 1000}s. ` +
         `Fix: ${INOTIFY_FIX}${extra}`,
     );
-    track(w.close().catch((e: unknown) => log.debug({ err: e }, 'watcher: closing the failed native watcher')));
+    track(closeQuietly(w).catch((e: unknown) => log.debug({ err: e }, 'watcher: closing the failed native watcher')));
     let failing = false;
     poller = startStatusPoller({
       root,
@@ -274,7 +289,7 @@ export function startWatcher(opts: WatcherOptions, deps: WatcherDeps = {}): Runn
         watching = false;
         const w = fsw;
         fsw = null;
-        await Promise.allSettled([w?.close(), poller?.close(), recheck.close(), ...background]);
+        await Promise.allSettled([w && closeQuietly(w), poller?.close(), recheck.close(), ...background]);
         // Waits for an onQuiet that is already running; pending changes are dropped (the
         // daemon's periodic git status check covers them).
         await debouncer.close();
