@@ -18,7 +18,6 @@ if [ "${SYNC_COORDINATOR:-}" = 0 ]; then exit 0; fi
 state=.claude/sync-coordination
 if [ ! -d "$state" ]; then exit 0; fi
 queue=$state/queue
-umask 077
 if [ ! -d "$queue" ]; then mkdir "$queue" 2>/dev/null || exit 0; fi
 
 # Id: <13-digit epoch ms>-<pid>-<8 hex>, as src/core/queue.ts newRequestId.

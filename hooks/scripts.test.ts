@@ -25,15 +25,23 @@ let fakeBin: string;
 /** A bin that records how it was called; `sync-coordinator process` would drain the queue. */
 function writeFakeBin(path: string, asExecutable = false): void {
   const body = `import { appendFileSync } from 'node:fs';
-appendFileSync(${JSON.stringify(calls)}, JSON.stringify({ bin: ${JSON.stringify(path)}, argv: process.argv.slice(2), cwd: process.cwd(), git_dir: process.env.GIT_DIR ?? null }) + '\\n');
+appendFileSync(${JSON.stringify(calls)}, JSON.stringify({ bin: ${JSON.stringify(path)}, argv: process.argv.slice(2), cwd: process.cwd(), git_dir: process.env.GIT_DIR ?? null, umask: process.umask() }) + '\\n');
 `;
   writeFileSync(path, asExecutable ? `#!${process.execPath}\n${body}` : body);
   if (asExecutable) chmodSync(path, 0o755);
 }
 
-function readCalls(): { bin: string; argv: string[]; cwd: string; git_dir: string | null }[] {
+interface Call {
+  bin: string;
+  argv: string[];
+  cwd: string;
+  git_dir: string | null;
+  umask: number;
+}
+
+function readCalls(): Call[] {
   try {
-    return readFileSync(calls, 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as { bin: string; argv: string[]; cwd: string; git_dir: string | null });
+    return readFileSync(calls, 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as Call);
   } catch {
     return [];
   }
@@ -88,8 +96,9 @@ describe('post-merge.sh', () => {
     expect(typeof req.pid).toBe('number');
     expect(readdirSync(join(state, 'queue')).filter((n) => n.startsWith('.'))).toEqual([]);
     const [call] = await waitFor(() => (readCalls().length ? readCalls() : null), { what: 'the detached process call' });
-    // The hook's repository variables do not leak into node.
-    expect(call).toEqual({ bin: fakeBin, argv: ['process'], cwd: dir, git_dir: null });
+    // The hook's repository variables do not leak into node, and it keeps the user's
+    // umask (its git children check files out).
+    expect(call).toEqual({ bin: fakeBin, argv: ['process'], cwd: dir, git_dir: null, umask: process.umask() });
   });
 
   test.each([
