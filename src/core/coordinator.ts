@@ -100,7 +100,13 @@ async function drainUnderLock(opts: ProcessOptions, lock: LockHandle, report: Pr
   await pruneResults(opts.ws.paths.results);
   for (let round = 0; !opts.signal?.aborted; round++) {
     const now = (opts.clock ?? Date.now)();
-    const entries = await readQueue(opts.ws.paths.queue, opts.logger);
+    let entries = await readQueue(opts.ws.paths.queue, opts.logger);
+    const served = new Set(store.get().last_served);
+    const leftovers = entries.filter((e) => served.has(e.request.id));
+    if (leftovers.length) {
+      await removeEntries(leftovers);
+      entries = entries.filter((e) => !served.has(e.request.id));
+    }
     const rejectedAtEnqueue = entries.filter((e) => (e.request as { rejected_at?: string }).rejected_at);
     if (rejectedAtEnqueue.length) await accountRejectedAtEnqueue(opts, store, rejectedAtEnqueue, report);
     const pending = entries.filter((e) => !(e.request as { rejected_at?: string }).rejected_at);
@@ -220,6 +226,7 @@ async function finishBatch(opts: ProcessOptions, store: StateStore, batch: Queue
       s.last_op = { op: f.op!, type: f.type, result: f.result, finished_at: finishedAt, message: f.message.slice(0, 500) };
     }
     s.active = null;
+    s.last_served = batch.map((e) => e.request.id);
   });
   // Delete the spool files last: a kill before this line re-serves them, never loses them.
   await removeEntries(batch);
@@ -250,6 +257,7 @@ async function refuseBatch(opts: ProcessOptions, store: StateStore, batch: Queue
     s.stats.rejected += rejected.length;
     s.stats.requests += rejected.length;
     s.stats.deferred += newlyDeferred;
+    s.last_served = rejected.map((e) => e.request.id);
   });
   await removeEntries(rejected);
   if (rejected.length) opts.logger.warn({ rejected: rejected.length, deferred: deferred.length, resets_at: resetsAt }, 'rate limit reached');
@@ -261,6 +269,7 @@ async function accountRejectedAtEnqueue(opts: ProcessOptions, store: StateStore,
   await store.update((s) => {
     s.stats.requests += entries.length;
     s.stats.rejected += entries.length;
+    s.last_served = entries.map((e) => e.request.id);
   });
   await removeEntries(entries);
   for (const e of entries) report.outcomes.set(e.request.id, { id: e.request.id, status: 'rejected', result: null, op: null, message: 'rejected by the rate limit', exit_code: ExitCode.rateLimited, finished_at: new Date().toISOString() });

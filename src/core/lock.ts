@@ -191,7 +191,12 @@ export async function inspectLock(paths: StatePaths, staleMs: number): Promise<L
   const mtimeAge = Date.now() - dir.mtimeMs;
   if (trusted) {
     const alive = liveness(trusted);
-    if (alive === 'dead') return { held: true, stale: true, owner: trusted, ownerLiveness: alive, ageMs: mtimeAge };
+    // git runs in its own process group, so a SIGKILLed owner can leave its git running;
+    // until that git exits the owner's operation is not over (invariant 1).
+    if (alive === 'dead' && !(trusted.op && processesOfOp(trusted.op).length > 0)) {
+      return { held: true, stale: true, owner: trusted, ownerLiveness: alive, ageMs: mtimeAge };
+    }
+    if (alive === 'dead') return { held: true, stale: false, owner: trusted, ownerLiveness: alive, ageMs: mtimeAge };
     // Another host (shared file system): only mtime can tell; a future mtime is not stale.
     const stale = alive === 'unknown' && trusted.host !== hostname() && mtimeAge > staleMs;
     return { held: true, stale, owner: trusted, ownerLiveness: alive, ageMs: mtimeAge };
@@ -270,6 +275,29 @@ async function findLockFiles(dir: string): Promise<string[]> {
     else if (e.name.endsWith('.lock')) out.push(p);
   }
   return out;
+}
+
+/** Linux: live processes whose environment carries `SYNC_COORDINATOR_OP=<op>` (git children of a sync). */
+export function processesOfOp(op: string): number[] {
+  if (process.platform !== 'linux') return [];
+  const needle = Buffer.from(`\0SYNC_COORDINATOR_OP=${op}\0`);
+  const found: number[] = [];
+  let pids: string[];
+  try {
+    pids = readdirSync('/proc').filter((n) => /^\d+$/.test(n));
+  } catch {
+    return found;
+  }
+  for (const pid of pids) {
+    if (Number(pid) === process.pid) continue;
+    try {
+      const env = Buffer.concat([Buffer.from([0]), readFileSync(`/proc/${pid}/environ`)]);
+      if (env.includes(needle) && liveness({ pid: Number(pid) }) === 'alive') found.push(Number(pid));
+    } catch {
+      /* gone, or not ours to read */
+    }
+  }
+  return found;
 }
 
 /** Linux: any process named git whose cwd is inside the work tree or git dir. Elsewhere: assume yes (keep the locks). */

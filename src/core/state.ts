@@ -59,6 +59,12 @@ export interface CoordinatorState {
   /** Automatic syncs paused after a conflict left for manual resolution. */
   paused: PauseState | null;
   last_op: { op: string; type: SyncType; result: string; finished_at: string; message: string } | null;
+  /**
+   * Ids of the last finished batch. Its spool files are deleted just after this state is
+   * written; if a kill lands in between, the next processor drops them instead of
+   * serving and counting them twice.
+   */
+  last_served: string[];
 }
 
 export function emptyState(): CoordinatorState {
@@ -70,6 +76,7 @@ export function emptyState(): CoordinatorState {
     active: null,
     paused: null,
     last_op: null,
+    last_served: [],
   };
 }
 
@@ -121,6 +128,7 @@ function parseState(text: string): CoordinatorState | null {
     rate_limit: { ...base.rate_limit, ...r.rate_limit },
     stats: { ...base.stats, ...r.stats },
     breakers: r.breakers && typeof r.breakers === 'object' ? r.breakers : {},
+    last_served: Array.isArray(r.last_served) ? r.last_served.filter((x) => typeof x === 'string') : [],
   } as CoordinatorState;
 }
 

@@ -52,3 +52,9 @@ export async function waitFor<T>(check: () => T | Promise<T>, opts: { timeoutMs?
     await new Promise((r) => setTimeout(r, opts.intervalMs ?? 50));
   }
 }
+
+/** Resolves when the child has exited (also if it already has). */
+export function exited(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((res) => child.once('exit', () => res()));
+}

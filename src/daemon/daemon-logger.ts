@@ -1,0 +1,145 @@
+/**
+ * The daemon's logger: pino into daemon.log through the pino-roll transport (rotation by
+ * `log.max_size_mb`, `log.max_files`). Only the daemon uses pino-roll: it is a single
+ * writer that numbers and deletes files on its own (reliability.md 6.3).
+ *
+ * Layout: pino-roll writes `<state>/logs/daemon.<n>.log` and keeps the symlink
+ * `<state>/logs/current.log` on the newest; `<state>/daemon.log` is a relative symlink
+ * to it, so the contract's file name always reads the current log (and `logs -f` sees a
+ * new inode after a rotation). A subdirectory, because pino-roll continues numbering
+ * from any `*.<n>.log` in its directory.
+ *
+ * Transports run in a worker thread and lose lines on a signal unless the process exits
+ * through them (reliability.md 6.1): `close()` ends the transport and waits for it, and
+ * the daemon only exits after that. A transport error is fatal for the transport
+ * (6.2): from then on lines go synchronously to coordinator.log, once announced on
+ * stderr and in coordinator.log, and the daemon keeps running.
+ */
+import { once } from 'node:events';
+import { promises as fs } from 'node:fs';
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import { appendLogLine, type Logger, type LogLevel } from '../log.js';
+import { safeValue } from '../core/sanitize.js';
+
+export interface DaemonLog {
+  logger: Logger;
+  /** Why daemon.log is not written (transport failed), or null. */
+  error(): string | null;
+  /** Flush and close; resolves within `timeoutMs` even if the worker hangs. */
+  close(timeoutMs?: number): Promise<void>;
+}
+
+export interface DaemonLogOptions {
+  stateDir: string;
+  daemonLog: string;
+  coordinatorLog: string;
+  level: LogLevel;
+  maxSizeMb: number;
+  maxFiles: number;
+  onError?: (message: string) => void;
+}
+
+export const DAEMON_LOG_DIR = 'logs';
+export const DAEMON_LOG_BASE = 'daemon';
+
+export async function createDaemonLogger(opts: DaemonLogOptions): Promise<DaemonLog> {
+  const dir = join(opts.stateDir, DAEMON_LOG_DIR);
+  await fs.mkdir(dir, { recursive: true });
+  await ensureLink(opts.daemonLog, `${DAEMON_LOG_DIR}/current.log`);
+
+  const transport = pino.transport({
+    target: 'pino-roll',
+    options: {
+      file: join(dir, DAEMON_LOG_BASE),
+      extension: '.log',
+      size: `${opts.maxSizeMb}m`,
+      // pino-roll's count is "in addition to the current file"; max_files counts all.
+      limit: { count: Math.max(1, opts.maxFiles - 1), removeOtherLogFiles: true },
+      symlink: true,
+      mkdir: true,
+    },
+  });
+
+  let failure: string | null = null;
+  let fallback: ReturnType<typeof pino.destination> | null = null;
+  transport.on('error', (err: unknown) => {
+    if (failure) return;
+    failure = `daemon.log transport failed: ${err instanceof Error ? err.message : String(err)}`;
+    process.stderr.write(`sync-coordinator daemon: ${safeValue(failure)}; logging to ${opts.coordinatorLog} instead\n`);
+    appendLogLine(opts.coordinatorLog, 'error', { component: 'daemon', pid: process.pid }, `${failure}; the daemon logs to coordinator.log until it restarts`);
+    opts.onError?.(failure);
+  });
+  const sink = {
+    write(line: string): void {
+      if (!failure) {
+        transport.write(line);
+        return;
+      }
+      if (!fallback) {
+        fallback = pino.destination({ dest: opts.coordinatorLog, sync: true, append: true, mkdir: true });
+        fallback.on('error', () => {}); // a full disk must not crash the daemon
+      }
+      try {
+        fallback.write(line);
+      } catch {
+        /* nowhere left to log */
+      }
+    },
+  };
+
+  const logger = pino(
+    {
+      level: opts.level,
+      base: { pid: process.pid, host: hostname(), component: 'daemon' },
+      redact: { paths: ['url', 'remote_url'], censor: '[redacted]' },
+    },
+    sink,
+  ) as unknown as Logger;
+
+  let closing: Promise<void> | null = null;
+  return {
+    logger,
+    error: () => failure,
+    close(timeoutMs = 3000) {
+      closing ??= (async () => {
+        if (fallback) {
+          try {
+            fallback.flushSync();
+          } catch {
+            /* ignore */
+          }
+        }
+        if (failure) return;
+        const closed = once(transport, 'close').then(() => undefined, () => undefined);
+        try {
+          transport.end();
+        } catch {
+          return;
+        }
+        let timer: NodeJS.Timeout | undefined;
+        await Promise.race([closed, new Promise<void>((r) => (timer = setTimeout(r, timeoutMs)))]);
+        clearTimeout(timer);
+      })();
+      return closing;
+    },
+  };
+}
+
+/** `daemon.log` → `logs/current.log`; a regular file left there is kept as daemon.log.old. */
+async function ensureLink(link: string, target: string): Promise<void> {
+  try {
+    const st = await fs.lstat(link);
+    if (st.isSymbolicLink() && (await fs.readlink(link)) === target) return;
+    if (st.isSymbolicLink()) await fs.rm(link, { force: true });
+    else await fs.rename(link, `${link}.old`);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+  }
+  try {
+    await fs.symlink(target, link);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+  }
+}
