@@ -78,6 +78,11 @@ describe('isIgnoredPath (pure)', () => {
     }
   });
 
+  it('splits on / only: a backslash is part of a POSIX file name', () => {
+    expect(toSegments('./a//b/')).toEqual(['a', 'b']);
+    expect(ignored('x\\.git')).toBe(false);
+  });
+
   it('never ignores the root itself', () => {
     expect(isIgnoredPath([], rules({ globs: compileGlobs(['**']) }))).toBe(false);
   });

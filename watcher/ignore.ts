@@ -51,9 +51,9 @@ export function isIgnoredPath(segments: readonly string[], rules: IgnoreRules): 
   return files.has(prefix);
 }
 
-/** 'a/b/' , './a/b', 'a\\b' → ['a', 'b'] */
+/** 'a/b/', './a/b' → ['a', 'b']. Only '/' separates: on POSIX a backslash is part of a name. */
 export function toSegments(relPath: string): string[] {
-  return relPath.split(/[\\/]+/).filter((s) => s !== '' && s !== '.');
+  return relPath.split('/').filter((s) => s !== '' && s !== '.');
 }
 
 export function compileGlobs(globs: readonly string[]): ((path: string) => boolean)[] {

@@ -237,13 +237,16 @@ describe('startWatcher (real chokidar, real git)', () => {
     await waitFor(() => calls.length === 2, 'second onQuiet from polling', 15_000);
   }, 30_000);
 
-  it('reports a non-git directory through state() instead of throwing', async () => {
+  it('survives a repository git cannot read: reports it and still passes changes on', async () => {
     rmSync(join(repo.root, '.git'), { recursive: true, force: true });
     const w = await start();
+    expect(w.state()).toMatchObject({ mode: 'native', watching: true });
     expect(w.state().error).toMatch(/git-ignored/);
     repo.write('x.txt');
-    await waitFor(() => logs.some((l) => l.level === 'error'), 'the failed status check to be logged');
-    expect(calls).toEqual([]);
+    await waitFor(() => calls.length === 1, 'onQuiet despite the failing git status');
+    expect(calls[0]!.paths).toEqual(['x.txt']);
+    expect(w.state().error).toMatch(/git status failed/);
+    expect(logs.filter((l) => l.level === 'error')).toEqual([]);
   });
 
   it('close() stops everything and can be called twice', async () => {

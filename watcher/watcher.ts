@@ -129,13 +129,23 @@ export function startWatcher(opts: WatcherOptions, deps: WatcherDeps = {}): Runn
   });
 
   async function onBurst(burst: Burst): Promise<void> {
-    const dirty = (await statusEntries(git)).filter((e) => !configOnly.ignoresRelative(e.path));
-    if (dirty.length === 0) {
+    let dirty: number;
+    try {
+      dirty = (await statusEntries(git)).filter((e) => !configOnly.ignoresRelative(e.path)).length;
+    } catch (err) {
+      // Fail open: the sync that onQuiet requests will report what is wrong with the
+      // repository far more visibly than a line in the watcher's log, and a real change
+      // is never dropped because a probe failed.
+      error = `git status failed: ${errorText(err)}`;
+      log.warn({ err }, 'watcher: cannot confirm the change with git status; requesting a sync anyway');
+      dirty = -1;
+    }
+    if (dirty === 0) {
       log.debug({ changes: burst.changes, paths: burst.paths.slice(0, 5) }, 'watcher: changes settled but the tree matches HEAD; nothing to sync');
       return;
     }
     lastFireAt = clock.now();
-    log.info({ changes: burst.changes, paths: burst.paths.slice(0, 5), dirty: dirty.length }, 'watcher: changes settled');
+    log.info({ changes: burst.changes, paths: burst.paths.slice(0, 5), dirty }, 'watcher: changes settled');
     await opts.onQuiet({ changes: burst.changes, paths: burst.paths, firstAt: burst.firstAt, lastAt: burst.lastAt });
   }
 
