@@ -113,12 +113,10 @@ Examples:
     .action(lazy(() => import('./commands/watch.js')));
   */
 
-  /* TODO-WIRE-HOOKS
   const hooks = program.command('hooks').description('git hooks (post-merge, pre-push); husky-aware, chains existing hooks');
   for (const sub of ['install', 'uninstall', 'status'] as const) {
     hooks.command(sub).description(`${sub} the hooks`).option('--json', 'print JSON').action(lazy(async () => ({ run: (await import('./commands/hooks.js')).commands[sub] })));
   }
-  */
 
   /* TODO-WIRE-DOCTOR
   program

@@ -1,0 +1,51 @@
+/**
+ * hooks install|uninstall|status: the post-merge and pre-push hooks, in the effective
+ * hooks directory (core.hooksPath, husky 9's .husky/, or .git/hooks), chained with the
+ * user's own hooks.
+ */
+import { fileURLToPath } from 'node:url';
+import { hooksStatus, installHooks, uninstallHooks, type HooksStatus, type InstallContext } from '../../../hooks/installer.js';
+import { safeValue } from '../../core/sanitize.js';
+import type { CommandContext } from '../context.js';
+
+type Opts = { json?: boolean };
+
+async function installContext(ctx: CommandContext): Promise<InstallContext> {
+  const ws = await ctx.workspace();
+  // The bin of this very install, so a hook starts the same version that installed it.
+  const binPath = fileURLToPath(new URL('../../bin/sync-coordinator.js', import.meta.url));
+  return { root: ws.root, gitDir: ws.gitDir, commonDir: ws.commonDir, nodePath: process.execPath, binPath };
+}
+
+function printStatus(ctx: CommandContext, s: HooksStatus): void {
+  ctx.out(safeValue(`hooks dir: ${s.dir}`));
+  for (const [name, installed] of Object.entries(s.hooks)) ctx.out(`${name}: ${installed ? 'installed' : 'not installed'}`);
+}
+
+export const commands = {
+  async install(ctx: CommandContext, opts: Opts): Promise<number> {
+    const res = await installHooks(await installContext(ctx));
+    if (opts.json) ctx.out(JSON.stringify({ dir: res.dir, hooks: res.hooks, changed: res.changed, notes: res.notes }));
+    else {
+      printStatus(ctx, res);
+      for (const f of res.changed) ctx.out(safeValue(`changed: ${f}`));
+      for (const n of res.notes) ctx.err(safeValue(`note: ${n}`));
+    }
+    return 0;
+  },
+  async uninstall(ctx: CommandContext, opts: Opts): Promise<number> {
+    const res = await uninstallHooks(await installContext(ctx));
+    if (opts.json) ctx.out(JSON.stringify({ dir: res.dir, hooks: res.hooks, changed: res.changed }));
+    else {
+      printStatus(ctx, res);
+      for (const f of res.changed) ctx.out(safeValue(`changed: ${f}`));
+    }
+    return 0;
+  },
+  async status(ctx: CommandContext, opts: Opts): Promise<number> {
+    const res = await hooksStatus(await installContext(ctx));
+    if (opts.json) ctx.out(JSON.stringify({ dir: res.dir, hooks: res.hooks }));
+    else printStatus(ctx, res);
+    return 0;
+  },
+};
