@@ -15,7 +15,7 @@ import { watch, type ChokidarOptions, type FSWatcher } from 'chokidar';
 import { createDebouncer, systemClock, type Burst, type Clock } from './debounce.js';
 import { createReadGit } from './git-read.js';
 import { checkIgnored, listGitIgnored, statusEntries } from './git-queries.js';
-import { createIgnoreFilter, EMPTY_GIT_IGNORED, type GitIgnored } from './ignore.js';
+import { createIgnoreFilter, type GitIgnored } from './ignore.js';
 import { createRecheck } from './recheck.js';
 import { startStatusPoller, type StatusPoller } from './status-poller.js';
 
