@@ -4,7 +4,7 @@
  * (pino only when a command logs).
  */
 import { loadConfig, type Config } from '../core/config.js';
-import { ensureStateDir, resolveWorkspace, type Workspace } from '../core/workspace.js';
+import { assertStateDirSafe, ensureStateDir, resolveWorkspace, type Workspace } from '../core/workspace.js';
 import { createFileLogger, type Logger } from '../log.js';
 
 export interface GlobalOptions {
@@ -14,7 +14,10 @@ export interface GlobalOptions {
 export interface CommandContext {
   cwd: string;
   workspace(): Promise<Workspace>;
-  /** Workspace with its state directory created (and checked) on first use. */
+  /**
+   * Workspace with its state directory created on first use, only after the config
+   * validated: bad input changes nothing (invariant 10).
+   */
   stateWorkspace(): Promise<Workspace>;
   config(): Promise<Config>;
   logger(): Promise<Logger>;
@@ -53,11 +56,16 @@ export function createContext(global: GlobalOptions): CommandContext {
     cwd,
     workspace: () => (ws ??= resolveWorkspace(cwd)),
     stateWorkspace: () =>
-      (stateWs ??= ctx.workspace().then(async (w) => {
+      (stateWs ??= ctx.config().then(async () => {
+        const w = await ctx.workspace();
         await ensureStateDir(w);
         return w;
       })),
-    config: () => (config ??= ctx.workspace().then((w) => loadConfig(w.paths.config))),
+    config: () =>
+      (config ??= ctx.workspace().then(async (w) => {
+        await assertStateDirSafe(w);
+        return loadConfig(w.paths.config);
+      })),
     logger: () =>
       (logger ??= Promise.all([ctx.stateWorkspace(), ctx.config()]).then(([w, c]) => createFileLogger(w.paths.coordinatorLog, c.log.level))),
     out: (line) => process.stdout.write(line + '\n'),

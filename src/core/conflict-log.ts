@@ -3,6 +3,12 @@
  * `{time, op, path, policy, outcome, copy_path, kind, device}`, and a
  * `{time, resolved: path}` line when the user marks one resolved. Open = `outcome`
  * "copy-created" or "left-for-user" with no later resolution of the same path.
+ *
+ * Outcomes: `resolved-ours` (a system file: the local version was kept),
+ * `copy-created` (the remote's version is at the path, the local one in `copy_path`),
+ * `kept-modified` (delete/modify: the edited side was kept at the path and the other
+ * side's deletion undone; nothing to merge by hand, so not open), `left-for-user`
+ * (policy manual: the sync was undone).
  */
 import { appendFileSync } from 'node:fs';
 
@@ -11,7 +17,7 @@ export interface ConflictRecord {
   op: string;
   path: string;
   policy: 'system-ours' | 'conflict-copy' | 'manual';
-  outcome: 'resolved-ours' | 'copy-created' | 'left-for-user';
+  outcome: 'resolved-ours' | 'copy-created' | 'kept-modified' | 'left-for-user';
   copy_path: string | null;
   kind: 'content' | 'delete-modify' | 'rename' | 'binary' | 'add-add' | 'other';
   device: string;

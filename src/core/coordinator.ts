@@ -107,9 +107,9 @@ async function drainUnderLock(opts: ProcessOptions, lock: LockHandle, report: Pr
       await removeEntries(leftovers);
       entries = entries.filter((e) => !served.has(e.request.id));
     }
-    const rejectedAtEnqueue = entries.filter((e) => (e.request as { rejected_at?: string }).rejected_at);
+    const rejectedAtEnqueue = entries.filter((e) => e.request.rejected_at);
     if (rejectedAtEnqueue.length) await accountRejectedAtEnqueue(opts, store, rejectedAtEnqueue, report);
-    const pending = entries.filter((e) => !(e.request as { rejected_at?: string }).rejected_at);
+    const pending = entries.filter((e) => !e.request.rejected_at);
     // Deferred low requests wait for the window to reset, unless something stronger runs anyway.
     const due = pending.filter((e) => !isDeferred(e, now));
     if (due.length === 0) return;

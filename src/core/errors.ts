@@ -90,6 +90,46 @@ export class SyncFailedError extends CoordinatorError {
   }
 }
 
+/**
+ * The remote could not be reached (network down, connection refused, timeout, remote
+ * hung up). Transient: retried with backoff, and each sync that still fails after its
+ * retries counts toward the remote's circuit breaker (invariant 7).
+ */
+export class RemoteUnavailableError extends CoordinatorError {
+  constructor(message: string, cause?: unknown) {
+    super(message, { exitCode: ExitCode.syncFailed, code: 'ENETWORK', retryable: true, cause });
+  }
+}
+
+/** Another git process holds a lock file (`index.lock`, a ref lock): transient, retried. */
+export class GitLockedError extends CoordinatorError {
+  constructor(message: string, cause?: unknown) {
+    super(message, { exitCode: ExitCode.syncFailed, code: 'EGITLOCKED', retryable: true, cause });
+  }
+}
+
+/**
+ * The remote refused us for a reason another attempt cannot fix: authentication,
+ * repository not found / not exported, an unusable URL. Never retried; the message
+ * says what to fix. Does not count toward the breaker.
+ */
+export class RemoteAccessError extends CoordinatorError {
+  readonly hint: string;
+  constructor(message: string, opts: { code: 'EAUTH' | 'ENOTFOUND' | 'EBADREMOTE'; hint: string; cause?: unknown }) {
+    super(message, { exitCode: ExitCode.syncFailed, code: opts.code, cause: opts.cause });
+    this.hint = opts.hint;
+  }
+}
+
+/** The remote's circuit breaker is open: local changes were committed, fetch/push skipped. */
+export class BreakerOpenError extends CoordinatorError {
+  readonly openUntil: string | null;
+  constructor(message: string, openUntil: string | null) {
+    super(message, { exitCode: ExitCode.syncFailed, code: 'EBREAKEROPEN' });
+    this.openUntil = openUntil;
+  }
+}
+
 /** A user's rebase/merge/... is in progress, or HEAD is detached: hands off (invariant 5). */
 export class RepoBusyError extends CoordinatorError {
   constructor(message: string) {

@@ -30,6 +30,11 @@ export interface SyncRequest {
   pid: number;
   /** Set by the processor when a low request waits for the rate-limit window to reset. */
   deferred_until?: string;
+  /**
+   * Set by request-sync when the rate limit rejected the request at once: the spool file
+   * only tells the lock holder to count it; it is never served.
+   */
+  rejected_at?: string;
 }
 
 const MAX_TEXT_BYTES = 1024;
@@ -75,5 +80,6 @@ export function requestFromJson(raw: unknown): SyncRequest | null {
     pid: typeof r.pid === 'number' ? r.pid : 0,
   };
   if (typeof r.deferred_until === 'string') req.deferred_until = r.deferred_until;
+  if (typeof r.rejected_at === 'string') req.rejected_at = r.rejected_at;
   return req;
 }

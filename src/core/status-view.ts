@@ -20,7 +20,7 @@ export async function buildStatus(ws: Workspace, config: Config, now = Date.now(
     readDaemonInfo(ws.paths.daemonPid),
     countOpenConflicts(ws.paths.conflictsLog),
   ]);
-  const pending = entries.filter((e) => !(e.request as { rejected_at?: string }).rejected_at);
+  const pending = entries.filter((e) => !e.request.rejected_at);
   const byPriority = { critical: 0, high: 0, normal: 0, low: 0 };
   for (const e of pending) byPriority[e.request.priority]++;
   const deferred = pending.filter((e) => e.request.deferred_until && Date.parse(e.request.deferred_until) > now).length;

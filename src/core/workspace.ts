@@ -82,9 +82,7 @@ export async function resolveWorkspace(cwd: string): Promise<Workspace> {
  * `.git/info/exclude` so it is never committed.
  */
 export async function ensureStateDir(ws: Workspace): Promise<{ created: boolean }> {
-  const parent = join(ws.root, '.claude');
-  await refuseSymlink(parent);
-  await refuseSymlink(ws.paths.dir);
+  await assertStateDirSafe(ws);
   let created = false;
   try {
     await fs.mkdir(ws.paths.dir, { recursive: false });
@@ -105,8 +103,16 @@ export async function ensureStateDir(ws: Workspace): Promise<{ created: boolean 
   }
   await fs.mkdir(ws.paths.queue, { recursive: true });
   await fs.mkdir(ws.paths.results, { recursive: true });
-  if (created) await addToInfoExclude(ws);
+  // Always (not only on creation): a state dir made by hand or by an older version must
+  // never be committed either. A read of a small file when the line is already there.
+  await addToInfoExclude(ws);
   return { created };
+}
+
+/** Read-only check, before anything is read from or written to the state directory. */
+export async function assertStateDirSafe(ws: Workspace): Promise<void> {
+  await refuseSymlink(join(ws.root, '.claude'));
+  await refuseSymlink(ws.paths.dir);
 }
 
 async function refuseSymlink(path: string): Promise<void> {

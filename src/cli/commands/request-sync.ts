@@ -3,7 +3,6 @@
  * the lock), then, unless --enqueue-only or a daemon runs, serve the queue in this
  * process if the lock is free. The enqueue path avoids pino and zod (start-up budget).
  */
-import { loadConfig } from '../../core/config.js';
 import { ExitCode, UsageError } from '../../core/errors.js';
 import { newRequestId, enqueue } from '../../core/queue.js';
 import { decide } from '../../core/rate-limit.js';
@@ -32,9 +31,9 @@ export async function run(ctx: CommandContext, typeArg: string, callerArg: strin
   if (!Number.isFinite(timeoutS) || timeoutS < 0) throw new UsageError(`--timeout must be a number of seconds >= 0, got ${JSON.stringify(opts.timeout)}`);
 
   const ws = await ctx.stateWorkspace();
-  const config = await loadConfig(ws.paths.config);
+  const config = await ctx.config();
   const now = Date.now();
-  const request: SyncRequest & { rejected_at?: string } = { id: newRequestId(now), type, caller, priority, reason, created_at: new Date(now).toISOString(), pid: process.pid };
+  const request: SyncRequest = { id: newRequestId(now), type, caller, priority, reason, created_at: new Date(now).toISOString(), pid: process.pid };
 
   // Rate limit "at once" (invariant 6): normal (and high past the burst) is rejected
   // here, without waiting for a processor. The spool file still records it, marked, so
