@@ -99,19 +99,17 @@ Examples:
     .action(lazy(() => import('./commands/conflicts.js')));
 
   const daemon = program.command('daemon').description('background processor (alias: claude-sync-daemon)');
-  // TODO-WIRE daemon.command('start').description('start the daemon in the background').option('--json', 'print JSON').action(lazy(() => import('./commands/daemon-start.js')));
-  // TODO-WIRE daemon.command('stop').description('stop the daemon (SIGTERM, waits for a clean exit)').option('--json', 'print JSON').action(lazy(() => import('./commands/daemon-stop.js')));
+  daemon.command('start').description('start the daemon in the background (exit 0 and no second daemon when one already runs)').option('--json', 'print JSON').action(lazy(() => import('./commands/daemon-start.js')));
+  daemon.command('stop').description('stop the daemon (SIGTERM, waits for a clean exit)').option('--timeout <s>', 'seconds to wait for the exit', '30').option('--json', 'print JSON').action(lazy(() => import('./commands/daemon-stop.js')));
   daemon.command('status').description('"running (pid N)" or "not running"').option('--json', 'print {"running","pid","since"}').action(lazy(() => import('./commands/daemon-status.js')));
-  // TODO-WIRE daemon.command('run').description('run the daemon in the foreground (for systemd)').action(lazy(() => import('./commands/daemon-run.js')));
-  // TODO-WIRE daemon.command('logs').description('show the daemon and coordinator logs').option('-f, --follow', 'follow the log').option('-n, --lines <n>', 'lines to show', '50').option('--json', 'raw JSON lines').action(lazy(() => import('./commands/daemon-logs.js')));
-  // TODO-WIRE daemon.command('install-service').description('write a systemd user unit so the daemon starts at login').option('--json', 'print JSON').action(lazy(() => import('./commands/daemon-install-service.js')));
+  daemon.command('run').description('run the daemon in the foreground (for systemd); exit 4 when another daemon runs for this work tree').action(lazy(() => import('./commands/daemon-run.js')));
+  daemon.command('logs').description('show the daemon and coordinator logs, merged by time').option('-f, --follow', 'follow the log').option('-n, --lines <n>', 'lines to show', '50').option('--json', 'raw JSON lines').action(lazy(() => import('./commands/daemon-logs.js')));
+  daemon.command('install-service').description('write a systemd user unit (macOS: a launchd agent) so the daemon starts at login').option('--json', 'print JSON').addOption(new Option('--platform <name>', 'linux or darwin (default: this machine)').hideHelp()).action(lazy(() => import('./commands/daemon-install-service.js')));
 
-  /* TODO-WIRE-WATCH
   program
     .command('watch')
     .description('foreground watcher: turns file changes into intelligent-auto requests')
     .action(lazy(() => import('./commands/watch.js')));
-  */
 
   const hooks = program.command('hooks').description('git hooks (post-merge, pre-push); husky-aware, chains existing hooks');
   for (const sub of ['install', 'uninstall', 'status'] as const) {

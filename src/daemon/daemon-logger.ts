@@ -92,7 +92,7 @@ export async function createDaemonLogger(opts: DaemonLogOptions): Promise<Daemon
   const logger = pino(
     {
       level: opts.level,
-      base: { pid: process.pid, host: hostname(), component: 'daemon' },
+      base: { pid: process.pid, host: hostname() },
       redact: { paths: ['url', 'remote_url'], censor: '[redacted]' },
     },
     sink,

@@ -1,0 +1,27 @@
+/**
+ * `daemon install-service`: write a systemd user unit (Linux) or a launchd agent
+ * (macOS) that runs `daemon run` for this work tree at login, and print how to enable it.
+ * It never enables anything itself.
+ */
+import { mainBinPath } from '../../daemon/control.js';
+import { planService, writeService } from '../../daemon/service.js';
+import { UsageError } from '../../core/errors.js';
+import { safeValue } from '../../core/sanitize.js';
+import type { CommandContext } from '../context.js';
+
+export async function run(ctx: CommandContext, opts: { json?: boolean; platform?: string }): Promise<number> {
+  const ws = await ctx.workspace();
+  await ctx.config(); // refuse to install a service that would fail on an invalid config
+  const platform = (opts.platform ?? process.platform) as NodeJS.Platform;
+  if (opts.platform && opts.platform !== 'linux' && opts.platform !== 'darwin') throw new UsageError(`--platform must be linux or darwin, got ${JSON.stringify(opts.platform)}`);
+  if (platform !== 'linux' && platform !== 'darwin') throw new UsageError(`install-service supports Linux (systemd) and macOS (launchd), not ${platform}; run "sync-coordinator daemon run" from your own service manager`);
+  const plan = planService({ root: ws.root, node: process.execPath, bin: mainBinPath(), path: process.env.PATH }, platform);
+  const written = await writeService(plan);
+  if (opts.json) {
+    ctx.out(JSON.stringify({ kind: plan.kind, name: plan.name, path: plan.file, written, enable: plan.enable }));
+    return 0;
+  }
+  ctx.out(safeValue(`${written === 'unchanged' ? 'up to date' : written === 'created' ? 'wrote' : 'updated'} ${plan.kind === 'systemd' ? 'systemd user unit' : 'launchd agent'}: ${plan.file}`));
+  ctx.out(`enable it with: ${safeValue(plan.enable)}`);
+  return 0;
+}

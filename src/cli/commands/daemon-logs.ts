@@ -1,0 +1,27 @@
+/**
+ * `daemon logs [-f] [-n N] [--json]`: daemon.log and coordinator.log, merged by time;
+ * readable (pino-pretty, colours on a TTY) or raw JSON lines; `-f` follows until Ctrl-C.
+ */
+import { UsageError } from '../../core/errors.js';
+import { createFormatter, followLogs, logSources, tailLogs } from '../../daemon/log-view.js';
+import type { CommandContext } from '../context.js';
+
+export async function run(ctx: CommandContext, opts: { follow?: boolean; lines?: string; json?: boolean }): Promise<number> {
+  const n = Number(opts.lines ?? '50');
+  if (!Number.isInteger(n) || n < 0) throw new UsageError(`--lines must be a whole number >= 0, got ${JSON.stringify(opts.lines)}`);
+  const ws = await ctx.workspace();
+  // `logs | head`: the reader went away; that is the end, not an error.
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') process.exit(0);
+  });
+  const sources = logSources(ws.paths);
+  const format = await createFormatter({ json: !!opts.json, colorize: !opts.json && !!process.stdout.isTTY });
+  const { lines, ends } = await tailLogs(sources, n);
+  for (const l of lines) ctx.out(format(l));
+  if (!opts.follow) {
+    if (lines.length === 0 && !opts.json) ctx.err('no log lines yet (the daemon writes daemon.log, other commands coordinator.log)');
+    return 0;
+  }
+  await followLogs(sources, ends, (l) => ctx.out(format(l)), ctx.signal);
+  return 0;
+}

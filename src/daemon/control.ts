@@ -1,0 +1,127 @@
+/**
+ * `daemon start` and `daemon stop` as functions: start spawns `daemon run` detached and
+ * waits (bounded) until daemon.pid names the new process; stop sends SIGTERM and waits
+ * (bounded) until the process is gone.
+ */
+import { spawn } from 'node:child_process';
+import { promises as fs } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { liveness } from '../core/process-identity.js';
+import { readDaemonInfo, removeStalePidFile, type DaemonInfo } from './pidfile.js';
+
+/** The main bin of this install (dist/src/bin/sync-coordinator.js), whatever alias ran us. */
+export function mainBinPath(): string {
+  return fileURLToPath(new URL('../bin/sync-coordinator.js', import.meta.url));
+}
+
+/** stdout/stderr of a detached daemon: what it prints before its logger runs (and crashes). */
+export function daemonOutPath(stateDir: string): string {
+  return `${stateDir}/daemon.out`;
+}
+const OUT_MAX_BYTES = 1024 * 1024;
+
+/** Variables that must not leak from the starter into the daemon (a hook's git env, our own markers). */
+const DROP_ENV = ['CLAUDE_SYNC_ACTIVE', 'AUTOMATED_SYNC', 'SYNC_COORDINATOR_OP', 'GIT_DIR', 'GIT_WORK_TREE', 'GIT_INDEX_FILE', 'GIT_COMMON_DIR', 'GIT_OBJECT_DIRECTORY', 'GIT_ALTERNATE_OBJECT_DIRECTORIES', 'GIT_PREFIX'];
+
+export type StartOutcome =
+  | { status: 'started'; pid: number }
+  | { status: 'already-running'; pid: number | null; since: string | null }
+  | { status: 'failed'; message: string; output: string };
+
+export async function startDaemon(opts: { root: string; stateDir: string; pidFile: string; timeoutMs?: number; env?: NodeJS.ProcessEnv }): Promise<StartOutcome> {
+  const before = await readDaemonInfo(opts.pidFile);
+  if (before.running) return { status: 'already-running', pid: before.pid, since: before.since };
+
+  const outFile = daemonOutPath(opts.stateDir);
+  await truncateIfLarge(outFile);
+  const out = await fs.open(outFile, 'a', 0o600);
+  const startOffset = (await out.stat()).size;
+  const env = { ...(opts.env ?? process.env) };
+  for (const k of DROP_ENV) delete env[k];
+  let exited: { code: number | null; signal: NodeJS.Signals | null } | null = null;
+  let spawnError: Error | null = null;
+  const child = spawn(process.execPath, [mainBinPath(), '-C', opts.root, 'daemon', 'run'], {
+    cwd: opts.root,
+    env,
+    detached: true, // own session: not killed with the starter's terminal or process group
+    stdio: ['ignore', out.fd, out.fd],
+    windowsHide: true,
+  });
+  await out.close();
+  child.on('exit', (code, signal) => (exited = { code, signal }));
+  child.on('error', (e) => (spawnError = e));
+  child.unref();
+
+  const deadline = Date.now() + (opts.timeoutMs ?? 15_000);
+  for (;;) {
+    const info = await readDaemonInfo(opts.pidFile);
+    if (info.running && info.pid === child.pid) return { status: 'started', pid: child.pid };
+    if (spawnError) return { status: 'failed', message: `cannot start node: ${(spawnError as Error).message}`, output: '' };
+    if (exited) {
+      const e = exited as { code: number | null; signal: NodeJS.Signals | null };
+      if (e.code === 4 && info.running) return { status: 'already-running', pid: info.pid, since: info.since };
+      return { status: 'failed', message: `the daemon exited during start-up (${e.signal ? `signal ${e.signal}` : `exit ${e.code}`})`, output: await readFrom(outFile, startOffset) };
+    }
+    if (Date.now() > deadline) {
+      if (child.pid) process.kill(child.pid, 'SIGTERM');
+      return { status: 'failed', message: `the daemon did not write daemon.pid within ${Math.round((opts.timeoutMs ?? 15_000) / 1000)} s; stopped it`, output: await readFrom(outFile, startOffset) };
+    }
+    await sleep(40);
+  }
+}
+
+export type StopOutcome =
+  | { status: 'stopped'; pid: number }
+  | { status: 'not-running'; removedStalePidFile: boolean }
+  | { status: 'timeout'; pid: number };
+
+export async function stopDaemon(opts: { pidFile: string; timeoutMs?: number }): Promise<StopOutcome> {
+  const info: DaemonInfo = await readDaemonInfo(opts.pidFile);
+  if (!info.running || info.pid === null) {
+    const removed = info.stalePidFile ? await removeStalePidFile(opts.pidFile) : false;
+    return { status: 'not-running', removedStalePidFile: removed };
+  }
+  const pid = info.pid;
+  const startTime = await pidStartTime(opts.pidFile);
+  try {
+    process.kill(pid, 'SIGTERM');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ESRCH') return { status: 'not-running', removedStalePidFile: await removeStalePidFile(opts.pidFile) };
+    throw e;
+  }
+  const deadline = Date.now() + (opts.timeoutMs ?? 30_000);
+  while (Date.now() <= deadline) {
+    if (liveness({ pid, start_time: startTime }) === 'dead') return { status: 'stopped', pid };
+    await sleep(50);
+  }
+  return { status: 'timeout', pid };
+}
+
+async function pidStartTime(file: string): Promise<string | null> {
+  try {
+    return (await fs.readFile(file, 'utf8')).split('\n')[1]?.trim() || null;
+  } catch {
+    return null;
+  }
+}
+
+async function truncateIfLarge(file: string): Promise<void> {
+  try {
+    if ((await fs.stat(file)).size > OUT_MAX_BYTES) await fs.truncate(file, 0);
+  } catch {
+    /* absent */
+  }
+}
+
+async function readFrom(file: string, offset: number): Promise<string> {
+  try {
+    const buf = await fs.readFile(file);
+    return buf.subarray(offset).toString('utf8').slice(-4000);
+  } catch {
+    return '';
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}

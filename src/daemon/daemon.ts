@@ -1,0 +1,519 @@
+/**
+ * The daemon loop (`daemon run`). One per workspace (daemon.pid, claimed by the caller).
+ *
+ * - Processes the queue every `process_interval_s`, and at once when a request file
+ *   appears in the spool (fs.watch on `queue/`, debounced a few ms). A request written
+ *   while a sync runs is served right after it (processQueue re-checks after releasing
+ *   the lock, and the watch event wakes this loop again).
+ * - Every `pull_interval_s` enqueues a `smart` request (caller `daemon:pull`, priority
+ *   low: deferred, never rejected, by the rate limit) unless a request is already
+ *   pending, so other devices' changes arrive without a local edit.
+ * - Runs the file watcher when `watch.enabled`; each quiet period enqueues one
+ *   `intelligent-auto` request. inotify can drop events, so each cycle also checks
+ *   `git status` and enqueues one itself when the tree is dirty and nothing is pending.
+ * - Health checks every `health_interval_s` (health.ts); while it processes, a watchdog
+ *   aborts our own operation once it runs longer than `stuck_timeout_s` (the pipeline
+ *   restores what it started) and records it.
+ * - Rotates coordinator.log by size. Writes daemon-state.json.
+ * - Never dies of a transient error or a corrupt file: it logs and tries again next cycle.
+ *
+ * Shutdown (the `signal`): stop taking work, abort the current step, let processQueue
+ * release the lock, close the watcher, remove the pid file, log. The caller then closes
+ * the logger and exits.
+ */
+import { watch as fsWatch, existsSync, promises as fs, type FSWatcher } from 'node:fs';
+import { join } from 'node:path';
+import type { Config, Priority, SyncType } from '../core/config.js';
+import { processQueue, type ProcessReport } from '../core/coordinator.js';
+import { SyncFailedError } from '../core/errors.js';
+import { enqueue, newRequestId, readQueue, type QueueEntry } from '../core/queue.js';
+import type { SyncRequest } from '../core/request.js';
+import { stripControl } from '../core/sanitize.js';
+import { readState } from '../core/state.js';
+import { ensureStateDir, STATE_DIR_REL, type Workspace } from '../core/workspace.js';
+import type { Logger } from '../log.js';
+import { daemonStatePath, writeDaemonState, type DaemonState, type StuckRecord, type WatcherView } from './daemon-state.js';
+import { checkDisk, lowDiskMessage, runHealthCheck, type HealthDeps } from './health.js';
+import { rotateBySize } from './log-rotate.js';
+import { pidFileOwnership, removeStalePidFile, releasePidFile, restorePidFile } from './pidfile.js';
+
+/** What the daemon needs from watcher/ (loaded lazily: chokidar costs start-up time and memory). */
+export interface RunningWatcherLike {
+  close(): Promise<void>;
+  state(): WatcherView;
+  ready: Promise<void>;
+}
+export interface WatcherModule {
+  startWatcher(opts: {
+    root: string;
+    stateDirRel: string;
+    debounceMs: number;
+    maxWaitMs: number;
+    ignore: string[];
+    logger: Logger;
+    onQuiet: (info: { changes: number; paths: string[] }) => Promise<void> | void;
+  }): RunningWatcherLike;
+  /** Same ignore rules as the watcher, for the git status reconciliation. */
+  ignores?(root: string, globs: string[]): (relPath: string) => boolean;
+}
+
+/**
+ * Integration point with watcher/ (built separately): the module that exports
+ * `startWatcher`. A missing or broken module is logged and the daemon runs without
+ * a watcher (the periodic pull still commits local changes).
+ */
+export async function loadWatcherModule(): Promise<WatcherModule> {
+  const mod = await import('../../watcher/watcher.js');
+  let ignores: WatcherModule['ignores'];
+  try {
+    const ig = await import('../../watcher/ignore.js');
+    ignores = (root, globs) => {
+      const filter = ig.createIgnoreFilter({ root, stateDirRel: STATE_DIR_REL, globs });
+      return (rel) => filter.ignoresRelative(rel);
+    };
+  } catch {
+    ignores = undefined;
+  }
+  return { startWatcher: (opts) => mod.startWatcher(opts), ...(ignores ? { ignores } : {}) };
+}
+
+export interface DaemonOptions {
+  ws: Workspace;
+  config: Config;
+  logger: Logger;
+  /** Shutdown: SIGTERM/SIGINT/SIGHUP. */
+  signal: AbortSignal;
+  /** Our daemon.pid text (the caller claimed it), for the self-check and removal. */
+  pidContent: string;
+  /** Default: loadWatcherModule. */
+  loadWatcher?: () => Promise<WatcherModule>;
+  health?: HealthDeps;
+  /** The logger's own failure (daemon.log transport), shown in daemon-state.json. */
+  logError?: () => string | null;
+  now?: () => number;
+}
+
+export interface DaemonResult {
+  exitCode: number;
+  reason: 'signal' | 'superseded' | 'hung';
+}
+
+/** After an abort (shutdown or stuck op), how long processQueue may take to unwind. */
+const UNWIND_GRACE_MS = 30_000;
+const QUEUE_DEBOUNCE_MS = 15;
+const MAX_SLEEP_MS = 3_600_000;
+const MAX_RECONCILE_BACKOFF_MS = 15 * 60_000;
+const WATCHER_CLOSE_TIMEOUT_MS = 10_000;
+
+export async function runDaemon(o: DaemonOptions): Promise<DaemonResult> {
+  const { ws, config, signal } = o;
+  const now = o.now ?? Date.now;
+  const iso = () => new Date(now()).toISOString();
+  const log = o.logger.child({ component: 'daemon' });
+  const coordLog = o.logger.child({ component: 'coordinator' });
+  const stateFile = daemonStatePath(ws.paths.dir);
+  const processMs = config.process_interval_s * 1000;
+  const pullMs = config.pull_interval_s * 1000; // 0 = no periodic pull
+  const healthMs = config.health_interval_s * 1000;
+  const stuckMs = config.stuck_timeout_s * 1000;
+  const maxLogBytes = config.log.max_size_mb * 1024 * 1024;
+
+  const state: DaemonState = {
+    version: 1,
+    pid: process.pid,
+    started_at: iso(),
+    updated_at: iso(),
+    stopped_at: null,
+    watcher: null,
+    watcher_error: null,
+    last_cycle_at: null,
+    last_process: null,
+    last_health: null,
+    last_stuck: null,
+    paused_reason: null,
+    log_error: null,
+  };
+  let result: DaemonResult = { exitCode: 0, reason: 'signal' };
+  let stopping = false;
+  const stop = (r: DaemonResult) => {
+    if (!stopping) result = r;
+    stopping = true;
+    wake.poke();
+  };
+
+  const wake = createWake();
+  const onAbort = () => {
+    log.info({ reason: String((signal.reason as Error | undefined)?.message ?? signal.reason) }, 'daemon stopping');
+    stopping = true;
+    wake.poke();
+  };
+  signal.addEventListener('abort', onAbort, { once: true });
+
+  // ---- the spool watch -------------------------------------------------------------
+  let queueWatch: { close(): void; ino: number; broken: boolean } | null = null;
+  let pokeTimer: NodeJS.Timeout | null = null;
+  const pokeSoon = () => {
+    if (pokeTimer) return;
+    pokeTimer = setTimeout(() => {
+      pokeTimer = null;
+      if (!stopping) wake.poke();
+    }, QUEUE_DEBOUNCE_MS);
+  };
+  const closeQueueWatch = () => {
+    if (pokeTimer) clearTimeout(pokeTimer);
+    pokeTimer = null;
+    queueWatch?.close();
+    queueWatch = null;
+  };
+  async function watchQueue(): Promise<void> {
+    let ino: number;
+    try {
+      ino = (await fs.stat(ws.paths.queue)).ino;
+    } catch {
+      return;
+    }
+    if (queueWatch && !queueWatch.broken && queueWatch.ino === ino) return;
+    queueWatch?.close();
+    let w: FSWatcher;
+    try {
+      w = fsWatch(ws.paths.queue, { persistent: true }, (_event, name) => {
+        const n = name === null ? null : String(name);
+        if (n !== null && (!n.endsWith('.json') || n.startsWith('.'))) return;
+        if (n !== null && !existsSync(join(ws.paths.queue, n))) return; // a served request going away
+        pokeSoon();
+      });
+    } catch (e) {
+      log.warn({ err: errText(e) }, 'cannot watch the queue directory; requests are served every process_interval_s');
+      queueWatch = null;
+      return;
+    }
+    const handle = { close: () => w.close(), ino, broken: false };
+    w.on('error', (e) => {
+      log.warn({ err: errText(e) }, 'queue directory watch failed; re-creating it next cycle');
+      handle.broken = true;
+      w.close();
+      wake.poke();
+    });
+    queueWatch = handle;
+  }
+
+  // ---- requests of our own ------------------------------------------------------------
+  async function enqueueOwn(type: SyncType, caller: string, priority: Priority, reason: string): Promise<void> {
+    const t = now();
+    const req: SyncRequest = { id: newRequestId(t), type, caller, priority, reason: stripControl(reason).slice(0, 1000), created_at: new Date(t).toISOString(), pid: process.pid };
+    await enqueue(ws.paths.queue, req);
+    log.info({ id: req.id, type, priority, caller, reason: req.reason }, 'request queued');
+    wake.poke();
+  }
+
+  // ---- the watcher ------------------------------------------------------------------
+  let watcher: RunningWatcherLike | null = null;
+  let ignoresPath: ((rel: string) => boolean) | null = null;
+  if (config.watch.enabled) {
+    try {
+      const mod = await (o.loadWatcher ?? loadWatcherModule)();
+      ignoresPath = mod.ignores?.(ws.root, config.watch.ignore) ?? null;
+      watcher = mod.startWatcher({
+        root: ws.root,
+        stateDirRel: STATE_DIR_REL,
+        debounceMs: config.debounce_ms,
+        maxWaitMs: config.max_wait_ms,
+        ignore: config.watch.ignore,
+        logger: o.logger.child({ component: 'watcher' }),
+        onQuiet: async (info) => {
+          if (stopping) return;
+          await enqueueOwn('intelligent-auto', 'watcher', 'low', `${info.changes} change(s) settled`);
+        },
+      });
+      void watcher.ready.then(() => log.info({ mode: watcher?.state().mode }, 'watcher ready'));
+    } catch (e) {
+      state.watcher_error = `watcher unavailable: ${errText(e)}`;
+      log.error({ err: errText(e) }, 'cannot start the file watcher; running without it (periodic pulls still sync local changes)');
+      watcher = null;
+    }
+  }
+
+  async function save(): Promise<void> {
+    state.updated_at = iso();
+    state.watcher = watcher ? safeWatcherState(watcher) : null;
+    state.log_error = o.logError?.() ?? null;
+    try {
+      await writeDaemonState(stateFile, state);
+    } catch (e) {
+      log.warn({ err: errText(e) }, 'cannot write daemon-state.json');
+    }
+  }
+
+  // ---- health -------------------------------------------------------------------------
+  let forceProcess = false;
+  async function health(): Promise<void> {
+    const h = await runHealthCheck(ws, config, o.health);
+    state.last_health = h;
+    setDiskPause(h.disk);
+    if (h.lock.stale) {
+      log.warn({ owner_pid: h.lock.owner_pid, owner_caller: h.lock.owner_caller }, 'the lock is held by a dead owner; taking it over to recover');
+      forceProcess = true;
+    }
+    if (!h.git.ok) log.error({ check: h.git.check, err: h.git.error }, 'git integrity check failed; run "git fsck" and see "sync-coordinator doctor"');
+    if (h.ok) log.debug({ disk_free_mb: mb(h.disk.free_bytes), git: h.git.check, git_ms: h.git.ms }, 'health check ok');
+    else log.warn({ problems: h.problems }, 'health check found problems');
+  }
+  function setDiskPause(disk: { ok: boolean; free_bytes: number | null; min_free_bytes: number }): void {
+    if (!disk.ok) {
+      const reason = lowDiskMessage({ ...disk, error: null });
+      if (!state.paused_reason) log.warn({ free_mb: mb(disk.free_bytes), min_mb: mb(disk.min_free_bytes) }, reason);
+      state.paused_reason = reason;
+    } else if (state.paused_reason) {
+      log.info({ free_mb: mb(disk.free_bytes) }, 'disk space recovered; syncs resume');
+      state.paused_reason = null;
+      wake.poke();
+    }
+  }
+
+  // ---- housekeeping each process interval -----------------------------------------------
+  async function housekeeping(): Promise<void> {
+    const own = await pidFileOwnership(ws.paths.daemonPid, o.pidContent);
+    if (own === 'other-live') {
+      log.error({}, 'another daemon owns daemon.pid now; this one stops');
+      stop({ exitCode: 4, reason: 'superseded' });
+      return;
+    }
+    if (own !== 'ours') {
+      await ensureStateDir(ws);
+      if (own === 'other-stale') await removeStalePidFile(ws.paths.daemonPid);
+      if (await restorePidFile(ws.paths.daemonPid, o.pidContent)) log.warn({ was: own }, 'daemon.pid was missing or replaced; restored it');
+    }
+    await ensureStateDir(ws).catch((e: unknown) => log.warn({ err: errText(e) }, 'state directory unusable'));
+    await watchQueue();
+    if (await rotateBySize(ws.paths.coordinatorLog, maxLogBytes, config.log.max_files).catch(() => false)) log.info({ file: ws.paths.coordinatorLog }, 'rotated coordinator.log');
+    if (state.paused_reason) setDiskPause(await checkDisk(ws.root, o.health));
+  }
+
+  // ---- reconcile: inotify can drop events -----------------------------------------------
+  let reconcileBackoff = 0;
+  let nextReconcile = 0;
+  async function reconcile(pending: QueueEntry[]): Promise<void> {
+    if (!watcher || state.paused_reason || now() < nextReconcile) return;
+    const w = safeWatcherState(watcher);
+    if (w.pending > 0) return; // the watcher has it in hand
+    if (w.lastEventAt && now() - Date.parse(w.lastEventAt) < config.debounce_ms + 1000) return;
+    if (pending.length > 0) return;
+    if ((await readState(ws.paths.state, null)).paused) return; // a conflict waits for the user
+    const out = (await ws.git.run(['status', '--porcelain', '-z', '--untracked-files=all'], { readOnly: true, timeoutMs: 60_000 })).stdout;
+    const dirty = porcelainPaths(out).filter((p) => !(ignoresPath?.(p) ?? false));
+    if (dirty.length === 0) {
+      reconcileBackoff = 0;
+      nextReconcile = 0;
+      return;
+    }
+    // Still dirty after our last request was served: it failed; do not hammer.
+    reconcileBackoff = reconcileBackoff === 0 ? processMs : Math.min(reconcileBackoff * 2, MAX_RECONCILE_BACKOFF_MS);
+    nextReconcile = now() + reconcileBackoff;
+    log.info({ dirty: dirty.length, first: dirty.slice(0, 3) }, 'work tree has changes the watcher did not report; requesting a sync');
+    await enqueueOwn('intelligent-auto', 'daemon:reconcile', 'low', `${dirty.length} unsynced change(s) found by git status`);
+  }
+
+  // ---- processing -----------------------------------------------------------------------
+  let busyBackoff = 0;
+  let nextProcessRetry = Infinity;
+  async function processIfDue(entries: QueueEntry[]): Promise<void> {
+    if (state.paused_reason) return;
+    const t = now();
+    const due = entries.filter((e) => (e.request as { rejected_at?: string }).rejected_at || !e.request.deferred_until || Date.parse(e.request.deferred_until) <= t);
+    if (due.length === 0 && !forceProcess) {
+      const until = Math.min(...entries.map((e) => Date.parse(e.request.deferred_until ?? '') || Infinity));
+      nextProcessRetry = until;
+      return;
+    }
+    forceProcess = false;
+    const report = await processWithWatchdog();
+    if (report === 'hung') {
+      log.error({ grace_ms: UNWIND_GRACE_MS }, 'an aborted sync did not stop; exiting so that the lock is freed (its owner is then dead) and a supervisor can restart the daemon');
+      stop({ exitCode: 1, reason: 'hung' });
+      return;
+    }
+    if (!report.acquired) {
+      busyBackoff = Math.min(Math.max(1000, busyBackoff * 2), processMs);
+      nextProcessRetry = now() + busyBackoff;
+      log.debug({ retry_ms: busyBackoff }, 'lock busy; its holder serves the queue, checking again later');
+    } else {
+      busyBackoff = 0;
+      nextProcessRetry = Infinity;
+    }
+    state.last_process = { at: iso(), batches: report.batches.length, results: report.batches.map((b) => b.result ?? b.outcome), busy: !report.acquired };
+  }
+
+  async function processWithWatchdog(): Promise<ProcessReport | 'hung'> {
+    const stuck = new AbortController();
+    const opSignal = AbortSignal.any([signal, stuck.signal]);
+    const watchdog = setInterval(() => void checkStuck(stuck), Math.min(5000, Math.max(250, Math.floor(stuckMs / 4))));
+    let hangTimer: NodeJS.Timeout | undefined;
+    let onOpAbort: (() => void) | undefined;
+    const hung = new Promise<'hung'>((resolve) => {
+      onOpAbort = () => (hangTimer = setTimeout(() => resolve('hung'), UNWIND_GRACE_MS));
+      if (opSignal.aborted) onOpAbort();
+      else opSignal.addEventListener('abort', onOpAbort, { once: true });
+    });
+    const run = processQueue({ ws, config, logger: coordLog, caller: 'daemon', lockTimeoutMs: 0, signal: opSignal });
+    run.catch(() => {}); // if it is abandoned as hung, its late failure must not crash us
+    try {
+      return await Promise.race([run, hung]);
+    } finally {
+      clearInterval(watchdog);
+      clearTimeout(hangTimer);
+      if (onOpAbort) opSignal.removeEventListener('abort', onOpAbort);
+    }
+  }
+
+  async function checkStuck(stuck: AbortController): Promise<void> {
+    if (stuck.signal.aborted) return;
+    const active = (await readState(ws.paths.state, null).catch(() => null))?.active;
+    if (!active || active.pid !== process.pid) return;
+    const age = now() - Date.parse(active.started_at);
+    if (!(age > stuckMs) || stuck.signal.aborted) return;
+    const rec: StuckRecord = { op: active.op, type: active.type, step: active.step, started_at: active.started_at, aborted_at: iso() };
+    state.last_stuck = rec;
+    log.error({ op: active.op, step: active.step, running_s: Math.round(age / 1000), stuck_timeout_s: config.stuck_timeout_s }, 'operation stuck; aborting it (the pipeline restores what it started)');
+    stuck.abort(new SyncFailedError(`operation ${active.op} stuck in step ${active.step} for more than ${config.stuck_timeout_s} s; aborted by the daemon`, { code: 'ESTUCK' }));
+    void save();
+  }
+
+  // ---- the loop -------------------------------------------------------------------------
+  await watchQueue();
+  log.info(
+    { root: ws.root, process_interval_s: config.process_interval_s, pull_interval_s: config.pull_interval_s, health_interval_s: config.health_interval_s, watch: config.watch.enabled },
+    'daemon started',
+  );
+  await save();
+
+  let nextTick = now();
+  let nextHealth = now();
+  let nextPull = pullMs > 0 ? now() : Infinity;
+  while (!stopping && !signal.aborted) {
+    const woken = wake.take();
+    const t = now();
+    const tick = t >= nextTick;
+    try {
+      if (t >= nextHealth) {
+        nextHealth = t + healthMs;
+        await health();
+      }
+      if (tick) {
+        nextTick = t + processMs;
+        await housekeeping();
+      }
+      if (stopping || signal.aborted) break;
+      let entries = await readQueue(ws.paths.queue, log);
+      const pending = entries.filter((e) => !(e.request as { rejected_at?: string }).rejected_at);
+      if (t >= nextPull) {
+        nextPull = t + pullMs;
+        if (pending.length === 0 && !state.paused_reason) await enqueueOwn('smart', 'daemon:pull', 'low', 'periodic pull');
+      } else if (tick) {
+        await reconcile(pending);
+      }
+      if (wake.take() || woken || tick || forceProcess || t >= nextProcessRetry) {
+        entries = await readQueue(ws.paths.queue, log);
+        await processIfDue(entries);
+      }
+      state.last_cycle_at = iso();
+    } catch (e) {
+      log.error({ err: errText(e) }, 'daemon cycle failed; trying again next cycle');
+    }
+    await save();
+    if (stopping || signal.aborted) break;
+    const next = Math.min(nextTick, nextHealth, nextPull, nextProcessRetry);
+    await wake.wait(Math.min(MAX_SLEEP_MS, Math.max(0, next - now())), signal);
+  }
+
+  // ---- shutdown -------------------------------------------------------------------------
+  signal.removeEventListener('abort', onAbort);
+  closeQueueWatch();
+  if (watcher) {
+    const closed = await withTimeout(watcher.close().then(() => true, () => true), WATCHER_CLOSE_TIMEOUT_MS);
+    if (!closed) log.warn({ timeout_ms: WATCHER_CLOSE_TIMEOUT_MS }, 'watcher did not close in time');
+  }
+  state.stopped_at = iso();
+  await save();
+  watcher = null;
+  await releasePidFile(ws.paths.daemonPid, o.pidContent).catch(() => false);
+  log.info({ reason: result.reason, exit_code: result.exitCode }, 'daemon stopped');
+  return result;
+}
+
+/** Paths in `git status --porcelain -z` output (renames: the new path). */
+export function porcelainPaths(out: string): string[] {
+  const parts = out.split('\0');
+  const paths: string[] = [];
+  for (let i = 0; i < parts.length; i++) {
+    const entry = parts[i]!;
+    if (entry.length < 4) continue;
+    paths.push(entry.slice(3));
+    if (entry[0] === 'R' || entry[0] === 'C') i++; // the source path follows
+  }
+  return paths;
+}
+
+interface Wake {
+  poke(): void;
+  take(): boolean;
+  wait(ms: number, signal: AbortSignal): Promise<void>;
+}
+
+/** A level-triggered wake-up: a poke while the loop is busy is not lost. */
+function createWake(): Wake {
+  let pending = false;
+  let resolveWait: (() => void) | null = null;
+  return {
+    poke() {
+      pending = true;
+      const r = resolveWait;
+      resolveWait = null;
+      r?.();
+    },
+    take() {
+      const p = pending;
+      pending = false;
+      return p;
+    },
+    wait(ms, signal) {
+      if (pending || signal.aborted) return Promise.resolve();
+      return new Promise<void>((resolve) => {
+        const done = () => {
+          clearTimeout(timer);
+          signal.removeEventListener('abort', done);
+          resolveWait = null;
+          resolve();
+        };
+        const timer = setTimeout(done, ms);
+        resolveWait = done;
+        signal.addEventListener('abort', done, { once: true });
+      });
+    },
+  };
+}
+
+function safeWatcherState(w: RunningWatcherLike): WatcherView {
+  try {
+    return w.state();
+  } catch (e) {
+    return { mode: 'unknown', watching: false, pending: 0, lastEventAt: null, lastFireAt: null, error: errText(e) };
+  }
+}
+
+async function withTimeout<T>(p: Promise<T>, ms: number): Promise<T | null> {
+  let timer: NodeJS.Timeout | undefined;
+  const t = new Promise<null>((r) => (timer = setTimeout(() => r(null), ms)));
+  try {
+    return await Promise.race([p, t]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function errText(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
+
+function mb(bytes: number | null): number | null {
+  return bytes === null ? null : Math.floor(bytes / (1024 * 1024));
+}
