@@ -160,6 +160,7 @@ async function runBatch(opts: ProcessOptions, lock: LockHandle, store: StateStor
       opId,
       type,
       signal,
+      clock: opts.clock ?? Date.now,
       step: async (name) => {
         if (signal.aborted) throw signal.reason instanceof Error ? signal.reason : new SyncFailedError('sync aborted', { code: 'EABORTED' });
         await lock.assertOwned();

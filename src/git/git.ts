@@ -18,6 +18,8 @@ export interface GitResult {
   code: number;
   stdout: string;
   stderr: string;
+  /** stdout as bytes, for blobs (binary files must not go through utf8). */
+  stdoutBytes: Buffer;
 }
 
 export interface GitRunOptions {
@@ -36,6 +38,11 @@ export interface GitRunOptions {
   input?: string;
   /** Extra env of ours (constants only), e.g. GIT_EDITOR=true for `rebase --continue`. */
   env?: Record<string, string>;
+  /**
+   * Paths after `--` are literal file names, never pathspec magic or globs
+   * (`--literal-pathspecs`): a file named `*.txt` or `:(top)x` means only itself.
+   */
+  literalPaths?: boolean;
 }
 
 export interface Git {
@@ -95,6 +102,7 @@ export function createGit(cwd: string, logger: Logger | null, opId: string | nul
 function runGit(cwd: string, args: readonly string[], opts: GitRunOptions, opId: string | null, logger: Logger | null): Promise<GitResult> {
   const argv: string[] = [];
   if (opts.readOnly) argv.push('--no-optional-locks');
+  if (opts.literalPaths) argv.push('--literal-pathspecs');
   argv.push('-c', 'core.quotepath=off', '-c', 'color.ui=false');
   for (const c of opts.config ?? []) argv.push('-c', c);
   argv.push(...args);
@@ -139,10 +147,12 @@ function runGit(cwd: string, args: readonly string[], opts: GitRunOptions, opId:
       clearTimeout(deadline);
       if (killTimer) clearTimeout(killTimer);
       opts.signal?.removeEventListener('abort', onAbort);
+      const bytes = Buffer.concat(out);
       const result: GitResult = {
         code: code ?? -1,
-        stdout: Buffer.concat(out).toString('utf8'),
+        stdout: bytes.toString('utf8'),
         stderr: Buffer.concat(err).toString('utf8'),
+        stdoutBytes: bytes,
       };
       const ms = Math.round(performance.now() - started);
       logger?.debug({ git: args.slice(0, 6), code: result.code, signal, ms, op: opId ?? undefined }, 'git');

@@ -2,19 +2,30 @@
  * The sync pipeline: preflight, commit, fetch, integrate, resolve, push, verify. Each
  * step is announced (visible in `status` while it runs) and fenced: the lock holder
  * re-checks that it still owns the lock before every step that changes the repository.
+ *
+ * Failures are classified (classify.ts): transient ones (network, a lock file held by
+ * another git) are retried in-run with p-retry (retry.ts); permanent ones fail at once
+ * and say what to fix. Each sync that still fails for network reasons after its retries
+ * counts toward the remote's persisted circuit breaker (core/breaker.ts); while it is
+ * open, syncs commit locally and skip fetch/push.
  */
 import { hostname } from 'node:os';
-import { ConflictError, SyncFailedError } from '../core/errors.js';
+import { breakerView, effectiveState, recordNetworkFailure, recordSuccess } from '../core/breaker.js';
+import { appendConflict } from '../core/conflict-log.js';
+import { BreakerOpenError, RemoteUnavailableError, RepoBusyError, SyncFailedError } from '../core/errors.js';
+import { retryPolicy, withRetry, type RetryPolicy } from '../core/retry.js';
 import type { Config, SyncType } from '../core/config.js';
 import type { StateStore } from '../core/state.js';
 import type { Workspace } from '../core/workspace.js';
 import type { Logger } from '../log.js';
-import { saveBackup } from './backup.js';
+import { pruneBackups } from './backup.js';
+import { gitSaid, toSyncError, type RemoteInfo } from './classify.js';
 import { commitMessage } from './commit-message.js';
 import type { Git } from './git.js';
 import { GitError } from './git-error.js';
-import { preflight, unmergedPaths } from './preflight.js';
-import { parsePushPorcelain } from './push.js';
+import { aheadBehind, COMMIT_CONFIG, integrateRemote, type PreSync, type SyncRun } from './integrate.js';
+import { currentBranch, preflight, unmergedPaths, type Preflight } from './preflight.js';
+import { parsePushPorcelain, type PushResult } from './push.js';
 import { parseStatusZ, summarize } from './status.js';
 
 export type StepName = 'preflight' | 'commit' | 'fetch' | 'integrate' | 'resolve' | 'push' | 'verify';
@@ -40,6 +51,8 @@ export interface SyncContext {
   step(name: StepName): Promise<void>;
   /** Persist the crash-recovery marker before the coordinator starts a rebase/merge. */
   mark(marker: RecoveryMarker): Promise<void>;
+  /** Wall clock for the breaker and conflict-copy names (default Date.now). */
+  clock?: () => number;
 }
 
 export type SyncResult = 'ok' | 'noop' | 'failed' | 'conflict';
@@ -54,7 +67,7 @@ export interface SyncOutcome {
 }
 
 const MAX_PUSH_ATTEMPTS = 4;
-const COMMIT_CONFIG = ['core.fsync=committed'];
+const FSCK_MAX_MS = 120_000;
 
 export function deviceName(config: Config): string {
   const raw = config.device_name ?? hostname().split('.')[0] ?? 'device';
@@ -63,57 +76,122 @@ export function deviceName(config: Config): string {
 
 export async function runPipeline(ctx: SyncContext): Promise<SyncOutcome> {
   const { git, config } = ctx;
+  const now = ctx.clock ?? Date.now;
+  const policy = retryPolicy(config, ctx.type);
+
   await ctx.step('preflight');
   const pf = await preflight(git, config.remote, config.branch);
-  const remoteRef = `refs/remotes/${pf.remote}/${pf.branch}`;
+  if (ctx.type === 'robust') await integrityCheck(ctx);
+  const remote: RemoteInfo = { remote: pf.remote, url: pf.remoteUrl };
 
   await ctx.step('commit');
-  const committed = await commitLocalChanges(ctx);
+  const pre = await snapshotPreSync(git);
+  const committed = await withRetry('commit', () => commitLocalChanges(ctx), { policy, classify: (e) => toSyncError(e, { step: 'commit', network: false }), logger: ctx.logger, signal: ctx.signal });
+  if (committed) pre.commit = (await git.run(['rev-parse', 'HEAD'], { readOnly: true })).stdout.trim();
 
+  // Circuit breaker (invariant 7): while open, the local commit is all we do.
+  const breaker = ctx.state.get().breakers[pf.remote];
+  const breakerState = effectiveState(breaker, now());
+  if (breakerState === 'open') {
+    const until = breaker?.open_until ?? null;
+    throw new BreakerOpenError(
+      `${committed ? 'committed locally' : 'nothing new to commit'}; remote "${pf.remote}" unavailable until ${until} (circuit breaker open after ${breaker?.failures ?? 0} consecutive failed syncs; last error: ${breaker?.last_error ?? 'unknown'}); fetch and push skipped`,
+      until,
+    );
+  }
+  // Half-open: exactly one try, no retries.
+  const netPolicy: RetryPolicy = breakerState === 'half-open' ? { ...policy, retries: 0 } : policy;
+
+  const run: SyncRun = {
+    device: deviceName(config),
+    now,
+    remote: pf.remote,
+    branch: pf.branch,
+    remoteRef: `refs/remotes/${pf.remote}/${pf.branch}`,
+    pre,
+    tracker: new Map(),
+    chosenCopies: new Set(),
+    records: [],
+  };
   let pulled = false;
   let pushed = false;
+  try {
+    ({ pulled, pushed } = await fetchIntegratePush(ctx, pf, remote, run, netPolicy));
+    if (ctx.type === 'robust' && pushed) {
+      await ctx.step('verify');
+      await withRetry('verify', () => verifyRemoteTip(ctx, pf.remote, pf.branch), netOptions(ctx, netPolicy, 'verify', remote));
+    }
+  } catch (e) {
+    if (e instanceof RemoteUnavailableError) {
+      const at = now();
+      await ctx.state.update((s) => {
+        s.breakers[pf.remote] = recordNetworkFailure(s.breakers[pf.remote], config, at, e.message);
+      });
+      const view = breakerView(ctx.state.get().breakers[pf.remote], config, at);
+      if (view.state === 'open') ctx.logger.warn({ remote: pf.remote, failures: view.failures, open_until: view.open_until }, 'circuit breaker opened');
+      if (committed) e.message = `committed locally, but ${e.message}`;
+    }
+    throw e;
+  }
+  if (breaker && (breaker.state !== 'closed' || breaker.failures > 0)) {
+    await ctx.state.update((s) => {
+      s.breakers[pf.remote] = recordSuccess();
+    });
+    ctx.logger.info({ remote: pf.remote }, 'remote reachable again; circuit breaker closed');
+  }
+
+  await pruneBackups(git, config.backups.keep, config.backups.max_age_days, now(), ctx.opId).catch((e: unknown) => ctx.logger.warn({ err: (e as Error).message }, 'could not prune backup refs'));
+  const head = (await git.run(['rev-parse', 'HEAD'], { readOnly: true })).stdout.trim();
+  const result: SyncResult = committed || pulled || pushed ? 'ok' : 'noop';
+  const copies = run.records.filter((r) => r.outcome === 'copy-created').length;
+  const parts = [
+    committed ? 'committed local changes' : null,
+    pulled ? `integrated remote changes${run.records.length ? ` (${run.records.length} conflict(s) resolved${copies ? `, ${copies} conflict cop${copies === 1 ? 'y' : 'ies'} created` : ''})` : ''}` : null,
+    pushed ? 'pushed' : null,
+  ].filter(Boolean);
+  return { result, committed, pulled, pushed, head, message: parts.length ? parts.join(', ') : 'nothing to do' };
+}
+
+function netOptions(ctx: SyncContext, policy: RetryPolicy, step: string, remote: RemoteInfo) {
+  return { policy, classify: (e: unknown) => toSyncError(e, { step, network: true, remote }), logger: ctx.logger, signal: ctx.signal };
+}
+
+async function fetchIntegratePush(ctx: SyncContext, pf: Preflight, remote: RemoteInfo, run: SyncRun, policy: RetryPolicy): Promise<{ pulled: boolean; pushed: boolean }> {
+  const { git } = ctx;
+  let pulled = false;
   for (let attempt = 1; ; attempt++) {
     await ctx.step('fetch');
-    const remoteExists = await fetchBranch(ctx, pf.remote, pf.branch, remoteRef);
+    const remoteExists = await withRetry('fetch', () => fetchBranch(ctx, pf.remote, pf.branch, run.remoteRef), netOptions(ctx, policy, 'fetch', remote));
 
     await ctx.step('integrate');
     if (remoteExists) {
-      const { ahead, behind } = await aheadBehind(git, remoteRef);
-      if (behind > 0) {
-        pulled = true;
-        if (ahead === 0) await git.run(['merge', '--ff-only', '--no-edit', remoteRef], { config: COMMIT_CONFIG });
-        else await rebaseOnto(ctx, remoteRef, pf.branch);
-      }
-      const after = await aheadBehind(git, remoteRef);
-      if (after.ahead === 0) break;
+      const before = run.records.length;
+      if (await withRetry('integrate', () => integrateRemote(ctx, run), { policy, classify: (e) => toSyncError(e, { step: 'integrate', network: false }), logger: ctx.logger, signal: ctx.signal })) pulled = true;
+      for (const rec of run.records.slice(before)) appendConflict(ctx.ws.paths.conflictsLog, rec);
+      if ((await aheadBehind(git, run.remoteRef)).ahead === 0) return { pulled, pushed: false };
     }
 
     await ctx.step('push');
-    const res = await git.run(['push', '--porcelain', pf.remote, `HEAD:refs/heads/${pf.branch}`], { network: true, okCodes: [1], timeoutMs: config.stuck_timeout_s * 1000 });
-    const status = parsePushPorcelain(res.stdout, `refs/heads/${pf.branch}`);
-    if (status?.status === 'ok' || status?.status === 'up-to-date') {
-      pushed = status.status === 'ok';
-      break;
-    }
-    if (status?.status === 'rejected-non-ff' && attempt < MAX_PUSH_ATTEMPTS) {
+    // The user may have switched branches meanwhile: never push another branch's HEAD.
+    if ((await currentBranch(git)) !== pf.branch) throw new RepoBusyError(`the work tree left branch "${pf.branch}" during the sync; not pushing (sync again)`);
+    const status = await withRetry('push', () => pushOnce(ctx, pf), netOptions(ctx, policy, 'push', remote));
+    if (status.status === 'ok' || status.status === 'up-to-date') return { pulled, pushed: status.status === 'ok' };
+    if (status.status === 'rejected-non-ff' && attempt < MAX_PUSH_ATTEMPTS) {
       ctx.logger.info({ attempt, summary: status.summary }, 'push rejected as non-fast-forward; fetching and integrating again');
       continue;
     }
-    if (status?.status === 'remote-rejected') {
+    if (status.status === 'remote-rejected') {
       throw new SyncFailedError(`the remote rejected the push (${status.summary}); check branch protection or server hooks`, { code: 'EREMOTEREJECTED' });
     }
-    if (!status && res.code !== 0) throw new GitError(['push'], res.code, res.stdout, res.stderr, 'exit');
-    throw new SyncFailedError(`push failed: ${status?.summary ?? 'no ref status'}`, { code: 'EPUSH', retryable: status?.status === 'rejected-non-ff' });
+    throw new SyncFailedError(`push failed after ${attempt} attempt(s): ${status.summary}`, { code: 'EPUSH', retryable: false });
   }
+}
 
-  if (ctx.type === 'robust' && pushed) {
-    await ctx.step('verify');
-    await verifyRemoteTip(ctx, pf.remote, pf.branch);
-  }
-  const head = (await git.run(['rev-parse', 'HEAD'], { readOnly: true })).stdout.trim();
-  const result: SyncResult = committed || pulled || pushed ? 'ok' : 'noop';
-  const parts = [committed ? 'committed local changes' : null, pulled ? 'integrated remote changes' : null, pushed ? 'pushed' : null].filter(Boolean);
-  return { result, committed, pulled, pushed, head, message: parts.length ? parts.join(', ') : 'nothing to do' };
+/** HEAD and the index before the sync touches anything (for the `manual` restore). */
+async function snapshotPreSync(git: Git): Promise<PreSync> {
+  const head = await git.run(['rev-parse', '--verify', '-q', 'HEAD'], { readOnly: true, okCodes: [1] });
+  const tree = await git.run(['write-tree'], { okCodes: [128] });
+  return { head: head.code === 0 ? head.stdout.trim() : null, indexTree: tree.code === 0 ? tree.stdout.trim() : null, commit: null };
 }
 
 async function commitLocalChanges(ctx: SyncContext): Promise<boolean> {
@@ -122,7 +200,7 @@ async function commitLocalChanges(ctx: SyncContext): Promise<boolean> {
   const entries = parseStatusZ(status.stdout);
   if (entries.length === 0) return false;
   await git.run(['add', '-A', '--', '.']);
-  // Invariant 4: never commit with unmerged paths.
+  // Invariant 4: never commit with unmerged paths (nothing was in conflict yet in this sync).
   if ((await unmergedPaths(git)).length > 0) throw new SyncFailedError('unmerged paths in the index; refusing to commit', { code: 'EUNMERGED' });
   const staged = await git.run(['diff', '--cached', '--quiet'], { readOnly: true, okCodes: [1] });
   if (staged.code === 0) return false;
@@ -144,34 +222,34 @@ async function fetchBranch(ctx: SyncContext, remote: string, branch: string, rem
   }
 }
 
-async function aheadBehind(git: Git, remoteRef: string): Promise<{ ahead: number; behind: number }> {
-  const res = await git.run(['rev-list', '--left-right', '--count', `HEAD...${remoteRef}`], { readOnly: true });
-  const [ahead = '0', behind = '0'] = res.stdout.trim().split(/\s+/);
-  return { ahead: Number(ahead), behind: Number(behind) };
+async function pushOnce(ctx: SyncContext, pf: Preflight): Promise<PushResult> {
+  const ref = `refs/heads/${pf.branch}`;
+  const res = await ctx.git.run(['push', '--porcelain', pf.remote, `HEAD:${ref}`], { network: true, okCodes: [1], timeoutMs: ctx.config.stuck_timeout_s * 1000 });
+  const status = parsePushPorcelain(res.stdout, ref);
+  if (!status) throw new GitError(['push'], res.code, res.stdout, res.stderr, 'exit');
+  if (status.status === 'error') throw new SyncFailedError(`push of ${ref} failed: ${status.summary}${res.stderr ? ` (git said: ${gitSaid(new GitError(['push'], res.code, '', res.stderr, 'exit'))})` : ''}`, { code: 'EPUSH' });
+  return status;
 }
 
-async function rebaseOnto(ctx: SyncContext, remoteRef: string, branch: string): Promise<void> {
-  const { git } = ctx;
-  const backup = await saveBackup(git, ctx.opId, 'rebase');
-  await ctx.mark({ integrating: 'rebase', backup_ref: backup, branch });
+/** `robust`: the repository's object graph is intact before we build on it (bounded in time). */
+async function integrityCheck(ctx: SyncContext): Promise<void> {
   try {
-    await git.run(['rebase', '--no-autosquash', '--no-autostash', remoteRef], { config: COMMIT_CONFIG });
+    await ctx.git.run(['fsck', '--connectivity-only', '--no-dangling', '--no-progress'], { readOnly: true, timeoutMs: Math.min(ctx.config.stuck_timeout_s * 1000, FSCK_MAX_MS) });
   } catch (e) {
-    const conflicted = await unmergedPaths(git);
-    await git.run(['rebase', '--abort'], { okCodes: [128] });
-    await git.run(['reset', '--hard', '--quiet', backup]);
-    await ctx.mark({ integrating: null, backup_ref: backup, branch });
-    if (conflicted.length > 0) {
-      throw new ConflictError(`conflict integrating the remote in ${conflicted.length} path(s): ${conflicted.slice(0, 5).join(', ')}`, conflicted);
+    if (e instanceof GitError && e.kind === 'timeout') {
+      ctx.logger.warn({}, 'integrity check (git fsck --connectivity-only) hit its time bound; continuing');
+      return;
+    }
+    if (e instanceof GitError && e.kind === 'exit') {
+      throw new SyncFailedError(`integrity check failed (git fsck --connectivity-only: ${gitSaid(e)}); repair the repository before syncing (see "git fsck")`, { code: 'EINTEGRITY', cause: e });
     }
     throw e;
   }
-  await ctx.mark({ integrating: null, backup_ref: backup, branch });
 }
 
 async function verifyRemoteTip(ctx: SyncContext, remote: string, branch: string): Promise<void> {
   const head = (await ctx.git.run(['rev-parse', 'HEAD'], { readOnly: true })).stdout.trim();
   const res = await ctx.git.run(['ls-remote', remote, `refs/heads/${branch}`], { network: true, timeoutMs: ctx.config.stuck_timeout_s * 1000 });
   const tip = res.stdout.split('\t')[0]?.trim();
-  if (tip !== head) throw new SyncFailedError(`verify: the remote tip ${tip || '(none)'} is not the pushed commit ${head}`, { code: 'EVERIFY', retryable: true });
+  if (tip !== head) throw new SyncFailedError(`verify: the remote tip ${tip || '(none)'} is not the pushed commit ${head}`, { code: 'EVERIFY' });
 }

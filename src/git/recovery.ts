@@ -2,16 +2,34 @@
  * Crash recovery (invariant 5): a rebase or merge that the coordinator started and did
  * not finish is found from its own marker in coordinator-state.json (op id, step,
  * branch, backup ref), not from git's rebase directory (a kill can leave a detached
- * HEAD with no rebase directory). It is aborted and the branch restored from the backup
- * ref. A user's own rebase is never touched: without our marker we do nothing here.
+ * HEAD with no rebase directory). Called under the lock before any sync runs.
+ *
+ * What the marker can meet, and what happens:
+ * - a rebase in progress whose `orig-head` is our backup and whose branch is ours: our
+ *   rebase. Abort it and restore the branch from the backup ref;
+ * - a merge in progress on our branch with HEAD still at our backup: ours, likewise;
+ * - any other rebase/merge in progress: the user's own (started after our crash). Hands
+ *   off: clear our marker and touch nothing (preflight then refuses to sync);
+ * - no rebase/merge but a detached HEAD: a kill between git's last steps. Put HEAD back
+ *   on the branch (at the branch's tip, which is the backup or our finished rebase);
+ * - on the branch, nothing in progress: the integration finished or never began;
+ *   nothing to restore.
+ * Work-tree edits made while the sync lay dead are saved and written back (restore.ts),
+ * so recovery never discards a change. If recovery cannot finish, the marker stays set
+ * and the next run tries again. The interrupted sync itself is simply retried by the
+ * next sync (its requests are still queued).
  */
-import { existsSync } from 'node:fs';
-import { isAbsolute, join } from 'node:path';
 import type { LockHandle } from '../core/lock.js';
+import { processesOfOp } from '../core/lock.js';
 import { liveness } from '../core/process-identity.js';
+import { SyncFailedError } from '../core/errors.js';
 import type { StateStore } from '../core/state.js';
 import type { Workspace } from '../core/workspace.js';
 import type { Logger } from '../log.js';
+import { currentBranch } from './preflight.js';
+import { integrationInProgress, rebaseIsOurs, restoreBranch } from './restore.js';
+
+const WAIT_FOR_ORPHANS_MS = 10_000;
 
 export async function recoverInterruptedOp(deps: { ws: Workspace; store: StateStore; logger: Logger; lock: LockHandle }): Promise<boolean> {
   const active = deps.store.get().active;
@@ -21,27 +39,77 @@ export async function recoverInterruptedOp(deps: { ws: Workspace; store: StateSt
     // We hold the lock, so the recorded process is not syncing any more even if its pid lives on.
     deps.logger.warn({ op: active.op, pid: active.pid }, 'active operation recorded by a process that no longer holds the lock');
   }
-  const git = deps.ws.git.withOp(active.op);
   const log = deps.logger.child({ op: active.op, recovery: true });
+  const git = deps.ws.git.withOp(active.op, { logger: log });
   await deps.lock.assertOwned();
+  // Our git children run in their own process groups and can outlive a killed
+  // coordinator: let them finish (or stop them) before touching the repository.
+  await settleOrphans(active.op, log);
+
+  let what = 'nothing to restore';
   if (active.integrating && active.backup_ref && active.branch) {
-    const paths = (await git.run(['rev-parse', '--git-path', 'rebase-merge', '--git-path', 'rebase-apply', '--git-path', 'MERGE_HEAD'], { readOnly: true })).stdout.split('\n');
-    const abs = (p: string) => (isAbsolute(p) ? p : join(deps.ws.root, p));
-    if (paths[0] && existsSync(abs(paths[0]))) await git.run(['rebase', '--abort'], { okCodes: [1, 128] });
-    else if (paths[1] && existsSync(abs(paths[1]))) await git.run(['rebase', '--abort'], { okCodes: [1, 128] });
-    else if (paths[2] && existsSync(abs(paths[2]))) await git.run(['merge', '--abort'], { okCodes: [1, 128] });
-    // Back on the branch, at the backup (which holds every local change: the sync
-    // committed them before it integrated).
-    await git.run(['symbolic-ref', 'HEAD', `refs/heads/${active.branch}`]);
-    await git.run(['reset', '--hard', '--quiet', active.backup_ref]);
-    log.warn({ backup_ref: active.backup_ref, branch: active.branch, step: active.step }, 'recovered an interrupted sync: aborted its rebase/merge and restored the branch from the backup ref');
+    const loc = { root: deps.ws.root, gitDir: deps.ws.gitDir };
+    const backup = (await git.run(['rev-parse', '--verify', '-q', `${active.backup_ref}^{commit}`], { readOnly: true, okCodes: [1] })).stdout.trim();
+    const ip = await integrationInProgress(git, deps.ws.root);
+    const branch = await currentBranch(git);
+    const headSha = (await git.run(['rev-parse', '--verify', '-q', 'HEAD'], { readOnly: true, okCodes: [1] })).stdout.trim();
+    if (!backup) {
+      what = `backup ref ${active.backup_ref} is missing; left the repository as it is`;
+      log.error({ backup_ref: active.backup_ref }, what);
+    } else if (ip.rebaseDir) {
+      if (rebaseIsOurs(ip.rebaseDir, backup, active.branch)) {
+        await deps.lock.assertOwned();
+        await restoreBranch(git, loc, { branch: active.branch, target: backup, opId: active.op, logger: log });
+        what = 'aborted its rebase and restored the branch from the backup ref';
+      } else {
+        what = 'a rebase that is not ours is in progress; left it alone';
+      }
+    } else if (ip.mergeHead) {
+      if (branch === active.branch && headSha === backup) {
+        await deps.lock.assertOwned();
+        await restoreBranch(git, loc, { branch: active.branch, target: backup, opId: active.op, logger: log });
+        what = 'aborted its merge and restored the branch from the backup ref';
+      } else {
+        what = 'a merge that is not ours is in progress; left it alone';
+      }
+    } else if (branch === null) {
+      const tip = (await git.run(['rev-parse', '--verify', '-q', `refs/heads/${active.branch}^{commit}`], { readOnly: true, okCodes: [1] })).stdout.trim();
+      await deps.lock.assertOwned();
+      await restoreBranch(git, loc, { branch: active.branch, target: tip || backup, opId: active.op, logger: log });
+      what = 'HEAD was detached with no rebase in progress; put it back on the branch';
+    }
+    log.warn({ backup_ref: active.backup_ref, branch: active.branch, step: active.step }, `recovered an interrupted sync: ${what}`);
   } else {
     log.warn({ step: active.step }, 'previous sync was interrupted before it rewrote anything; nothing to restore');
   }
   await deps.store.update((s) => {
     s.stats.syncs_failed += 1;
-    s.stats.last_error = `sync ${active.op} was interrupted at step ${active.step} and recovered`;
+    s.stats.last_error = `sync ${active.op} was interrupted at step ${active.step} and recovered (${what})`;
     s.active = null;
   });
   return true;
+}
+
+async function settleOrphans(op: string, log: Logger): Promise<void> {
+  let deadline = Date.now() + WAIT_FOR_ORPHANS_MS;
+  let signalled = false;
+  for (;;) {
+    const pids = processesOfOp(op);
+    if (pids.length === 0) return;
+    if (Date.now() > deadline) {
+      if (signalled) throw new SyncFailedError(`git processes of the interrupted sync ${op} are still running (pids ${pids.join(', ')}); recovery will try again`, { code: 'ERECOVERY' });
+      // SIGTERM, never SIGKILL: git removes its own lock files on SIGTERM.
+      log.warn({ pids }, 'stopping git processes left by the interrupted sync');
+      for (const pid of pids) {
+        try {
+          process.kill(pid, 'SIGTERM');
+        } catch {
+          /* gone */
+        }
+      }
+      signalled = true;
+      deadline = Date.now() + 5_000;
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
 }
