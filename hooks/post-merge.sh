@@ -21,11 +21,12 @@ queue=$state/queue
 if [ ! -d "$queue" ]; then mkdir "$queue" 2>/dev/null || exit 0; fi
 
 # Id: <13-digit epoch ms>-<pid>-<8 hex>, as src/core/queue.ts newRequestId.
-now=$(date -u '+%s%3N %Y-%m-%dT%H:%M:%S.%3NZ' 2>/dev/null) || now=
+now=$(date -u '+%s%3N %Y-%m-%dT%H:%M:%S.%3NZ %N' 2>/dev/null) || now=
 set -f
 set -- $now
 ms=${1:-}
 iso=${2:-}
+ns=${3:-}
 case $ms in
   '' | *[!0-9]*)
     # No %N (BSD date): whole seconds.
@@ -33,16 +34,23 @@ case $ms in
     set -- $now
     ms=${1:-}000
     iso=${2:-}
+    ns=
     ;;
 esac
 case $ms in '' | *[!0-9]*) exit 0 ;; esac
 while [ ${#ms} -lt 13 ]; do ms=0$ms; done
-rand=$(od -An -N4 -tx4 /dev/urandom 2>/dev/null) || rand=
-rand=${rand##* }
-case $rand in
-  [0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f]) ;;
-  *) rand=$(printf '%08x' $(($$ * 2654435761 % 4294967296))) ;;
-esac
+# 8 hex chars without another process (the hook's cost is its forks): the nanoseconds
+# when date gave them, mixed with the pid; ms + pid already make the id unique here.
+case $ns in '' | *[!0-9]*) ns=0 ;; esac
+ns=${ns#"${ns%%[!0]*}"}
+n=$(((${ns:-0} * 2654435761 + $$) % 4294967296))
+rand=
+while [ ${#rand} -lt 8 ]; do
+  d=$((n % 16))
+  n=$((n / 16))
+  case $d in 10) d=a ;; 11) d=b ;; 12) d=c ;; 13) d=d ;; 14) d=e ;; 15) d=f ;; esac
+  rand=$d$rand
+done
 id=$ms-$$-$rand
 
 # Maildir rule: write a dot-temp file (noclobber = O_EXCL), then rename; readers only

@@ -3,7 +3,9 @@
  * Unknown keys at any depth and bad values are errors that name the key (exit 2).
  * zod costs ~40 ms to import, so it is loaded only when a config file exists.
  */
+import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { ConfigError } from './errors.js';
 
 export type SyncType = 'intelligent-auto' | 'smart' | 'robust' | 'manual' | 'post-merge';
@@ -76,7 +78,14 @@ export async function loadConfig(file: string): Promise<Config> {
   } catch (e) {
     throw new ConfigError(`${file} is not valid JSON: ${(e as Error).message}`);
   }
-  return parseConfig(raw, file);
+  // zod costs ~40 ms per process; a config whose exact bytes already validated is
+  // merged without it. The stamp holds the hash of the last content that validated.
+  const stamp = join(dirname(file), '.config-validated');
+  const hash = createHash('sha256').update(text).digest('hex');
+  if ((await fs.readFile(stamp, 'utf8').catch(() => '')) === hash) return mergeConfig(defaultConfig(), raw as Partial<Config>);
+  const config = await parseConfig(raw, file);
+  await fs.writeFile(stamp, hash).catch(() => {});
+  return config;
 }
 
 export async function parseConfig(raw: unknown, source = 'config.json'): Promise<Config> {
