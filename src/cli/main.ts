@@ -116,13 +116,11 @@ Examples:
     hooks.command(sub).description(`${sub} the hooks`).option('--json', 'print JSON').action(lazy(async () => ({ run: (await import('./commands/hooks.js')).commands[sub] })));
   }
 
-  /* TODO-WIRE-DOCTOR
   program
     .command('doctor')
     .description('check git, identity, remote, hooks, daemon, inotify limits, disk space, state directory')
     .option('--json', 'print JSON')
     .action(lazy(() => import('./commands/doctor.js')));
-  */
 
   return program;
 }

@@ -1,0 +1,96 @@
+/**
+ * Runs every check and collects one result per check, in a fixed order. The slow one
+ * (the remote, bounded by its own deadline) runs alongside the local ones. Nothing here
+ * changes anything: read-only git (`--no-optional-locks`), file reads, stat calls.
+ */
+import { createGit } from '../git/git.js';
+import { defaultConfig } from '../core/config.js';
+import { resolveWorkspace, type Workspace } from '../core/workspace.js';
+import { checkBranch } from './branch.js';
+import { checkConfig } from './config.js';
+import { checkCorrupt } from './corrupt.js';
+import { checkDaemon } from './daemon.js';
+import { checkDisk } from './disk.js';
+import { checkGitVersion } from './git-version.js';
+import { checkHooks } from './hooks.js';
+import { checkIdentity } from './identity.js';
+import { checkInotify } from './inotify.js';
+import { checkLock } from './lock.js';
+import { judgeQueue, readQueueFacts } from './queue.js';
+import { checkRemote, REMOTE_TIMEOUT_MS } from './remote.js';
+import { checkRepoOps } from './repo-ops.js';
+import { checkStateDir } from './state-dir.js';
+import { checkConflicts, judgeSyncState, readStateFacts } from './sync-state.js';
+import { fail, type CheckResult } from './types.js';
+import { readDaemonInfo } from '../daemon/pidfile.js';
+
+export interface DoctorReport {
+  ok: boolean;
+  checks: CheckResult[];
+  /** Set when the directory is not inside a git work tree (exit 6, DESIGN.md section 3). */
+  notGitRepo: boolean;
+}
+
+export interface DoctorOptions {
+  cwd: string;
+  remoteTimeoutMs?: number;
+  platform?: NodeJS.Platform;
+}
+
+/** A check that throws becomes a `fail` line instead of ending the report. */
+async function guard(name: string, run: () => Promise<CheckResult>): Promise<CheckResult> {
+  try {
+    return await run();
+  } catch (e) {
+    return fail(name, `check failed: ${(e as Error).message}`, null);
+  }
+}
+
+export async function runDoctor(opts: DoctorOptions): Promise<DoctorReport> {
+  const checks: CheckResult[] = [];
+  checks.push(await checkGitVersion(createGit(process.cwd(), null)));
+  let ws: Workspace;
+  try {
+    ws = await resolveWorkspace(opts.cwd);
+  } catch (e) {
+    checks.push(fail('work tree', (e as Error).message, 'run it inside the git work tree to sync (or pass -C <path>)'));
+    return { ok: false, checks, notGitRepo: true };
+  }
+  const git = ws.git;
+  const { result: stateDir, usable } = await checkStateDir(ws);
+  // A state dir that is a symlink, not a directory or not accessible is never read
+  // through; the other checks then go on with the default config.
+  const { result: config, config: cfg } = usable ? await checkConfig(ws.paths.config) : { result: null, config: defaultConfig() };
+
+  const remoteProbe = checkRemote(git, cfg.remote, opts.remoteTimeoutMs ?? REMOTE_TIMEOUT_MS).catch((e: Error) => ({ result: fail('remote', `check failed: ${e.message}`, null), heads: null, url: null }));
+  const daemonInfo = readDaemonInfo(ws.paths.daemonPid);
+  const local = Promise.all([
+    guard('git identity', () => checkIdentity(git)),
+    guard('hooks', () => checkHooks(ws)),
+    guard('daemon', () => checkDaemon(ws.paths.daemonPid)),
+    guard('inotify watches', () => checkInotify(git, { platform: opts.platform, watchEnabled: cfg.watch.enabled })),
+    guard('disk space', () => checkDisk(ws.root)),
+  ]);
+  const stateChecks = usable
+    ? Promise.all([
+        guard('lock', () => checkLock(ws.paths, cfg.lock_stale_ms, cfg.stuck_timeout_s)),
+        guard('queue', async () => judgeQueue(await readQueueFacts(ws.paths.queue), (await daemonInfo).running)),
+        guard('corrupt files', () => checkCorrupt(ws.paths.dir, ws.root)),
+        readStateFacts(ws.paths.state).then(
+          async (f) => ({ f, list: [judgeSyncState(f.state, f.corrupt, cfg.remote), await guard('conflicts', () => checkConflicts(ws.paths.conflictsLog))] }),
+          (e: Error) => ({ f: null, list: [fail('sync state', `check failed: ${e.message}`, null)] }),
+        ),
+      ])
+    : Promise.resolve(null);
+
+  const [identity, hooks, daemon, inotify, disk] = await local;
+  const remote = await remoteProbe;
+  const branch = await guard('branch', () => checkBranch(git, cfg.remote, cfg.branch, remote.heads));
+  const state = await stateChecks;
+  const repoOps = await guard('repository', () => checkRepoOps(git, state?.[3].f?.state.active ?? null));
+
+  checks.push(identity, remote.result, branch, repoOps, hooks, daemon, inotify, disk, stateDir);
+  if (config) checks.push(config);
+  if (state) checks.push(state[0], state[1], state[2], ...state[3].list);
+  return { ok: !checks.some((c) => c.status === 'fail'), checks, notGitRepo: false };
+}
