@@ -11,15 +11,19 @@ import { readState } from './state.js';
 import type { Workspace } from './workspace.js';
 import { readDaemonInfo } from '../daemon/pidfile.js';
 import { breakerView } from './breaker.js';
+import { daemonStatePath, readDaemonState } from '../daemon/daemon-state.js';
 
 export async function buildStatus(ws: Workspace, config: Config, now = Date.now()) {
-  const [lock, entries, state, daemon, openConflicts] = await Promise.all([
+  const [lock, entries, state, daemon, openConflicts, daemonState] = await Promise.all([
     inspectLock(ws.paths, config.lock_stale_ms),
     readQueue(ws.paths.queue, null),
     readState(ws.paths.state, null),
     readDaemonInfo(ws.paths.daemonPid),
     countOpenConflicts(ws.paths.conflictsLog),
+    readDaemonState(daemonStatePath(ws.paths.dir)),
   ]);
+  // daemon-state.json outlives the daemon: only trust it for the daemon that runs now.
+  const live = daemon.running && daemonState && daemonState.pid === daemon.pid ? daemonState : null;
   const pending = entries.filter((e) => !e.request.rejected_at);
   const byPriority = { critical: 0, high: 0, normal: 0, low: 0 };
   for (const e of pending) byPriority[e.request.priority]++;
@@ -43,7 +47,15 @@ export async function buildStatus(ws: Workspace, config: Config, now = Date.now(
       last_error: state.stats.last_error,
     },
     breaker: breakerView(state.breakers[config.remote], config, now),
-    daemon: { running: daemon.running, pid: daemon.pid, since: daemon.since },
+    daemon: {
+      running: daemon.running,
+      pid: daemon.pid,
+      since: daemon.since,
+      last_cycle_at: live?.last_cycle_at ?? null,
+      paused_reason: live?.paused_reason ?? null,
+      health: live?.last_health ? { at: live.last_health.at, ok: live.last_health.ok, problems: live.last_health.problems } : null,
+    },
+    watcher: live?.watcher ? { mode: live.watcher.mode, watching: live.watcher.watching, pending: live.watcher.pending, last_event_at: live.watcher.lastEventAt, last_fire_at: live.watcher.lastFireAt, error: live.watcher.error } : live?.watcher_error ? { mode: 'off', watching: false, pending: 0, last_event_at: null, last_fire_at: null, error: live.watcher_error } : null,
     conflicts: { open: openConflicts },
     paused: state.paused,
     last_op: state.last_op,

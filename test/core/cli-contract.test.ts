@@ -229,6 +229,7 @@ describe('status --json', () => {
     expect(s.stats.last_error === null || typeof s.stats.last_error === 'string').toBe(true);
     expect(s.breaker).toEqual({ state: 'closed', failures: 0, open_until: null });
     expect(s.daemon).toMatchObject({ running: false, pid: null });
+    expect(s.watcher).toBeNull();
     expect(s.conflicts).toEqual({ open: 0 });
     const human = await cli(['status']);
     expect(human.stdout).toMatch(/queue: +1 pending/);

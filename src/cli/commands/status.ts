@@ -26,6 +26,10 @@ export function humanStatus(v: StatusView): string[] {
   lines.push(`last sync:  ${s.last_success_at ?? 'never'}${s.last_error ? `; last error: ${s.last_error}` : ''}`);
   lines.push(`breaker:    ${v.breaker.state}${v.breaker.failures ? ` (${v.breaker.failures} consecutive network failures)` : ''}${v.breaker.open_until && v.breaker.state === 'open' ? `, remote skipped until ${v.breaker.open_until}` : ''}`);
   lines.push(`daemon:     ${v.daemon.running ? `running (pid ${v.daemon.pid}${v.daemon.since ? `, since ${v.daemon.since}` : ''})` : 'not running'}`);
+  if (v.daemon.paused_reason) lines.push(`            syncs paused: ${v.daemon.paused_reason}`);
+  if (v.daemon.health && !v.daemon.health.ok) lines.push(`            health (${v.daemon.health.at}): ${v.daemon.health.problems.join('; ')}`);
+  const w = v.watcher;
+  lines.push(`watcher:    ${w ? `${w.watching ? 'watching' : 'stopped'} (${w.mode})${w.pending ? `, ${w.pending} change(s) pending` : ''}${w.last_fire_at ? `, last trigger ${w.last_fire_at}` : ''}${w.error ? `; ${w.error}` : ''}` : v.daemon.running ? 'off (watch.enabled is false)' : 'not running (runs inside the daemon, or "sync-coordinator watch")'}`);
   lines.push(`conflicts:  ${v.conflicts.open} open${v.conflicts.open ? ' (see "sync-coordinator conflicts")' : ''}`);
   if (v.paused) lines.push(`PAUSED:     automatic syncs paused since ${v.paused.since}: ${v.paused.reason}`);
   return lines;
