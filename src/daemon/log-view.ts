@@ -124,7 +124,7 @@ export async function lastLines(file: string, n: number, limit?: number): Promis
 }
 
 function lineTime(text: string): number | null {
-  const m = /"time":(\d{10,})/.exec(text);
+  const m = /"time":(\d+)/.exec(text);
   return m ? Number(m[1]) : null;
 }
 

@@ -1,0 +1,364 @@
+/**
+ * The daemon with real processes and real signals: single instance, wake-up on a
+ * request, SIGTERM mid-sync, kill -9 and restart, stuck-operation abort, periodic pull,
+ * the watcher integration, logs, install-service.
+ */
+import { spawnSync, type ChildProcess } from 'node:child_process';
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { runCli, startCli, waitFor, type CliResult } from '../helpers/cli.js';
+import { makeSandbox, type Sandbox } from '../helpers/git-fixture.js';
+
+const STATE = '.claude/sync-coordination';
+
+let sb: Sandbox | null = null;
+const children: ChildProcess[] = [];
+afterEach(() => {
+  // Only processes this file started: the daemons of its sandboxes and its own children.
+  if (sb) for (const pid of daemonPids(sb.dir)) tryKill(pid, 'SIGKILL');
+  for (const c of children.splice(0)) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+  sb?.cleanup();
+  sb = null;
+});
+
+function tryKill(pid: number, sig: NodeJS.Signals): void {
+  try {
+    process.kill(pid, sig);
+  } catch {
+    /* gone */
+  }
+}
+
+/** Live `daemon run` processes whose command line names a path under `dir`. */
+function daemonPids(dir: string): number[] {
+  const out: number[] = [];
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const args = readFileSync(`/proc/${name}/cmdline`, 'utf8').split('\0');
+      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+      const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+      if (state === 'Z') continue;
+      const i = args.indexOf('daemon');
+      if (i > 0 && args[i + 1] === 'run' && args.some((a) => a.startsWith(dir))) out.push(Number(name));
+    } catch {
+      /* went away */
+    }
+  }
+  return out;
+}
+
+function alive(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return false;
+  }
+}
+
+interface Setup {
+  repo: string;
+  env: NodeJS.ProcessEnv;
+  cli(args: string[], opts?: { env?: NodeJS.ProcessEnv; timeoutMs?: number }): Promise<CliResult>;
+  state: string;
+}
+
+async function setup(config: Record<string, unknown>, opts: { fakeGit?: boolean } = {}): Promise<Setup> {
+  sb = makeSandbox('sc-daemon-');
+  const repo = sb.clone('a');
+  let env = sb.env;
+  if (opts.fakeGit) env = { ...env, PATH: `${fakeGitDir(sb.dir)}:${env.PATH}` };
+  const cli = (args: string[], o: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}) => runCli(args, { cwd: repo, env: o.env ?? env, timeoutMs: o.timeoutMs ?? 30_000 });
+  const init = await cli(['init']);
+  expect(init.code, init.stderr).toBe(0);
+  const state = join(repo, STATE);
+  writeFileSync(join(state, 'config.json'), JSON.stringify({ pull_interval_s: 0, watch: { enabled: false }, ...config }));
+  return { repo, env, cli, state };
+}
+
+/**
+ * A git in front of the real one: the subcommand named in the flag file (`push`,
+ * `commit`) waits while the flag file exists (up to 30 s), so a test can hold a sync in
+ * that step. The flag path is baked in: git children run with an allowlisted environment.
+ */
+function fakeGitDir(dir: string): string {
+  const bin = join(dir, 'fakebin');
+  mkdirSync(bin, { recursive: true });
+  const real = spawnSync('sh', ['-c', 'command -v git'], { encoding: 'utf8' }).stdout.trim();
+  const flag = join(dir, 'hold');
+  const started = join(dir, 'hold-started');
+  writeFileSync(
+    join(bin, 'git'),
+    `#!/bin/sh
+sub=
+skip=
+for a in "$@"; do
+  if [ -n "$skip" ]; then skip=; continue; fi
+  case "$a" in -c|-C) skip=1 ;; -*) ;; *) sub=$a; break ;; esac
+done
+hold=
+[ -f '${flag}' ] && hold=$(cat '${flag}' 2>/dev/null)
+if [ -n "$sub" ] && [ "$sub" = "$hold" ]; then
+  : > '${started}'
+  i=0
+  while [ -f '${flag}' ] && [ $i -lt 300 ]; do sleep 0.1; i=$((i+1)); done
+fi
+exec '${real}' "$@"
+`,
+  );
+  chmodSync(join(bin, 'git'), 0o755);
+  return bin;
+}
+
+function readPid(state: string): number | null {
+  try {
+    const n = Number(readFileSync(join(state, 'daemon.pid'), 'utf8').split('\n')[0]);
+    return Number.isInteger(n) && n > 0 ? n : null;
+  } catch {
+    return null;
+  }
+}
+
+function remoteHas(path: string): boolean {
+  const r = spawnSync('git', ['cat-file', '-e', `main:${path}`], { cwd: sb!.remote, env: sb!.env });
+  return r.status === 0;
+}
+
+function daemonLogText(state: string): string {
+  try {
+    return readFileSync(join(state, 'daemon.log'), 'utf8');
+  } catch {
+    return '';
+  }
+}
+
+describe('daemon start / status / stop', () => {
+  it('one daemon per work tree; a request wakes it at once with a 30 s interval; stop is clean', async () => {
+    const t = await setup({ process_interval_s: 30 });
+    const start = await t.cli(['daemon', 'start']);
+    expect(start.code, start.stderr).toBe(0);
+    const pid = Number(/started \(pid (\d+)\)/.exec(start.stdout)?.[1]);
+    expect(pid).toBeGreaterThan(0);
+    expect((await t.cli(['daemon', 'status'])).stdout.trim()).toBe(`running (pid ${pid})`);
+    const js = JSON.parse((await t.cli(['daemon', 'status', '--json'])).stdout);
+    expect(js).toMatchObject({ running: true, pid });
+    expect(typeof js.since).toBe('string');
+
+    // A second start changes nothing: exit 0, says so, still exactly one daemon.
+    const again = await t.cli(['daemon', 'start']);
+    expect(again.code).toBe(0);
+    expect(again.stdout).toContain(`already running (pid ${pid})`);
+    expect(readPid(t.state)).toBe(pid);
+    expect(daemonPids(sb!.dir)).toEqual([pid]);
+
+    // A plain request-sync only enqueues while a daemon runs; the daemon serves it well
+    // before its 30 s interval.
+    writeFileSync(join(t.repo, 'wake.txt'), 'from the test\n');
+    const asked = Date.now();
+    const req = await t.cli(['request-sync', 'smart', 'daemon-test', '--json']);
+    expect(req.code, req.stderr).toBe(0);
+    expect(JSON.parse(req.stdout).status).toBe('queued');
+    await waitFor(() => remoteHas('wake.txt'), { what: 'the change on the remote', timeoutMs: 10_000 });
+    expect(Date.now() - asked).toBeLessThan(10_000);
+
+    const stop = await t.cli(['daemon', 'stop']);
+    expect(stop.code, stop.stderr).toBe(0);
+    expect(stop.stdout.trim()).toBe(`stopped (pid ${pid})`);
+    expect(alive(pid)).toBe(false);
+    expect(existsSync(join(t.state, 'daemon.pid'))).toBe(false);
+    expect((await t.cli(['daemon', 'status'])).stdout.trim()).toBe('not running');
+    expect((await t.cli(['daemon', 'stop'])).stdout.trim()).toBe('not running');
+    // The last lines made it through the log transport.
+    expect(daemonLogText(t.state)).toContain('"msg":"daemon stopped"');
+    const ds = JSON.parse(readFileSync(join(t.state, 'daemon-state.json'), 'utf8'));
+    expect(ds).toMatchObject({ pid, watcher: null, paused_reason: null });
+    expect(ds.stopped_at).toEqual(expect.any(String));
+    expect(ds.last_health.ok).toBe(true);
+  });
+
+  it('kill -9: status says not running, start replaces the stale pid file; a concurrent second start still yields one daemon', async () => {
+    const t = await setup({ process_interval_s: 30 });
+    const first = await t.cli(['daemon', 'start']);
+    expect(first.code, first.stderr).toBe(0);
+    const pid = readPid(t.state)!;
+    process.kill(pid, 'SIGKILL');
+    await waitFor(() => !alive(pid), { what: 'the daemon to die' });
+    expect(existsSync(join(t.state, 'daemon.pid'))).toBe(true); // left behind
+    expect((await t.cli(['daemon', 'status'])).stdout.trim()).toBe('not running');
+
+    const [a, b] = await Promise.all([t.cli(['daemon', 'start']), t.cli(['daemon', 'start'])]);
+    expect(a.code, a.stderr).toBe(0);
+    expect(b.code, b.stderr).toBe(0);
+    const pid2 = readPid(t.state)!;
+    expect(pid2).not.toBe(pid);
+    expect([a.stdout, b.stdout].join('\n')).toContain(`started (pid ${pid2})`);
+    await waitFor(() => daemonPids(sb!.dir).length === 1, { what: 'exactly one daemon' });
+    expect(daemonPids(sb!.dir)).toEqual([pid2]);
+    await waitFor(() => daemonLogText(t.state).includes('replaced the pid file of a daemon that is no longer running'), { what: 'the stale pid file logged' });
+
+    // `daemon run` while one runs: exit 4, the running one untouched.
+    const dup = await t.cli(['daemon', 'run']);
+    expect(dup.code).toBe(4);
+    expect(dup.stderr).toContain(`already running`);
+    expect(readPid(t.state)).toBe(pid2);
+    expect((await t.cli(['daemon', 'stop'])).code).toBe(0);
+  });
+});
+
+describe('daemon run (foreground)', () => {
+  it('SIGTERM in the middle of a sync: aborts it, releases the lock, removes the pid file, exits 0, logs the stop', async () => {
+    const t = await setup({ process_interval_s: 30 }, { fakeGit: true });
+    const child = startCli(['daemon', 'run'], { cwd: t.repo, env: t.env });
+    children.push(child);
+    let stderr = '';
+    child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
+    await waitFor(() => readPid(t.state) === child.pid, { what: 'daemon.pid' });
+
+    writeFileSync(join(sb!.dir, 'hold'), 'push');
+    writeFileSync(join(t.repo, 'term.txt'), 'x\n');
+    expect((await t.cli(['request-sync', 'smart', 'term-test'])).code).toBe(0);
+    await waitFor(() => existsSync(join(sb!.dir, 'hold-started')), { what: 'the sync to reach push' });
+    expect(existsSync(join(t.state, 'sync-coordinator.lock'))).toBe(true);
+
+    const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) => child.once('exit', (code, signal) => r({ code, signal })));
+    child.kill('SIGTERM');
+    const { code, signal } = await exit;
+    expect(signal, stderr).toBeNull();
+    expect(code, stderr).toBe(0);
+    expect(existsSync(join(t.state, 'daemon.pid'))).toBe(false);
+    expect(existsSync(join(t.state, 'sync-coordinator.lock'))).toBe(false);
+    expect(existsSync(join(t.state, 'lock-owner.json'))).toBe(false);
+    expect(remoteHas('term.txt')).toBe(false); // the push was stopped
+    const log = daemonLogText(t.state);
+    expect(log).toContain('"msg":"daemon stopping"');
+    expect(log).toContain('"msg":"daemon stopped"');
+    const status = JSON.parse((await t.cli(['status', '--json'])).stdout);
+    expect(status.active).toBeNull();
+    expect(status.lock.held).toBe(false);
+  });
+
+  it('an operation running longer than stuck_timeout_s is aborted and recorded; the daemon keeps serving', async () => {
+    const t = await setup({ process_interval_s: 30, stuck_timeout_s: 1 }, { fakeGit: true });
+    const child = startCli(['daemon', 'run'], { cwd: t.repo, env: t.env });
+    children.push(child);
+    await waitFor(() => readPid(t.state) === child.pid, { what: 'daemon.pid' });
+
+    // A local step: network steps have their own time limit (stuck_timeout_s each); the
+    // daemon's watchdog bounds the whole operation.
+    writeFileSync(join(sb!.dir, 'hold'), 'commit');
+    writeFileSync(join(t.repo, 'stuck.txt'), 'x\n');
+    expect((await t.cli(['request-sync', 'smart', 'stuck-test'])).code).toBe(0);
+    const ds = await waitFor(
+      () => {
+        const s = JSON.parse(readFileSync(join(t.state, 'daemon-state.json'), 'utf8'));
+        return s.last_stuck && !existsSync(join(t.state, 'sync-coordinator.lock')) ? s : null;
+      },
+      { what: 'the stuck op aborted and the lock released', timeoutMs: 20_000 },
+    ).catch((e: unknown) => {
+      throw new Error(`${String(e)}\n${daemonLogText(t.state)}`);
+    });
+    expect(ds.last_stuck.op).toMatch(/^\d{8}-\d{6}-[0-9a-f]{6}$/);
+    expect(ds.last_stuck.step).toBeTruthy();
+    expect(daemonLogText(t.state)).toContain('operation stuck; aborting it');
+    expect(child.exitCode).toBeNull();
+
+    // Still serving: with the push released, the next request gets the file out.
+    const { rmSync } = await import('node:fs');
+    rmSync(join(sb!.dir, 'hold'));
+    expect((await t.cli(['request-sync', 'smart', 'after-stuck'])).code).toBe(0);
+    await waitFor(() => remoteHas('stuck.txt'), { what: 'the change on the remote', timeoutMs: 15_000 });
+    child.kill('SIGTERM');
+    await new Promise((r) => child.once('exit', r));
+  });
+
+  it('pulls other devices\' changes every pull_interval_s without a local edit', async () => {
+    const t = await setup({ pull_interval_s: 1, process_interval_s: 30 });
+    const other = sb!.clone('b');
+    const child = startCli(['daemon', 'run'], { cwd: t.repo, env: t.env });
+    children.push(child);
+    await waitFor(() => readPid(t.state) === child.pid, { what: 'daemon.pid' });
+    writeFileSync(join(other, 'from-b.txt'), 'hello from b\n');
+    sb!.git(other, 'add', 'from-b.txt');
+    sb!.git(other, 'commit', '-q', '-m', 'b');
+    sb!.git(other, 'push', '-q', 'origin', 'main');
+    await waitFor(() => existsSync(join(t.repo, 'from-b.txt')), { what: 'the pull', timeoutMs: 15_000 });
+    expect(daemonLogText(t.state)).toContain('"caller":"daemon:pull"');
+    child.kill('SIGTERM');
+    await new Promise((r) => child.once('exit', r));
+  });
+
+  it('with watch.enabled, a saved file reaches the remote through the watcher; daemon-state shows the watcher', async () => {
+    const t = await setup({ watch: { enabled: true }, debounce_ms: 200, max_wait_ms: 2000, process_interval_s: 30 });
+    const child = startCli(['daemon', 'run'], { cwd: t.repo, env: t.env });
+    children.push(child);
+    await waitFor(() => daemonLogText(t.state).includes('"msg":"watcher ready"'), { what: 'the watcher', timeoutMs: 15_000 });
+    writeFileSync(join(t.repo, 'watched.txt'), 'saved\n');
+    await waitFor(() => remoteHas('watched.txt'), { what: 'the watched change on the remote', timeoutMs: 15_000 });
+    const ds = await waitFor(() => {
+      const s = JSON.parse(readFileSync(join(t.state, 'daemon-state.json'), 'utf8'));
+      return s.watcher?.lastFireAt ? s : null;
+    }, { what: 'watcher state' });
+    expect(ds.watcher).toMatchObject({ watching: true });
+    expect(daemonLogText(t.state)).toContain('"caller":"watcher"');
+    child.kill('SIGTERM');
+    await new Promise((r) => child.once('exit', r));
+  });
+});
+
+describe('daemon logs and install-service', () => {
+  it('logs prints readable lines (and raw JSON with --json); -f follows new lines', async () => {
+    const t = await setup({});
+    expect((await t.cli(['daemon', 'start'])).code).toBe(0);
+    expect((await t.cli(['request-sync', 'smart', 'logs-test', '--enqueue-only'])).code).toBe(0);
+    await waitFor(() => daemonLogText(t.state).includes('"msg":"sync finished"'), { what: 'a sync in the log' });
+    const pretty = await t.cli(['daemon', 'logs', '-n', '30']);
+    expect(pretty.code, pretty.stderr).toBe(0);
+    const lines = pretty.stdout.trim().split('\n');
+    expect(lines.length).toBeGreaterThan(2);
+    expect(pretty.stdout).toMatch(/INFO \(\d+\).*daemon \| daemon started/);
+    expect(pretty.stdout).toContain('coordinator | request queued'); // coordinator.log, merged
+    expect(pretty.stdout).not.toMatch(/\u001b\[/); // no colours when not a terminal
+    for (const l of lines) expect(l.startsWith('{')).toBe(false);
+
+    const raw = await t.cli(['daemon', 'logs', '-n', '3', '--json']);
+    const rawLines = raw.stdout.trim().split('\n');
+    expect(rawLines).toHaveLength(3);
+    for (const l of rawLines) expect(() => JSON.parse(l)).not.toThrow();
+
+    const follow = startCli(['daemon', 'logs', '-f', '-n', '0', '--json'], { cwd: t.repo, env: t.env });
+    children.push(follow);
+    let out = '';
+    follow.stdout?.on('data', (d: Buffer) => (out += d.toString()));
+    await new Promise((r) => setTimeout(r, 300)); // let it open the files
+    expect((await t.cli(['request-sync', 'smart', 'follow-me', '--enqueue-only'])).code).toBe(0);
+    await waitFor(() => out.includes('follow-me'), { what: 'the followed line' });
+    follow.kill('SIGINT');
+    expect((await t.cli(['daemon', 'stop'])).code).toBe(0);
+  });
+
+  it('install-service writes a systemd user unit (and a launchd plist for macOS) into HOME', async () => {
+    const t = await setup({});
+    const r = await t.cli(['daemon', 'install-service', '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout);
+    expect(out.path.startsWith(join(sb!.home, '.config', 'systemd', 'user', 'sync-coordinator-a-'))).toBe(true);
+    expect(out.path).toMatch(/sync-coordinator-a-[0-9a-f]{8}\.service$/);
+    expect(out.enable).toContain('systemctl --user enable --now');
+    const unit = readFileSync(out.path, 'utf8');
+    expect(unit).toContain(`"-C" "${t.repo}" "daemon" "run"`);
+    expect(unit).toContain(`"${process.execPath}"`);
+    expect(unit).toMatch(/^Restart=on-failure$/m);
+    expect(unit).toMatch(/^WantedBy=default.target$/m);
+    const human = await t.cli(['daemon', 'install-service']);
+    expect(human.stdout).toContain('up to date');
+    expect(human.stdout).toContain('systemctl --user daemon-reload');
+
+    const mac = JSON.parse((await t.cli(['daemon', 'install-service', '--platform', 'darwin', '--json'])).stdout);
+    expect(mac.path.startsWith(join(sb!.home, 'Library', 'LaunchAgents', 'com.sync-coordinator.a-'))).toBe(true);
+    const plist = readFileSync(mac.path, 'utf8');
+    expect(plist).toContain(`<string>${t.repo}</string>`);
+    expect(plist).toContain('<key>RunAtLoad</key>');
+  });
+});
