@@ -176,8 +176,9 @@ async function fetchIntegratePush(ctx: SyncContext, pf: Preflight, remote: Remot
     if ((await currentBranch(git)) !== pf.branch) throw new RepoBusyError(`the work tree left branch "${pf.branch}" during the sync; not pushing (sync again)`);
     const status = await withRetry('push', () => pushOnce(ctx, pf), netOptions(ctx, policy, 'push', remote));
     if (status.status === 'ok' || status.status === 'up-to-date') return { pulled, pushed: status.status === 'ok' };
-    if (status.status === 'rejected-non-ff' && attempt < MAX_PUSH_ATTEMPTS) {
-      ctx.logger.info({ attempt, summary: status.summary }, 'push rejected as non-fast-forward; fetching and integrating again');
+    if ((status.status === 'rejected-non-ff' || status.status === 'remote-busy') && attempt < MAX_PUSH_ATTEMPTS) {
+      ctx.logger.info({ attempt, summary: status.summary }, 'push rejected (the remote moved meanwhile); fetching and integrating again');
+      if (status.status === 'remote-busy') await jitteredPause(policy, attempt, ctx.signal);
       continue;
     }
     if (status.status === 'remote-rejected') {
@@ -185,6 +186,15 @@ async function fetchIntegratePush(ctx: SyncContext, pf: Preflight, remote: Remot
     }
     throw new SyncFailedError(`push failed after ${attempt} attempt(s): ${status.summary}`, { code: 'EPUSH', retryable: false });
   }
+}
+
+/** A short randomized pause before retrying a push that raced another one. */
+function jitteredPause(policy: RetryPolicy, attempt: number, signal: AbortSignal): Promise<void> {
+  const ms = Math.min(policy.maxDelayMs, policy.minDelayMs * 2 ** (attempt - 1)) * (1 + Math.random());
+  return new Promise((resolve) => {
+    const t = setTimeout(resolve, ms);
+    signal.addEventListener('abort', () => { clearTimeout(t); resolve(); }, { once: true });
+  });
 }
 
 /** HEAD and the index before the sync touches anything (for the `manual` restore). */

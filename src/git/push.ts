@@ -3,7 +3,7 @@
  * outcome read from the per-ref `--porcelain` status, not from prose or the exit code
  * alone (a server-side rejection can exit 0, a hook's text can say "fetch first").
  */
-export type PushRefStatus = 'ok' | 'up-to-date' | 'rejected-non-ff' | 'remote-rejected' | 'error';
+export type PushRefStatus = 'ok' | 'up-to-date' | 'rejected-non-ff' | 'remote-busy' | 'remote-rejected' | 'error';
 
 export interface PushResult {
   status: PushRefStatus;
@@ -24,6 +24,9 @@ export function parsePushPorcelain(stdout: string, ref: string): PushResult | nu
       case '=':
         return { status: 'up-to-date', summary };
       case '!':
+        // Another push updated the ref at the same moment (the server could not lock it):
+        // transient, like a non-fast-forward.
+        if (/\[remote rejected\]/.test(summary) && /failed to (update ref|lock)|cannot lock ref/i.test(summary)) return { status: 'remote-busy', summary };
         if (/\[remote rejected\]/.test(summary)) return { status: 'remote-rejected', summary };
         if (/\[rejected\]/.test(summary) && /(fetch first|non-fast-forward|stale info)/.test(summary)) return { status: 'rejected-non-ff', summary };
         return { status: 'error', summary };

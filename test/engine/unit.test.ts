@@ -1,0 +1,231 @@
+/**
+ * Pure parts of the sync engine: the failure table, conflict-copy names, push porcelain,
+ * breaker transitions with a passed-in clock, marker checks, unmerged parsing, backup
+ * pruning, and the retry wrapper's contract with p-retry.
+ */
+import { describe, expect, it } from 'vitest';
+import { defaultConfig, type Config } from '../../src/core/config.js';
+import { breakerView, effectiveState, recordNetworkFailure, recordSuccess } from '../../src/core/breaker.js';
+import { openConflicts } from '../../src/core/conflict-log.js';
+import { GitLockedError, RemoteAccessError, RemoteUnavailableError, SyncFailedError } from '../../src/core/errors.js';
+import { withRetry } from '../../src/core/retry.js';
+import { backupTime, backupsToPrune } from '../../src/git/backup.js';
+import { classifyOutput, toSyncError } from '../../src/git/classify.js';
+import { conflictCopyName, conflictStamp, isConflictCopy, pickConflictCopyPath, splitName } from '../../src/git/conflict-copy.js';
+import { GitError } from '../../src/git/git-error.js';
+import { markerLines, parseCheckMarkers, unquoteGitPath } from '../../src/git/markers.js';
+import { parsePushPorcelain } from '../../src/git/push.js';
+import { parseUnmerged, planStop, sides, systemMatcher } from '../../src/git/resolve.js';
+
+describe('failure classification table', () => {
+  // Texts captured from git 2.39 (LC_ALL=C) and common hosts.
+  const cases: Array<[string, string]> = [
+    ['fatal: unable to connect to 127.0.0.1:\n127.0.0.1[0: 127.0.0.1]: errno=Connection refused', 'network'],
+    ["fatal: unable to access 'https://example.test/r.git/': Could not resolve host: example.test", 'network'],
+    ['ssh: connect to host example.test port 22: Connection timed out\nfatal: Could not read from remote repository.', 'network'],
+    ['fatal: the remote end hung up unexpectedly', 'network'],
+    ['fatal: early EOF\nfatal: index-pack failed', 'network'],
+    ['fatal: unable to look up nonexistent.invalid (port 9418) (Name or service not known)', 'network'],
+    ["fatal: Unable to create '/r/.git/index.lock': File exists.\n\nAnother git process seems to be running in this repository", 'locked'],
+    ['fatal: remote error: access denied or repository not exported: /missing.git', 'not-found'],
+    ["fatal: '/tmp/nothere.git' does not appear to be a git repository\nfatal: Could not read from remote repository.", 'not-found'],
+    ['ERROR: Repository not found.\nfatal: Could not read from remote repository.', 'not-found'],
+    ["remote: Invalid username or password.\nfatal: Authentication failed for 'https://example.test/r.git/'", 'auth'],
+    ['git@example.test: Permission denied (publickey).\nfatal: Could not read from remote repository.', 'auth'],
+    ["fatal: could not read Username for 'https://example.test': terminal prompts disabled", 'auth'],
+    ["fatal: protocol 'htps' is not supported", 'bad-remote'],
+    ['CONFLICT (content): Merge conflict in f.txt', 'conflict'],
+    ['fatal: something nobody has seen before', 'unknown'],
+  ];
+  it.each(cases)('%s → %s', (text, cls) => {
+    expect(classifyOutput(text)).toBe(cls);
+  });
+
+  it('maps classes to typed errors: transient ones retryable, permanent ones say what to fix', () => {
+    const remote = { remote: 'origin', url: 'https://user:secret@example.test/r.git' };
+    const refused = toSyncError(new GitError(['fetch'], 128, '', 'fatal: unable to connect to x:\nerrno=Connection refused', 'exit'), { step: 'fetch', network: true, remote });
+    expect(refused).toBeInstanceOf(RemoteUnavailableError);
+    expect((refused as RemoteUnavailableError).retryable).toBe(true);
+    const missing = toSyncError(new GitError(['fetch'], 128, '', 'fatal: remote error: access denied or repository not exported: /missing.git', 'exit'), { step: 'fetch', network: true, remote });
+    expect(missing).toBeInstanceOf(RemoteAccessError);
+    expect((missing as RemoteAccessError).retryable).toBe(false);
+    expect((missing as Error).message).toMatch(/git remote set-url origin/);
+    expect((missing as Error).message).not.toMatch(/secret/);
+    const locked = toSyncError(new GitError(['add'], 128, '', "fatal: Unable to create '/r/.git/index.lock': File exists.", 'exit'), { step: 'commit', network: false });
+    expect(locked).toBeInstanceOf(GitLockedError);
+    // A network command that hit our deadline is a network failure; a local one is not.
+    expect(toSyncError(new GitError(['fetch'], -1, '', '', 'timeout'), { step: 'fetch', network: true })).toBeInstanceOf(RemoteUnavailableError);
+    expect(toSyncError(new GitError(['commit'], -1, '', '', 'timeout'), { step: 'commit', network: false })).toBeInstanceOf(SyncFailedError);
+  });
+});
+
+describe('conflict-copy names', () => {
+  const stamp = conflictStamp(new Date(Date.UTC(2026, 7, 18, 17, 36, 36)));
+  it('formats the time as YYYYMMDD-HHMMSS in UTC', () => {
+    expect(stamp).toBe('20260818-173636');
+  });
+  it.each([
+    ['notes.txt', 'notes.sync-conflict-20260818-173636-laptop.txt'],
+    ['dir/sub/report.final.md', 'dir/sub/report.final.sync-conflict-20260818-173636-laptop.md'],
+    ['Makefile', 'Makefile.sync-conflict-20260818-173636-laptop'],
+    ['.bashrc', '.bashrc.sync-conflict-20260818-173636-laptop'],
+    ['cfg/.env.local', 'cfg/.env.sync-conflict-20260818-173636-laptop.local'],
+    ['-rf', '-rf.sync-conflict-20260818-173636-laptop'],
+    ['trailing.', 'trailing..sync-conflict-20260818-173636-laptop'],
+    ['a.b/noext', 'a.b/noext.sync-conflict-20260818-173636-laptop'],
+    ['new\nline.txt', 'new\nline.sync-conflict-20260818-173636-laptop.txt'],
+  ])('%j → %j', (path, copy) => {
+    expect(conflictCopyName(path, stamp, 'laptop')).toBe(copy);
+    expect(isConflictCopy(copy)).toBe(true);
+  });
+  it('adds -2, -3 when the name is taken', () => {
+    const taken = new Set(['n.sync-conflict-20260818-173636-pc.txt', 'n.sync-conflict-20260818-173636-pc-2.txt']);
+    expect(pickConflictCopyPath('n.txt', stamp, 'pc', (p) => taken.has(p))).toBe('n.sync-conflict-20260818-173636-pc-3.txt');
+  });
+  it('splits names', () => {
+    expect(splitName('.gitignore')).toEqual({ stem: '.gitignore', ext: '' });
+    expect(splitName('a.tar.gz')).toEqual({ stem: 'a.tar', ext: 'gz' });
+    expect(isConflictCopy('notes.txt')).toBe(false);
+  });
+});
+
+describe('push porcelain', () => {
+  const ref = 'refs/heads/main';
+  it('reads the per-ref status, not the exit code or prose', () => {
+    expect(parsePushPorcelain('To /r.git\n \tHEAD:refs/heads/main\t1111111..2222222\nDone\n', ref)?.status).toBe('ok');
+    expect(parsePushPorcelain('To /r.git\n*\tHEAD:refs/heads/main\t[new branch]\nDone\n', ref)?.status).toBe('ok');
+    expect(parsePushPorcelain('To /r.git\n=\tHEAD:refs/heads/main\t[up to date]\nDone\n', ref)?.status).toBe('up-to-date');
+    expect(parsePushPorcelain('To /r.git\n!\tHEAD:refs/heads/main\t[rejected] (fetch first)\nDone\n', ref)?.status).toBe('rejected-non-ff');
+    expect(parsePushPorcelain('To /r.git\n!\tHEAD:refs/heads/main\t[rejected] (non-fast-forward)\nDone\n', ref)?.status).toBe('rejected-non-ff');
+    expect(parsePushPorcelain('To /r.git\n!\tHEAD:refs/heads/main\t[remote rejected] (pre-receive hook declined)\nDone\n', ref)?.status).toBe('remote-rejected');
+    // Two pushes at the same moment: the server could not lock the ref. Transient.
+    expect(parsePushPorcelain('To /r.git\n!\tHEAD:refs/heads/main\t[remote rejected] (failed to update ref)\nDone\n', ref)?.status).toBe('remote-busy');
+    // A hook that prints "fetch first" does not make a rejection of another ref ours.
+    expect(parsePushPorcelain('remote: please fetch first\nTo /r.git\n!\tHEAD:refs/heads/other\t[rejected] (fetch first)\n', ref)).toBeNull();
+  });
+});
+
+describe('breaker transitions (clock passed in)', () => {
+  const config: Config = { ...defaultConfig(), breaker: { failure_threshold: 3, cooldown_s: 60 } };
+  const t0 = Date.UTC(2026, 0, 1, 12, 0, 0);
+  it('opens after the threshold, half-opens after the cooldown, closes on success', () => {
+    let b = recordNetworkFailure(undefined, config, t0, 'refused');
+    expect(effectiveState(b, t0)).toBe('closed');
+    b = recordNetworkFailure(b, config, t0 + 1000, 'refused');
+    expect(effectiveState(b, t0 + 1000)).toBe('closed');
+    b = recordNetworkFailure(b, config, t0 + 2000, 'refused');
+    expect(effectiveState(b, t0 + 2000)).toBe('open');
+    expect(breakerView(b, config, t0 + 2000)).toEqual({ state: 'open', failures: 3, open_until: new Date(t0 + 62_000).toISOString() });
+    expect(effectiveState(b, t0 + 61_999)).toBe('open');
+    expect(effectiveState(b, t0 + 62_000)).toBe('half-open');
+    // The half-open probe fails: open again for a full cooldown.
+    const reopened = recordNetworkFailure(b, config, t0 + 70_000, 'refused');
+    expect(effectiveState(reopened, t0 + 70_001)).toBe('open');
+    expect(effectiveState(reopened, t0 + 130_000)).toBe('half-open');
+    expect(effectiveState(recordSuccess(), t0 + 130_000)).toBe('closed');
+  });
+  it('a clock that went backwards does not keep it open', () => {
+    const b = recordNetworkFailure(recordNetworkFailure(recordNetworkFailure(undefined, config, t0, 'x'), config, t0, 'x'), config, t0, 'x');
+    expect(effectiveState(b, t0 - 3_600_000)).toBe('half-open');
+  });
+});
+
+describe('conflict markers', () => {
+  it('finds marker lines and ignores look-alikes', () => {
+    expect(markerLines('a\n<<<<<<< HEAD\nb\n=======\nc\n>>>>>>> abc (x)\n')).toEqual(['<<<<<<< HEAD', '=======', '>>>>>>> abc (x)']);
+    expect(markerLines('<<<<<<<<< not\n======== eight\n<<<<<<<x\n')).toEqual([]);
+  });
+  it('parses --check findings, keeps only markers, unquotes paths', () => {
+    const out = ['f.txt:2: leftover conflict marker', '+<<<<<<< HEAD', 'f.txt:3: trailing whitespace.', '"new\\nline \\"q\\".txt":5: leftover conflict marker', '"caf\\303\\251.txt":1: leftover conflict marker'].join('\n');
+    expect(parseCheckMarkers(out)).toEqual([
+      { path: 'f.txt', line: 2, what: 'leftover conflict marker' },
+      { path: 'new\nline "q".txt', line: 5, what: 'leftover conflict marker' },
+      { path: 'café.txt', line: 1, what: 'leftover conflict marker' },
+    ]);
+    expect(unquoteGitPath('plain')).toBe('plain');
+  });
+});
+
+describe('unmerged entries and sides', () => {
+  const out = ['100644 aaa 1\tf.txt', '100644 bbb 2\tf.txt', '100644 ccc 3\tf.txt', '100644 ddd 1\tdel me.txt', '100644 eee 3\tdel me.txt', '100644 fff 2\t.claude/settings.json', '100644 ggg 3\t.claude/settings.json', ''].join('\0');
+  const u = parseUnmerged(out);
+  it('groups stages per path', () => {
+    expect(u.map((x) => x.path)).toEqual(['f.txt', 'del me.txt', '.claude/settings.json']);
+    expect(u[1]).toEqual({ path: 'del me.txt', base: { mode: '100644', sha: 'ddd' }, theirs: { mode: '100644', sha: 'eee' } });
+  });
+  it('knows that during a rebase "theirs" is the local side', () => {
+    expect(sides(u[0]!, 'rebase')).toEqual({ local: { mode: '100644', sha: 'ccc' }, remote: { mode: '100644', sha: 'bbb' } });
+    expect(sides(u[0]!, 'merge')).toEqual({ local: { mode: '100644', sha: 'bbb' }, remote: { mode: '100644', sha: 'ccc' } });
+  });
+  it('splits system files from user files by the globs (dotfiles included)', () => {
+    expect(planStop(u, systemMatcher(['.claude/**']))).toEqual({ userPaths: ['f.txt', 'del me.txt'], systemPaths: ['.claude/settings.json'] });
+  });
+});
+
+describe('backup pruning', () => {
+  const day = 86_400_000;
+  const now = Date.UTC(2026, 5, 30, 12, 0, 0);
+  const P = 'refs/sync-coordinator/backup/';
+  it('reads the creation time from the op id', () => {
+    expect(backupTime(`${P}20260630-115959-abcdef`)).toBe(Date.UTC(2026, 5, 30, 11, 59, 59));
+    expect(backupTime(`${P}20260630-115959-abcdef-2`)).toBe(Date.UTC(2026, 5, 30, 11, 59, 59));
+    expect(backupTime(`${P}something-else`)).toBeNull();
+  });
+  it('prunes by count and age, keeps the current op, keeps an op\'s refs together', () => {
+    const rows = [
+      `${P}20260630-110000-aaaaaa`,
+      `${P}20260630-110000-aaaaaa-2`,
+      `${P}20260629-110000-bbbbbb`,
+      `${P}20260601-110000-cccccc`,
+      `${P}20260101-110000-dddddd`,
+      `${P}20260101-110000-dddddd-worktree`,
+    ].map((ref) => ({ ref, time: backupTime(ref) }));
+    expect(backupsToPrune(rows, 50, 14, now, null).sort()).toEqual([`${P}20260101-110000-dddddd`, `${P}20260101-110000-dddddd-worktree`, `${P}20260601-110000-cccccc`]);
+    expect(backupsToPrune(rows, 1, 365, now, '20260101-110000-dddddd').sort()).toEqual([`${P}20260601-110000-cccccc`, `${P}20260629-110000-bbbbbb`]);
+    expect(backupsToPrune(rows, 50, 365, now - 400 * day, null)).toEqual([]);
+  });
+});
+
+describe('conflicts.log open records', () => {
+  it('copy-created and left-for-user are open until resolved; kept-modified is not', () => {
+    const lines = [
+      { time: 't', op: 'o', path: 'a', policy: 'conflict-copy', outcome: 'copy-created', copy_path: 'a.c', kind: 'content', device: 'd' },
+      { time: 't', op: 'o', path: 'b', policy: 'conflict-copy', outcome: 'kept-modified', copy_path: null, kind: 'delete-modify', device: 'd' },
+      { time: 't', op: 'o', path: 'c', policy: 'manual', outcome: 'left-for-user', copy_path: null, kind: 'content', device: 'd' },
+      { time: 't', resolved: 'a' },
+    ];
+    expect(openConflicts(lines.map((l) => JSON.stringify(l)).join('\n')).map((c) => c.path)).toEqual(['c']);
+  });
+});
+
+describe('retry wrapper (p-retry 7)', () => {
+  const policy = { retries: 3, minDelayMs: 1, maxDelayMs: 2, maxRetryTimeMs: 10_000 };
+  it('retries transient failures, then succeeds', async () => {
+    let calls = 0;
+    const v = await withRetry('t', async () => {
+      calls++;
+      if (calls < 3) throw new RemoteUnavailableError('refused');
+      return 'ok';
+    }, { policy });
+    expect(v).toBe('ok');
+    expect(calls).toBe(3);
+  });
+  it('fails at once on a permanent error and rejects with the original error (not AbortError)', async () => {
+    let calls = 0;
+    const err = await withRetry('t', async () => {
+      calls++;
+      throw new RemoteAccessError('not found', { code: 'ENOTFOUND', hint: 'x' });
+    }, { policy }).catch((e: unknown) => e);
+    expect(calls).toBe(1);
+    expect(err).toBeInstanceOf(RemoteAccessError);
+  });
+  it('classifies raw failures first and gives up after the budget', async () => {
+    let calls = 0;
+    const err = await withRetry('t', async () => {
+      calls++;
+      throw new GitError(['fetch'], 128, '', 'fatal: the remote end hung up unexpectedly', 'exit');
+    }, { policy, classify: (e) => toSyncError(e, { step: 'fetch', network: true }) }).catch((e: unknown) => e);
+    expect(calls).toBe(4);
+    expect(err).toBeInstanceOf(RemoteUnavailableError);
+  });
+});
