@@ -20,7 +20,7 @@ import type { Logger } from '../log.js';
 import { BACKUP_PREFIX, saveBackup } from './backup.js';
 import type { Git } from './git.js';
 import { markerLines } from './markers.js';
-import { currentBranch } from './preflight.js';
+import { currentBranch, unmergedPaths } from './preflight.js';
 
 export interface RepoLocation {
   root: string;
@@ -70,17 +70,21 @@ function splitZ(out: string): string[] {
 /** Save every work-tree edit git did not make itself (see the module comment). */
 export async function captureStrayEdits(git: Git, loc: RepoLocation, opId: string): Promise<StrayEdits> {
   const diff = splitZ((await git.run(['diff', '--name-status', '--no-renames', '-z'], { readOnly: true })).stdout);
-  const changed: string[] = [];
+  // Unmerged paths: git wrote them (with markers). `git diff` lists them as "U" and
+  // again as a change against stage 2, so exclude them by the index, not by status.
+  const unmerged = new Set(await unmergedPaths(git));
+  const changedSet = new Set<string>();
   const deleted: string[] = [];
   for (let i = 0; i + 1 < diff.length; i += 2) {
     const status = diff[i]!;
     const path = diff[i + 1]!;
-    if (status === 'U') continue; // unmerged: git wrote it
+    if (status === 'U' || unmerged.has(path)) continue;
     if (status === 'D') deleted.push(path);
-    else changed.push(path);
+    else changedSet.add(path);
   }
   const untracked = splitZ((await git.run(['ls-files', '-o', '--exclude-standard', '-z'], { readOnly: true })).stdout).filter((p) => !p.endsWith('/'));
-  changed.push(...untracked);
+  for (const p of untracked) changedSet.add(p);
+  const changed = [...changedSet];
   if (changed.length === 0 && deleted.length === 0) return NONE;
   let snapshot: string | null = null;
   let ref: string | null = null;

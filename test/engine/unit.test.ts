@@ -28,6 +28,7 @@ describe('failure classification table', () => {
     ['fatal: unable to look up nonexistent.invalid (port 9418) (Name or service not known)', 'network'],
     ["fatal: Unable to create '/r/.git/index.lock': File exists.\n\nAnother git process seems to be running in this repository", 'locked'],
     ['fatal: remote error: access denied or repository not exported: /missing.git', 'not-found'],
+    ['fatal: remote error: no such repository: /missing.git', 'not-found'],
     ["fatal: '/tmp/nothere.git' does not appear to be a git repository\nfatal: Could not read from remote repository.", 'not-found'],
     ['ERROR: Repository not found.\nfatal: Could not read from remote repository.', 'not-found'],
     ["remote: Invalid username or password.\nfatal: Authentication failed for 'https://example.test/r.git/'", 'auth'],
