@@ -67,7 +67,7 @@ export async function runDoctor(opts: DoctorOptions): Promise<DoctorReport> {
   const local = Promise.all([
     guard('git identity', () => checkIdentity(git)),
     guard('hooks', () => checkHooks(ws)),
-    guard('daemon', () => checkDaemon(ws.paths.daemonPid)),
+    guard('daemon', () => checkDaemon(ws.paths.daemonPid, ws.paths.dir, cfg.process_interval_s)),
     guard('inotify watches', () => checkInotify(git, { platform: opts.platform, watchEnabled: cfg.watch.enabled })),
     guard('disk space', () => checkDisk(ws.root)),
   ]);

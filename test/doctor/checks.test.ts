@@ -2,7 +2,9 @@
 import { describe, expect, it } from 'vitest';
 import { GitError } from '../../src/git/git-error.js';
 import { judgeBranch, type BranchFacts } from '../../src/doctor/branch.js';
+import { judgeDaemon } from '../../src/doctor/daemon.js';
 import { judgeDisk } from '../../src/doctor/disk.js';
+import type { DaemonState } from '../../src/daemon/daemon-state.js';
 import { judgeGitVersion, parseGitVersion } from '../../src/doctor/git-version.js';
 import { countWatchTargets, judgeInotify, SYSCTL_FIX } from '../../src/doctor/inotify.js';
 import { judgeLock } from '../../src/doctor/lock.js';
@@ -84,6 +86,32 @@ describe('inotify', () => {
     expect(w.status).toBe('warn');
     expect(w.fix).toBe(SYSCTL_FIX);
     expect(w.message).toMatch(/850 needed \(750 files \+ 100 directories\) of a limit of 1000 \(85%\)/);
+  });
+});
+
+describe('daemon', () => {
+  const info = { running: true, pid: 7, since: '2024-01-01T00:00:00.000Z', stalePidFile: false };
+  const now = Date.parse('2024-01-01T01:00:00.000Z');
+  const state = (over: Partial<DaemonState>): DaemonState => ({
+    version: 1, pid: 7, started_at: info.since, updated_at: info.since, stopped_at: null,
+    watcher: { mode: 'native', watching: true, pending: 0, lastEventAt: null, lastFireAt: null, error: null },
+    watcher_error: null, last_cycle_at: new Date(now - 10_000).toISOString(), last_process: null, last_health: null, last_stuck: null, paused_reason: null, log_error: null,
+    ...over,
+  });
+  it('not running, stale pid file, running', () => {
+    expect(judgeDaemon({ running: false, pid: null, since: null, stalePidFile: false }, null, 30, now).status).toBe('warn');
+    expect(judgeDaemon({ running: false, pid: null, since: null, stalePidFile: true }, null, 30, now).message).toMatch(/gone/);
+    expect(judgeDaemon(info, state({}), 30, now)).toMatchObject({ status: 'ok', message: 'running (pid 7, since 2024-01-01T00:00:00.000Z), watcher native' });
+    // A state file of another (earlier) daemon is not trusted.
+    expect(judgeDaemon(info, state({ pid: 8, paused_reason: 'x' }), 30, now).status).toBe('ok');
+  });
+  it('warns on a watcher fallback (with the sysctl fix), paused syncs, a failed health check, a hung loop', () => {
+    const fallback = judgeDaemon(info, state({ watcher: { mode: 'git-status', watching: true, pending: 0, lastEventAt: null, lastFireAt: null, error: 'ENOSPC: native file watching unavailable' } }), 30, now);
+    expect(fallback.status).toBe('warn');
+    expect(fallback.fix).toContain(SYSCTL_FIX);
+    expect(judgeDaemon(info, state({ paused_reason: 'low disk space' }), 30, now).message).toMatch(/paused: low disk space/);
+    expect(judgeDaemon(info, state({ last_health: { at: 'x', ok: false, problems: ['git fsck failed'], disk: { free_bytes: null, min_free_bytes: 0, ok: true, error: null }, git: { ok: false, check: 'fsck', ms: 1, error: 'e' }, lock: { held: false, stale: false, owner_pid: null, owner_caller: null } } }), 30, now).message).toMatch(/git fsck failed/);
+    expect(judgeDaemon(info, state({ last_cycle_at: new Date(now - 20 * 60_000).toISOString() }), 30, now).message).toMatch(/may be hung/);
   });
 });
 

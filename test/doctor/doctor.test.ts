@@ -43,6 +43,17 @@ const byName = (checks: Check[], name: string): Check => {
   return c;
 };
 
+/** doctor --json until `until` holds for its checks (the daemon writes its state shortly after start). */
+async function waitForDoctor(until: (checks: Check[]) => boolean) {
+  let last = await doctorJson();
+  const deadline = Date.now() + 15_000;
+  while (!until(last.checks) && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 200));
+    last = await doctorJson();
+  }
+  return last;
+}
+
 /** A pid that certainly belonged to a process that is gone now. */
 async function deadPid(): Promise<number> {
   const child = spawn(process.execPath, ['-e', '0']);
@@ -180,6 +191,20 @@ describe('doctor', () => {
     // The suggested fix works.
     expect((await cli(['release-lock', 'auto sync'])).code).toBe(0);
     expect(byName((await doctorJson()).checks, 'lock')).toMatchObject({ status: 'ok', message: 'free' });
+  });
+
+  it('a running daemon with its native watcher is ok; all ok exits 0 with no warning', async () => {
+    expect((await cli(['init'])).code).toBe(0);
+    expect((await cli(['hooks', 'install'])).code).toBe(0);
+    expect((await cli(['daemon', 'start'])).code).toBe(0);
+    try {
+      const { code, checks } = await waitForDoctor((c) => /watcher native/.test(byName(c, 'daemon').message));
+      expect(code).toBe(0);
+      expect(byName(checks, 'daemon').message).toMatch(/^running \(pid \d+, since .*\), watcher native$/);
+      expect(checks.filter((c) => c.status !== 'ok')).toEqual([]);
+    } finally {
+      await cli(['daemon', 'stop']);
+    }
   });
 
   it('a daemon pid file whose process is gone is reported as stale', async () => {
