@@ -48,7 +48,10 @@ async function guard(name: string, run: () => Promise<CheckResult>): Promise<Che
 
 export async function runDoctor(opts: DoctorOptions): Promise<DoctorReport> {
   const checks: CheckResult[] = [];
-  checks.push(await checkGitVersion(createGit(process.cwd(), null)));
+  const version = await checkGitVersion(createGit(process.cwd(), null));
+  checks.push(version);
+  // Without a git to run, every other check would only repeat it.
+  if (version.status === 'fail' && /not on PATH/.test(version.message)) return { ok: false, checks, notGitRepo: false };
   let ws: Workspace;
   try {
     ws = await resolveWorkspace(opts.cwd);

@@ -154,6 +154,21 @@ describe('doctor', () => {
     expect(byName(checks, 'branch').status).toBe('ok');
   });
 
+  it('a remote that never answers fails after the bounded time as a network problem', async () => {
+    // An ssh that hangs: git runs it for the ssh:// URL; GIT_SSH_COMMAND is passed through the sanitized env.
+    const fakeSsh = join(sb.dir, 'hanging-ssh');
+    writeFileSync(fakeSsh, '#!/bin/sh\nexec sleep 60\n', { mode: 0o755 });
+    sb.git(repo, 'remote', 'set-url', 'origin', 'ssh://git@example.invalid/x.git');
+    const started = Date.now();
+    const r = await runCli(['doctor', '--json'], { cwd: repo, env: { ...sb.env, GIT_SSH_COMMAND: fakeSsh } });
+    const elapsed = Date.now() - started;
+    const { checks } = JSON.parse(r.stdout) as { checks: Check[] };
+    expect(r.code).toBe(1);
+    expect(byName(checks, 'remote').message).toMatch(/did not answer within 10 s/);
+    expect(elapsed).toBeGreaterThanOrEqual(9_500);
+    expect(elapsed).toBeLessThan(20_000);
+  });
+
   it('no remote configured: fails with "git remote add"', async () => {
     sb.git(repo, 'remote', 'remove', 'origin');
     const { code, checks } = await doctorJson();
@@ -238,6 +253,12 @@ describe('doctor', () => {
     expect(byName(checks, 'config').status).toBe('fail');
     expect(byName(checks, 'config').message).toMatch(/bogus_key/);
     expect(byName(checks, 'remote').status).toBe('ok');
+  });
+
+  it('no git on PATH: one failing line, exit 1', async () => {
+    const r = await runCli(['doctor'], { cwd: repo, env: { ...sb.env, PATH: join(sb.dir, 'empty-bin') } });
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/^FAIL\s+git version\s+git is not on PATH/m);
   });
 
   it('outside a git work tree: reports it and exits 6', async () => {
