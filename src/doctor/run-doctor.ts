@@ -65,35 +65,36 @@ export async function runDoctor(opts: DoctorOptions): Promise<DoctorReport> {
   // through; the other checks then go on with the default config.
   const { result: config, config: cfg } = usable ? await checkConfig(ws.paths.config) : { result: null, config: defaultConfig() };
 
+  // The remote probe (up to its deadline) runs while the local checks run.
   const remoteProbe = checkRemote(git, cfg.remote, opts.remoteTimeoutMs ?? REMOTE_TIMEOUT_MS).catch((e: Error) => ({ result: fail('remote', `check failed: ${e.message}`, null), heads: null, url: null }));
-  const daemonInfo = readDaemonInfo(ws.paths.daemonPid);
+  const stateFacts = usable ? readStateFacts(ws.paths.state).catch(() => null) : Promise.resolve(null);
   const local = Promise.all([
     guard('git identity', () => checkIdentity(git)),
+    guard('repository', async () => checkRepoOps(git, (await stateFacts)?.state.active ?? null)),
     guard('hooks', () => checkHooks(ws)),
     guard('daemon', () => checkDaemon(ws.paths.daemonPid, ws.paths.dir, cfg.process_interval_s)),
     guard('inotify watches', () => checkInotify(git, { platform: opts.platform, watchEnabled: cfg.watch.enabled })),
     guard('disk space', () => checkDisk(ws.root)),
   ]);
-  const stateChecks = usable
+  const inStateDir = usable
     ? Promise.all([
         guard('lock', () => checkLock(ws.paths, cfg.lock_stale_ms, cfg.stuck_timeout_s)),
-        guard('queue', async () => judgeQueue(await readQueueFacts(ws.paths.queue), (await daemonInfo).running)),
+        guard('queue', async () => judgeQueue(await readQueueFacts(ws.paths.queue), (await readDaemonInfo(ws.paths.daemonPid)).running)),
         guard('corrupt files', () => checkCorrupt(ws.paths.dir, ws.root)),
-        readStateFacts(ws.paths.state).then(
-          async (f) => ({ f, list: [judgeSyncState(f.state, f.corrupt, cfg.remote), await guard('conflicts', () => checkConflicts(ws.paths.conflictsLog))] }),
-          (e: Error) => ({ f: null, list: [fail('sync state', `check failed: ${e.message}`, null)] }),
-        ),
+        guard('sync state', async () => {
+          const f = await stateFacts;
+          if (!f) throw new Error('cannot read coordinator-state.json');
+          return judgeSyncState(f.state, f.corrupt, cfg.remote);
+        }),
+        guard('conflicts', () => checkConflicts(ws.paths.conflictsLog)),
       ])
-    : Promise.resolve(null);
+    : Promise.resolve([]);
 
-  const [identity, hooks, daemon, inotify, disk] = await local;
+  const [identity, repoOps, hooks, daemon, inotify, disk] = await local;
   const remote = await remoteProbe;
   const branch = await guard('branch', () => checkBranch(git, cfg.remote, cfg.branch, remote.heads));
-  const state = await stateChecks;
-  const repoOps = await guard('repository', () => checkRepoOps(git, state?.[3].f?.state.active ?? null));
-
   checks.push(identity, remote.result, branch, repoOps, hooks, daemon, inotify, disk, stateDir);
   if (config) checks.push(config);
-  if (state) checks.push(state[0], state[1], state[2], ...state[3].list);
+  checks.push(...(await inStateDir));
   return { ok: !checks.some((c) => c.status === 'fail'), checks, notGitRepo: false };
 }

@@ -9,6 +9,7 @@ import { judgeGitVersion, parseGitVersion } from '../../src/doctor/git-version.j
 import { countWatchTargets, judgeInotify, SYSCTL_FIX } from '../../src/doctor/inotify.js';
 import { judgeLock } from '../../src/doctor/lock.js';
 import { judgeQueue } from '../../src/doctor/queue.js';
+import { judgeRepoOps } from '../../src/doctor/repo-ops.js';
 import { judgeRemoteFailure, parseHeads } from '../../src/doctor/remote.js';
 import { humanReport } from '../../src/doctor/format.js';
 import { identOf } from '../../src/doctor/identity.js';
@@ -144,6 +145,18 @@ describe('queue', () => {
     // A request deferred by the rate limit may wait: not stuck.
     expect(judgeQueue({ requests: [req(20 * 60_000, { deferred_until: new Date(now + 60_000).toISOString() })], unreadable: 0 }, false, now).status).toBe('ok');
     expect(judgeQueue({ requests: [req(1, { rejected_at: 'x' })], unreadable: 0 }, false, now).message).toBe('0 pending');
+  });
+});
+
+describe('repository', () => {
+  const rebase = [{ path: '/r/.git/rebase-merge', what: 'a rebase' }];
+  it("the user's rebase says how to finish or abort it; one an interrupted sync left is recovered by the next sync", () => {
+    expect(judgeRepoOps([], 0, null).status).toBe('ok');
+    expect(judgeRepoOps(rebase, 0, null)).toMatchObject({ status: 'warn', fix: 'finish it (git rebase --continue) or abort it (git rebase --abort)' });
+    const marker = { op: 'op1', type: 'smart' as const, step: 'integrate', started_at: 'x', pid: 1, start_time: null, branch: 'main', backup_ref: 'refs/sync-coordinator/backup/op1', integrating: 'rebase' as const, request_ids: [] };
+    const ours = judgeRepoOps(rebase, 0, marker);
+    expect(ours.message).toMatch(/left by interrupted sync op op1; the next sync aborts it and restores the work tree from refs\/sync-coordinator\/backup\/op1/);
+    expect(judgeRepoOps([], 2, null).message).toMatch(/2 unmerged/);
   });
 });
 

@@ -6,7 +6,7 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join, relative } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -259,6 +259,19 @@ describe('doctor', () => {
     const r = await runCli(['doctor'], { cwd: repo, env: { ...sb.env, PATH: join(sb.dir, 'empty-bin') } });
     expect(r.code).toBe(1);
     expect(r.stdout).toMatch(/^FAIL\s+git version\s+git is not on PATH/m);
+  });
+
+  it('a state directory that is a symlink fails and is not read through', async () => {
+    const elsewhere = join(sb.dir, 'elsewhere');
+    mkdirSync(elsewhere);
+    writeFileSync(join(elsewhere, 'config.json'), '{ not json');
+    mkdirSync(join(repo, '.claude'));
+    symlinkSync(elsewhere, join(repo, STATE));
+    const { code, checks } = await doctorJson();
+    expect(code).toBe(1);
+    expect(byName(checks, 'state dir').status).toBe('fail');
+    expect(byName(checks, 'state dir').message).toMatch(/is a symlink/);
+    expect(checks.map((c) => c.name)).not.toContain('config');
   });
 
   it('outside a git work tree: reports it and exits 6', async () => {
