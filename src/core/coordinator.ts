@@ -187,7 +187,16 @@ async function runBatch(opts: ProcessOptions, lock: LockHandle, store: StateStor
   const message = err ? err.message : outcome?.message ?? '';
   if (failed) log.error({ err: message, code: err?.code }, 'sync failed');
   else log.info({ result, committed: outcome?.committed, pulled: outcome?.pulled, pushed: outcome?.pushed, head: outcome?.head }, 'sync finished');
+  // A rebase/merge whose cleanup could not finish keeps its recovery marker (finishBatch
+  // clears `active`): the next drain recovers it from the backup ref.
+  const unfinished = store.get().active?.integrating ? structuredClone(store.get().active) : null;
   await finishBatch(opts, store, batch, report, { op: opId, type, priority, result, message, exitCode: err ? err.exitCode : ExitCode.ok, counted, outcome });
+  if (unfinished) {
+    log.error({ backup_ref: unfinished.backup_ref }, 'the sync left an unfinished rebase/merge; it is recovered before the next sync');
+    await store.update((s) => {
+      s.active = unfinished;
+    });
+  }
 }
 
 interface Finish {

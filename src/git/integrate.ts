@@ -31,7 +31,7 @@ const EDITOR_ENV = { GIT_EDITOR: 'true', GIT_MERGE_AUTOEDIT: 'no' };
 export interface PreSync {
   /** HEAD before the sync (null: unborn branch). */
   head: string | null;
-  /** The index as a tree before `add -A` (null when nothing was committed). */
+  /** The index as a tree before `add -A` (null: not taken; '' : could not be taken). */
   indexTree: string | null;
   /** The sync's own commit of local changes (null when there was nothing to commit). */
   commit: string | null;

@@ -86,7 +86,7 @@ export async function runPipeline(ctx: SyncContext): Promise<SyncOutcome> {
 
   await ctx.step('commit');
   const pre = await snapshotPreSync(git);
-  const committed = await withRetry('commit', () => commitLocalChanges(ctx), { policy, classify: (e) => toSyncError(e, { step: 'commit', network: false }), logger: ctx.logger, signal: ctx.signal });
+  const committed = await withRetry('commit', () => commitLocalChanges(ctx, pre), { policy, classify: (e) => toSyncError(e, { step: 'commit', network: false }), logger: ctx.logger, signal: ctx.signal });
   if (committed) pre.commit = (await git.run(['rev-parse', 'HEAD'], { readOnly: true })).stdout.trim();
 
   // Circuit breaker (invariant 7): while open, the local commit is all we do.
@@ -197,18 +197,24 @@ function jitteredPause(policy: RetryPolicy, attempt: number, signal: AbortSignal
   });
 }
 
-/** HEAD and the index before the sync touches anything (for the `manual` restore). */
+/** HEAD before the sync touches anything (for the `manual` restore). */
 async function snapshotPreSync(git: Git): Promise<PreSync> {
   const head = await git.run(['rev-parse', '--verify', '-q', 'HEAD'], { readOnly: true, okCodes: [1] });
-  const tree = await git.run(['write-tree'], { okCodes: [128] });
-  return { head: head.code === 0 ? head.stdout.trim() : null, indexTree: tree.code === 0 ? tree.stdout.trim() : null, commit: null };
+  return { head: head.code === 0 ? head.stdout.trim() : null, indexTree: null, commit: null };
 }
 
-async function commitLocalChanges(ctx: SyncContext): Promise<boolean> {
+async function commitLocalChanges(ctx: SyncContext, pre: PreSync): Promise<boolean> {
   const { git } = ctx;
   const status = await git.run(['status', '--porcelain=v1', '-z', '--untracked-files=all'], { readOnly: true });
   const entries = parseStatusZ(status.stdout);
   if (entries.length === 0) return false;
+  // The index as the user left it (what they staged), as a tree: the `manual` policy
+  // puts it back if the sync is undone. Only on the first attempt (a retry after
+  // `add -A` would see our own staging).
+  if (pre.indexTree === null) {
+    const tree = await git.run(['write-tree'], { okCodes: [128] });
+    pre.indexTree = tree.code === 0 ? tree.stdout.trim() : '';
+  }
   await git.run(['add', '-A', '--', '.']);
   // Invariant 4: never commit with unmerged paths (nothing was in conflict yet in this sync).
   if ((await unmergedPaths(git)).length > 0) throw new SyncFailedError('unmerged paths in the index; refusing to commit', { code: 'EUNMERGED' });

@@ -34,7 +34,10 @@ const WAIT_FOR_ORPHANS_MS = 10_000;
 export async function recoverInterruptedOp(deps: { ws: Workspace; store: StateStore; logger: Logger; lock: LockHandle }): Promise<boolean> {
   const active = deps.store.get().active;
   if (!active) return false;
-  if (active.pid === process.pid) return false;
+  // Our own op is still running only if it is not an unfinished integration whose
+  // cleanup failed (runBatch keeps that marker for us): we hold the lock, so no op of
+  // this process runs now.
+  if (active.pid === process.pid && !active.integrating) return false;
   if (liveness({ pid: active.pid, start_time: active.start_time }) === 'alive') {
     // We hold the lock, so the recorded process is not syncing any more even if its pid lives on.
     deps.logger.warn({ op: active.op, pid: active.pid }, 'active operation recorded by a process that no longer holds the lock');
@@ -82,8 +85,9 @@ export async function recoverInterruptedOp(deps: { ws: Workspace; store: StateSt
   } else {
     log.warn({ step: active.step }, 'previous sync was interrupted before it rewrote anything; nothing to restore');
   }
+  const ownLeftover = active.pid === process.pid; // already counted as failed by its own batch
   await deps.store.update((s) => {
-    s.stats.syncs_failed += 1;
+    if (!ownLeftover) s.stats.syncs_failed += 1;
     s.stats.last_error = `sync ${active.op} was interrupted at step ${active.step} and recovered (${what})`;
     s.active = null;
   });

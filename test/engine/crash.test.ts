@@ -17,7 +17,7 @@ import { assertNoMarkersInHistory, cli, commitAll, lsTree, blob, sh, setupDevice
 
 type Mode = 'mid-rebase' | 'before-rebase';
 
-function fakeGit(dir: string, mode: Mode): string {
+function fakeGit(dir: string, mode: Mode, opts: { failAbort?: boolean } = {}): string {
   const bin = join(dir, 'fakebin');
   mkdirSync(bin, { recursive: true });
   const real = execFileSync('sh', ['-c', 'command -v git'], { encoding: 'utf8' }).trim();
@@ -26,12 +26,18 @@ function fakeGit(dir: string, mode: Mode): string {
   const script = `#!/bin/sh
 real='${real}'
 rebase=; ctl=
+abort=
 for a in "$@"; do
   case "$a" in
     rebase) rebase=1 ;;
-    --abort|--continue|--skip|--quit|--edit-todo|--show-current-patch) ctl=1 ;;
+    --abort|--quit) ctl=1; abort=1 ;;
+    --continue|--skip|--edit-todo|--show-current-patch) ctl=1 ;;
   esac
 done
+if [ -n "$rebase" ] && [ -n "$abort" ] && [ '${opts.failAbort ? 1 : 0}' = 1 ]; then
+  echo 'fatal: simulated failure of rebase --abort' >&2
+  exit 128
+fi
 if [ -n "$rebase" ] && [ -z "$ctl" ] && [ ! -e '${dir}/used' ]; then
   : > '${dir}/used'
   echo $$ > '${dir}/git.pid'
@@ -112,6 +118,52 @@ describe('kill -9 during a sync that is rebasing', () => {
     expect(sb.git(sb.remote, 'log', '-p', '--format=', 'main', '--', 'a.txt')).toContain('+edit before the crash');
     expect(sb.git(a, 'for-each-ref', '--format=%(refname)', 'refs/sync-coordinator/backup/')).toMatch(/-worktree/);
     assertNoMarkersInHistory(sb, a);
+  });
+
+  it('SIGTERM while the rebase runs: the aborted op still cleans up (abort, restore), clears its marker, loses nothing', async () => {
+    writeFileSync(join(a, 'a.txt'), 'edit before the signal\n');
+    const bin = fakeGit(sb.dir, 'mid-rebase');
+    const child = startCli(['sync-now'], { cwd: a, env: { ...sb.env, PATH: `${bin}:${sb.env.PATH}` } });
+    const exited = new Promise<number | null>((r) => child.once('close', (code) => r(code)));
+    await waitFor(() => existsSync(join(sb.dir, 'ready')), { timeoutMs: 30_000, what: 'the rebase to block' });
+    const localCommit = sb.git(a, 'rev-parse', 'refs/heads/main').trim();
+    child.kill('SIGTERM');
+    expect(await exited).not.toBe(0);
+    // The op's signal killed its git; cleanup ran anyway, with a client not bound to it.
+    expect(existsSync(join(a, '.git', 'rebase-merge'))).toBe(false);
+    expect(sb.git(a, 'symbolic-ref', 'HEAD').trim()).toBe('refs/heads/main');
+    expect(sb.git(a, 'rev-parse', 'HEAD').trim()).toBe(localCommit);
+    expect(sb.git(a, 'status', '--porcelain')).toBe('');
+    expect(JSON.parse(readFileSync(join(a, '.claude', 'sync-coordination', 'coordinator-state.json'), 'utf8')).active).toBeNull();
+    // The next sync completes.
+    const r = await cli(sb, a, ['sync-now']);
+    expect(r.code, r.stderr).toBe(0);
+    const tree = lsTree(sb, sb.remote, 'main');
+    expect(blob(sb, sb.remote, tree.get('a.txt')!).toString()).toBe('edit before the signal\n');
+    expect(tree.has('b.txt')).toBe(true);
+  });
+
+  it('cleanup that cannot finish keeps the recovery marker; the next run recovers', async () => {
+    writeFileSync(join(a, 'a.txt'), 'edit before the signal\n');
+    const bin = fakeGit(sb.dir, 'mid-rebase', { failAbort: true });
+    const child = startCli(['sync-now'], { cwd: a, env: { ...sb.env, PATH: `${bin}:${sb.env.PATH}` } });
+    const exited = new Promise<number | null>((r) => child.once('close', (code) => r(code)));
+    await waitFor(() => existsSync(join(sb.dir, 'ready')), { timeoutMs: 30_000, what: 'the rebase to block' });
+    child.kill('SIGTERM');
+    expect(await exited).not.toBe(0);
+    expect(existsSync(join(a, '.git', 'rebase-merge'))).toBe(true);
+    // (`status` shows `active` only while the lock is held; read the marker itself.)
+    const state = JSON.parse(readFileSync(join(a, '.claude', 'sync-coordination', 'coordinator-state.json'), 'utf8'));
+    expect(state.active.integrating).toBe('rebase');
+
+    writeFileSync(join(a, 'later.txt'), 'new after the failed cleanup\n');
+    const r = await cli(sb, a, ['sync-now']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(existsSync(join(a, '.git', 'rebase-merge'))).toBe(false);
+    const tree = lsTree(sb, sb.remote, 'main');
+    expect(blob(sb, sb.remote, tree.get('a.txt')!).toString()).toBe('edit before the signal\n');
+    for (const f of ['b.txt', 'later.txt']) expect(tree.has(f), f).toBe(true);
+    expect(sb.git(a, 'status', '--porcelain')).toBe('');
   });
 
   it('before the rebase started (marker set, HEAD on the branch): the next run completes', async () => {
