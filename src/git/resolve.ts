@@ -143,8 +143,11 @@ export async function resolveStop(unmerged: UnmergedPath[], o: ResolveOptions): 
     } else {
       // delete/modify: the side that still has content is the edit; keep it at the path.
       const kept = local ?? remote;
-      if (kept) stageAt.push({ path: u.path, e: kept });
-      else remove.push(u.path); // both deleted (rename/rename leftovers): nothing to keep
+      if (!kept) {
+        remove.push(u.path); // both sides moved it away (rename/rename): nothing to keep here
+        continue;
+      }
+      stageAt.push({ path: u.path, e: kept });
       records.push({ ...base, policy: 'conflict-copy', outcome: 'kept-modified', copy_path: null });
     }
   }

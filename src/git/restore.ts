@@ -17,7 +17,7 @@ import { existsSync, promises as fs, readFileSync } from 'node:fs';
 import { dirname, isAbsolute, join } from 'node:path';
 import { SyncFailedError } from '../core/errors.js';
 import type { Logger } from '../log.js';
-import { BACKUP_PREFIX, saveBackup } from './backup.js';
+import { saveBackup } from './backup.js';
 import type { Git } from './git.js';
 import { markerLines } from './markers.js';
 import { currentBranch, unmergedPaths } from './preflight.js';
@@ -185,8 +185,4 @@ export async function restoreBranch(git: Git, loc: RepoLocation, o: { branch: st
   await git.run(['reset', '--hard', '--quiet', targetSha]);
   await reapplyStrayEdits(git, loc, edits, o.logger);
   return edits;
-}
-
-export function isBackupRef(ref: string): boolean {
-  return ref.startsWith(BACKUP_PREFIX);
 }
