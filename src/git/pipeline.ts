@@ -140,7 +140,10 @@ export async function runPipeline(ctx: SyncContext): Promise<SyncOutcome> {
     ctx.logger.info({ remote: pf.remote }, 'remote reachable again; circuit breaker closed');
   }
 
-  await pruneBackups(git, config.backups.keep, config.backups.max_age_days, now(), ctx.opId).catch((e: unknown) => ctx.logger.warn({ err: (e as Error).message }, 'could not prune backup refs'));
+  // Housekeeping only when the sync did something (a no-op sync changes nothing).
+  if (committed || pulled || pushed) {
+    await pruneBackups(git, config.backups.keep, config.backups.max_age_days, now(), ctx.opId).catch((e: unknown) => ctx.logger.warn({ err: (e as Error).message }, 'could not prune backup refs'));
+  }
   const head = (await git.run(['rev-parse', 'HEAD'], { readOnly: true })).stdout.trim();
   const result: SyncResult = committed || pulled || pushed ? 'ok' : 'noop';
   const copies = run.records.filter((r) => r.outcome === 'copy-created').length;
