@@ -1,0 +1,232 @@
+/**
+ * The invariant check after a chaos run (DESIGN.md section 4), with git as the oracle.
+ * Each check returns violations (strings that say exactly what broke and where) rather
+ * than throwing, so one run reports every broken invariant at once.
+ */
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { overlappingOps, type GitCall } from '../../helpers/git-recorder.js';
+import { gitOk, gitRun, isAncestor, markerBlobs, readReflogFile, revParse, treeFiles } from './gitread.js';
+import type { Ledger, TokenRecord } from './ledger.js';
+import type { Clone, World } from './world.js';
+
+export interface CheckResult {
+  violations: string[];
+  notes: string[];
+  edits_required: number;
+  edits_lost: number;
+  edits_in_conflict_copies: number;
+  conflict_copies: number;
+  remote_commits: number;
+  remote_pushes: number;
+  git_calls: number;
+}
+
+const CONFLICT_COPY = /\.sync-conflict-\d{8}-\d{6}-[A-Za-z0-9_-]+(\.[^/]*)?$/;
+
+/** Conflict copies of `path` in a tree listing: same dir, `<stem>.sync-conflict-…[.ext]`. */
+export function copiesOf(path: string, paths: Iterable<string>): string[] {
+  const slash = path.lastIndexOf('/');
+  const dir = path.slice(0, slash + 1);
+  const name = path.slice(slash + 1);
+  const dot = name.lastIndexOf('.');
+  const stem = dot > 0 ? name.slice(0, dot) : name;
+  const prefix = `${dir}${stem}.sync-conflict-`;
+  return [...paths].filter((p) => p.startsWith(prefix) && CONFLICT_COPY.test(p));
+}
+
+export function checkConvergence(world: World, remoteMain: string): string[] {
+  const { sb } = world;
+  const v: string[] = [];
+  const remoteTree = revParse(sb.env, sb.remote, `${remoteMain}^{tree}`);
+  for (const c of world.clones.values()) {
+    const head = revParse(sb.env, c.repo, 'HEAD');
+    const tree = revParse(sb.env, c.repo, 'HEAD^{tree}');
+    const branch = gitRun(sb.env, c.repo, ['symbolic-ref', '-q', 'HEAD']).stdout.trim();
+    if (branch !== 'refs/heads/main') v.push(`converge: clone ${c.name} HEAD is not on main (${branch || 'detached'})`);
+    if (tree !== remoteTree) v.push(`converge: clone ${c.name} HEAD tree ${tree} (commit ${head}) differs from the remote's main tree ${remoteTree} (commit ${remoteMain})`);
+    else if (head !== remoteMain) {
+      const ahead = gitRun(sb.env, c.repo, ['rev-list', '--count', `${remoteMain}..HEAD`]).stdout.trim();
+      if (ahead !== '0') v.push(`converge: clone ${c.name} has ${ahead} commit(s) not on the remote (same tree)`);
+    }
+    const dirty = gitRun(sb.env, c.repo, ['status', '--porcelain', '--untracked-files=all']).stdout;
+    if (dirty.trim()) v.push(`converge: clone ${c.name} work tree not clean:\n${dirty.trimEnd()}`);
+  }
+  return v;
+}
+
+export interface TokenVerdict {
+  token: TokenRecord;
+  where: 'path' | 'copy' | 'elsewhere' | 'history-only' | 'nowhere';
+  detail: string;
+}
+
+/** Where each required token is in the final tree (`files`: path → content). */
+export function locateTokens(world: World, required: TokenRecord[], files: Map<string, string>, remoteMain: string): TokenVerdict[] {
+  const has = (content: string | undefined, t: TokenRecord) => content !== undefined && (t.content !== null ? content === t.content : content.split('\n').includes(t.token));
+  return required.map((t) => {
+    if (has(files.get(t.path), t)) return { token: t, where: 'path', detail: t.path };
+    const copy = copiesOf(t.path, files.keys()).find((p) => has(files.get(p), t));
+    if (copy) return { token: t, where: 'copy', detail: copy };
+    const elsewhere = [...files].find(([, c]) => c.includes(t.token));
+    if (elsewhere) return { token: t, where: 'elsewhere', detail: elsewhere[0] };
+    const hist = gitRun(world.sb.env, world.sb.remote, ['log', '--format=%h %s', `-S${t.token}`, remoteMain]).stdout.trim();
+    if (hist) return { token: t, where: 'history-only', detail: hist.split('\n').slice(0, 4).join(' | ') };
+    const anyRef = world.clones.size ? [...world.clones.values()].map((c) => `${c.name}: ${gitRun(world.sb.env, c.repo, ['log', '--all', '--format=%h %D %s', `-S${t.token}`]).stdout.trim().split('\n').slice(0, 3).join(' | ')}`).join('; ') : '';
+    return { token: t, where: 'nowhere', detail: anyRef };
+  });
+}
+
+export function checkNoMarkers(world: World): string[] {
+  const v: string[] = [];
+  const repos: Array<[string, string]> = [['remote', world.sb.remote], ...[...world.clones.values()].map((c): [string, string] => [`clone ${c.name}`, c.repo])];
+  for (const [name, repo] of repos) {
+    for (const hit of markerBlobs(world.sb.env, repo)) {
+      v.push(`markers: ${name} has blob ${hit.blob} (${hit.path}) with a conflict-marker line ${JSON.stringify(hit.line)}, reachable from ${hit.refs.join(', ') || 'HEAD'}`);
+    }
+  }
+  return v;
+}
+
+/** No force push: the remote's reflog is one chain where each tip descends from the one before. */
+export function checkNoForcePush(world: World, tips: string[]): { violations: string[]; pushes: number } {
+  const { sb } = world;
+  const v: string[] = [];
+  const logFile = join(sb.remote, 'logs', 'refs', 'heads', 'main');
+  if (!existsSync(logFile)) return { violations: ['force-push: the remote has no reflog for main (core.logAllRefUpdates)'], pushes: 0 };
+  const entries = readReflogFile(readFileSync(logFile, 'utf8'));
+  const zero = /^0+$/;
+  for (let i = 0; i < entries.length; i++) {
+    const e = entries[i]!;
+    if (i > 0 && e.old !== entries[i - 1]!.new) v.push(`force-push: reflog entry ${i} starts at ${e.old}, but the previous one ended at ${entries[i - 1]!.new}`);
+    if (!zero.test(e.old) && !isAncestor(sb.env, sb.remote, e.old, e.new)) v.push(`force-push: remote main moved ${e.old} -> ${e.new}, which does not descend from it (${e.message})`);
+  }
+  for (let i = 1; i < tips.length; i++) {
+    if (tips[i] !== tips[i - 1] && !isAncestor(sb.env, sb.remote, tips[i - 1]!, tips[i]!)) v.push(`force-push: remote tip after round ${i} (${tips[i]}) does not descend from the tip before it (${tips[i - 1]})`);
+  }
+  return { violations: v, pushes: entries.length };
+}
+
+export async function checkLeftovers(world: World): Promise<string[]> {
+  const v: string[] = [];
+  for (const c of world.clones.values()) {
+    const st = await world.cli(c, ['status', '--json']);
+    if (st.code !== 0) {
+      v.push(`leftovers: status --json failed in ${c.name}: ${st.stderr}`);
+      continue;
+    }
+    const s = JSON.parse(st.stdout) as { lock: { held: boolean; owner: unknown }; queue: { pending: number }; active: unknown };
+    if (s.lock.held) v.push(`leftovers: clone ${c.name} lock still held by ${JSON.stringify(s.lock.owner)}`);
+    if (s.queue.pending !== 0) v.push(`leftovers: clone ${c.name} has ${s.queue.pending} request(s) still queued after the final syncs`);
+    if (s.active) v.push(`leftovers: clone ${c.name} still shows an active operation ${JSON.stringify(s.active)}`);
+    const gitDir = join(c.repo, '.git');
+    for (const f of ['rebase-merge', 'rebase-apply', 'MERGE_HEAD', 'CHERRY_PICK_HEAD', 'REVERT_HEAD', 'index.lock', 'HEAD.lock', 'ORIG_HEAD.lock', 'packed-refs.lock']) {
+      if (existsSync(join(gitDir, f))) v.push(`leftovers: clone ${c.name} has .git/${f}`);
+    }
+    for (const f of lockFiles(join(gitDir, 'refs'))) v.push(`leftovers: clone ${c.name} has ${f}`);
+  }
+  for (const f of lockFiles(join(world.sb.remote, 'refs'))) v.push(`leftovers: the remote has ${f}`);
+  return v;
+}
+
+function lockFiles(dir: string): string[] {
+  const out: string[] = [];
+  let entries;
+  try {
+    entries = readdirSync(dir, { withFileTypes: true });
+  } catch {
+    return out;
+  }
+  for (const e of entries) {
+    const p = join(dir, e.name);
+    if (e.isDirectory()) out.push(...lockFiles(p));
+    else if (e.name.endsWith('.lock')) out.push(p);
+  }
+  return out;
+}
+
+/** Invariant 2: every request-sync that got exit 0 has an outcome (or is still queued). */
+export function checkRequests(accepted: Array<{ clone: Clone; id: string }>): string[] {
+  const v: string[] = [];
+  for (const { clone, id } of accepted) {
+    if (existsSync(join(clone.state, 'results', `${id}.json`)) || existsSync(join(clone.state, 'queue', `${id}.json`))) continue;
+    v.push(`requests: request ${id} in clone ${clone.name} got exit 0 but has neither an outcome in results/ nor a queue file`);
+  }
+  return v;
+}
+
+const WRITING = new Set(['add', 'am', 'apply', 'branch', 'checkout', 'cherry-pick', 'clean', 'commit', 'commit-tree', 'fetch', 'gc', 'ls-remote', 'merge', 'mv', 'pull', 'push', 'rebase', 'reset', 'restore', 'revert', 'rm', 'stash', 'switch', 'tag', 'update-index', 'update-ref', 'write-tree']);
+
+/** The git subcommand of a recorded call (after -c/-C and global options). */
+export function subcommand(args: string): string {
+  const parts = args.split(' ');
+  for (let i = 0; i < parts.length; i++) {
+    const a = parts[i]!;
+    if (a === '-c' || a === '-C') {
+      i++;
+      continue;
+    }
+    if (a.startsWith('-')) continue;
+    return a;
+  }
+  return '';
+}
+
+/** Invariants 1 and 12 from the git recorder of each clone. */
+export function checkGitCalls(world: World): { violations: string[]; calls: number } {
+  const v: string[] = [];
+  let total = 0;
+  for (const c of world.clones.values()) {
+    const calls: GitCall[] = c.recorder.calls();
+    total += calls.length;
+    const overlaps = overlappingOps(calls);
+    for (const [x, y] of overlaps.slice(0, 5)) v.push(`one-writer: clone ${c.name}: git of op ${x.op} (pid ${x.pid}: ${x.args.slice(0, 120)}) overlaps git of op ${y.op} (pid ${y.pid}: ${y.args.slice(0, 120)})`);
+    if (overlaps.length > 5) v.push(`one-writer: clone ${c.name}: ${overlaps.length - 5} more overlapping pairs`);
+    const opless = calls.filter((k) => !k.op && WRITING.has(subcommand(k.args)));
+    for (const k of opless.slice(0, 5)) v.push(`read-only-outside-lock: clone ${c.name}: git without op id ran a writing command: ${k.args.slice(0, 160)}`);
+  }
+  return { violations: v, calls: total };
+}
+
+export function remoteFsck(world: World): string[] {
+  const r = gitRun(world.sb.env, world.sb.remote, ['fsck', '--no-dangling', '--no-progress']);
+  return r.code === 0 ? [] : [`remote: git fsck failed: ${r.stderr.trim().slice(0, 400)}`];
+}
+
+export function conflictLogLines(world: World): number {
+  let n = 0;
+  for (const c of world.clones.values()) {
+    try {
+      n += readFileSync(join(c.state, 'conflicts.log'), 'utf8').split('\n').filter((l) => l.includes('"copy-created"')).length;
+    } catch {
+      /* none */
+    }
+  }
+  return n;
+}
+
+export function finalTree(world: World, remoteMain: string): Map<string, string> {
+  return treeFiles(world.sb.env, world.sb.remote, remoteMain);
+}
+
+export function countCommits(world: World, remoteMain: string): number {
+  return Number(gitOk(world.sb.env, world.sb.remote, ['rev-list', '--count', remoteMain]).trim());
+}
+
+export function ledgerCheck(world: World, ledger: Ledger, files: Map<string, string>, remoteMain: string): { violations: string[]; notes: string[]; required: number; lost: number; inCopies: number } {
+  const v: string[] = [];
+  const notes: string[] = [];
+  const required = ledger.required();
+  const verdicts = locateTokens(world, required, files, remoteMain);
+  const lost = verdicts.filter((x) => x.where !== 'path' && x.where !== 'copy');
+  for (const x of lost) {
+    const t = x.token;
+    v.push(`lost edit: ${t.token} (clone ${t.clone}, round ${t.round}, ${t.kind}${t.concurrent ? ', made while syncs ran' : ''}) at ${t.path}: ${x.where}${x.detail ? ` [${x.detail}]` : ''}`);
+  }
+  for (const d of ledger.deletedOwnFiles()) {
+    if (files.has(d.path)) v.push(`undone delete: ${d.path} (deleted in clone ${d.clone}) is back in the final tree`);
+  }
+  return { violations: v, notes, required: required.length, lost: lost.length, inCopies: verdicts.filter((x) => x.where === 'copy').length };
+}
+
+export { CONFLICT_COPY };

@@ -1,0 +1,319 @@
+/**
+ * One chaos run: `rounds` rounds of random edits, CLI processes (some SIGKILLed at a
+ * random moment, only the node process: its git lives on as an orphan), a daemon that
+ * is started and kill -9'd, and a remote (`git daemon`) that goes down and comes back.
+ * Then everything is restarted, every clone syncs until two consecutive rounds change
+ * nothing, and the invariants are checked. Returns the figures and every violation.
+ */
+import { writeFileSync } from 'node:fs';
+import { waitFor } from '../../helpers/cli.js';
+import { checkConvergence, checkGitCalls, checkLeftovers, checkNoForcePush, checkNoMarkers, checkRequests, conflictLogLines, countCommits, CONFLICT_COPY, finalTree, ledgerCheck, remoteFsck } from './checks.js';
+import { revParse } from './gitread.js';
+import { Ledger, SHARED_FILES, SHARED_LINES } from './ledger.js';
+import type { Rng } from './prng.js';
+import { createRng } from './prng.js';
+import { BREAKER, CLONES, type Clone, type CloneName, type Tracked, type World } from './world.js';
+
+export interface ChaosOptions {
+  rounds: number;
+  seed: number;
+  /** Progress lines (one per round). */
+  log?: (line: string) => void;
+  /** Max CLI processes started per round. */
+  maxProcs?: number;
+}
+
+export interface ChaosFigures {
+  seed: number;
+  rounds: number;
+  wall_ms: number;
+  requests: number;
+  requests_by_command: Record<string, number>;
+  cli_kills: number;
+  daemon_starts: number;
+  daemon_kills: number;
+  remote_outages: number;
+  edits_accepted: number;
+  edits_concurrent: number;
+  edits_superseded: number;
+  edits_required: number;
+  edits_lost: number;
+  edits_in_conflict_copies: number;
+  edits_skipped_busy: number;
+  conflict_copies: number;
+  conflicts_logged: number;
+  remote_commits: number;
+  remote_pushes: number;
+  git_calls: number;
+  exits: Record<string, number>;
+  settle_iterations: number;
+  violations: number;
+}
+
+export interface ChaosReport {
+  figures: ChaosFigures;
+  violations: string[];
+  /** Distinct failure messages of CLI runs (not violations; for the report). */
+  failures: string[];
+}
+
+type Command = 'request-sync' | 'sync-now' | 'process';
+const TYPES = ['intelligent-auto', 'smart', 'robust', 'manual', 'post-merge'] as const;
+
+function at<T>(ms: number, fn: () => T | Promise<T>): Promise<T> {
+  // The only timers here are the random delays of chaos actions (kills, edits, outages).
+  return new Promise((resolve, reject) => setTimeout(() => Promise.resolve().then(fn).then(resolve, reject), ms));
+}
+
+export async function runChaos(world: World, opts: ChaosOptions): Promise<ChaosReport> {
+  const rng = createRng(opts.seed);
+  const log = opts.log ?? (() => {});
+  const started = Date.now();
+  const ledger = new Ledger(opts.seed);
+  const daemonClone = world.clone(rng.pick(CLONES));
+  const tips: string[] = [revParse(world.sb.env, world.sb.remote, 'main')!];
+  const accepted: Array<{ clone: Clone; id: string }> = [];
+  const failures = new Map<string, number>();
+  const exits: Record<string, number> = {};
+  const byCommand: Record<string, number> = { 'request-sync': 0, 'sync-now': 0, process: 0 };
+  const f = { cli_kills: 0, daemon_starts: 0, daemon_kills: 0, remote_outages: 0, concurrent: 0 };
+  const violations: string[] = [];
+
+  const noteFailure = (t: Tracked, code: number | null) => {
+    const first = (t.stderr.trim().split('\n').find((l) => l.trim()) ?? `(no stderr, exit ${code})`)
+      .replace(/\d{4}-\d\d-\d\dT[\d:.]+Z/g, '<time>')
+      .replace(/\b\d{8}-\d{6}-[0-9a-f]{6}\b/g, '<op>')
+      .replace(/pid \d+/g, 'pid N')
+      .replace(/\d{13}-\d+-[0-9a-f]{8}/g, '<id>')
+      .replace(/:\d{4,5}\//g, ':<port>/');
+    const key = `${t.args[0]} exit ${code}: ${first.slice(0, 240)}`;
+    failures.set(key, (failures.get(key) ?? 0) + 1);
+  };
+
+  const startDaemon = async () => {
+    const r = await world.cli(daemonClone, ['daemon', 'start', '--json']);
+    if (r.code === 0) f.daemon_starts++;
+    else violations.push(`daemon start failed in ${daemonClone.name} (exit ${r.code}): ${r.stderr.trim().slice(0, 400)}`);
+  };
+
+  const randomEdit = (c: Clone, round: number, concurrent: boolean) => {
+    const quiet = () => world.quiescent(c);
+    const roll = rng.next();
+    if (concurrent || roll < 0.6) {
+      const action = roll < 0.3 || concurrent && roll < 0.5 ? 'create' : roll < 0.5 || concurrent && roll < 0.85 ? 'write' : 'delete';
+      ledger.ownEdit(c.repo, c.name, round, action, (n) => rng.int(0, n - 1), concurrent);
+      if (concurrent) f.concurrent++;
+    } else if (roll < 0.95) {
+      ledger.sharedLine(c.repo, c.name, round, rng.int(0, SHARED_FILES - 1), rng.int(0, SHARED_LINES - 1), quiet);
+    } else {
+      ledger.sharedDelete(c.repo, c.name, round, rng.int(0, SHARED_FILES - 1), quiet);
+    }
+  };
+
+  for (let round = 1; round <= opts.rounds; round++) {
+    const roundStart = Date.now();
+    // 1. Edits in random clones while nothing runs there (shared files need quiet).
+    for (const name of CLONES) {
+      if (!rng.chance(0.75)) continue;
+      const c = world.clone(name);
+      for (let i = rng.int(1, 3); i > 0; i--) randomEdit(c, round, false);
+    }
+    if (rng.chance(0.5)) {
+      // The same line of the same file in 2-3 clones: a conflict at the next syncs.
+      const file = rng.int(0, SHARED_FILES - 1);
+      const line = rng.int(0, SHARED_LINES - 1);
+      for (const name of rng.sample(CLONES, rng.int(2, 3))) {
+        const c = world.clone(name);
+        ledger.sharedLine(c.repo, name, round, file, line, () => world.quiescent(c));
+      }
+    }
+
+    // 2. Faults: the daemon and the remote.
+    const actions: Array<Promise<unknown>> = [];
+    const daemonPid = world.daemonPid(daemonClone);
+    if (daemonPid === null) {
+      if (rng.chance(0.5)) await startDaemon();
+    } else if (rng.chance(0.4)) {
+      actions.push(
+        at(rng.int(0, 1500), () => {
+          if (world.daemonPid(daemonClone) === daemonPid) {
+            process.kill(daemonPid, 'SIGKILL');
+            f.daemon_kills++;
+          }
+        }),
+      );
+    }
+    if (world.gitDaemon.running) {
+      if (rng.chance(0.25)) {
+        actions.push(
+          at(rng.int(0, 1200), async () => {
+            await world.gitDaemon.stop();
+            f.remote_outages++;
+          }),
+        );
+      }
+    } else if (rng.chance(0.6)) {
+      actions.push(at(rng.int(0, 1200), () => world.gitDaemon.start()));
+    }
+
+    // 3. CLI processes in random clones, some SIGKILLed at a random moment.
+    const procs: Tracked[] = [];
+    const n = rng.int(2, opts.maxProcs ?? 5);
+    for (let i = 0; i < n; i++) {
+      const c = world.clone(rng.pick(CLONES));
+      const roll = rng.next();
+      const cmd: Command = roll < 0.45 ? 'request-sync' : roll < 0.8 ? 'sync-now' : 'process';
+      const args: string[] =
+        cmd === 'request-sync'
+          ? ['request-sync', rng.pick(TYPES), `chaos-${round}-${i}`, ...(rng.chance(0.3) ? [rng.pick(['critical', 'high', 'normal', 'low'])] : []), '--json', ...(rng.chance(0.2) ? ['--enqueue-only'] : rng.chance(0.2) ? ['--wait', '--timeout', '30'] : [])]
+          : cmd === 'sync-now'
+            ? ['sync-now', '--json']
+            : ['process', '--json'];
+      const startDelay = rng.int(0, 600);
+      const killAfter = rng.chance(0.35) ? rng.int(20, 1500) : null;
+      byCommand[cmd] = (byCommand[cmd] ?? 0) + 1;
+      actions.push(
+        at(startDelay, async () => {
+          const t = world.start(c, args);
+          procs.push(t);
+          if (killAfter !== null) {
+            setTimeout(() => {
+              if (t.child.exitCode === null && t.child.signalCode === null) {
+                t.child.kill('SIGKILL');
+                f.cli_kills++;
+              }
+            }, killAfter);
+          }
+          const deadline = setTimeout(() => {
+            violations.push(`hung: ${args.join(' ')} in ${c.name} ran for more than 90 s (round ${round}); killed`);
+            t.child.kill('SIGKILL');
+          }, 90_000);
+          const { code, signal } = await t.done;
+          clearTimeout(deadline);
+          const key = `${cmd}:${signal ?? code}`;
+          exits[key] = (exits[key] ?? 0) + 1;
+          if (signal) return;
+          if (code !== 0) noteFailure(t, code);
+          if (code !== 0 && code !== 1 && code !== 4) violations.push(`unexpected exit ${code} of ${args.join(' ')} in ${c.name} (round ${round}): ${t.stderr.trim().slice(0, 400)}`);
+          if (cmd === 'request-sync' && code === 0) {
+            try {
+              accepted.push({ clone: c, id: (JSON.parse(t.stdout.trim().split('\n').pop() ?? '{}') as { id: string }).id });
+            } catch {
+              violations.push(`request-sync --json printed no JSON in ${c.name}: ${t.stdout.slice(0, 200)}`);
+            }
+          }
+        }),
+      );
+    }
+
+    // 4. Edits of own files while the syncs run (no other writer: any loss is the coordinator's).
+    for (let i = rng.int(0, 3); i > 0; i--) {
+      const c = world.clone(rng.pick(CLONES));
+      actions.push(at(rng.int(0, 1500), () => randomEdit(c, round, true)));
+    }
+
+    await Promise.all(actions);
+    tips.push(revParse(world.sb.env, world.sb.remote, 'main')!);
+    log(`round ${round}/${opts.rounds}: ${procs.length} procs, daemon ${world.daemonPid(daemonClone) ? 'up' : 'down'}, remote ${world.gitDaemon.running ? 'up' : 'down'}, edits ${ledger.accepted}, ${Date.now() - roundStart} ms`);
+  }
+
+  // ---- settle: restart everything, sync until quiet ------------------------------------
+  if (!world.gitDaemon.running) await world.gitDaemon.start();
+  if (world.daemonPid(daemonClone) === null) await startDaemon();
+  await waitFor(
+    async () => {
+      const st = await world.cli(daemonClone, ['status', '--json']);
+      const s = JSON.parse(st.stdout) as { lock: { held: boolean }; queue: { pending: number } };
+      return !s.lock.held && s.queue.pending === 0;
+    },
+    { timeoutMs: 60_000, intervalMs: 200, what: `the daemon in ${daemonClone.name} to drain its queue` },
+  ).catch((e: Error) => violations.push(`settle: ${e.message}`));
+  const stop = await world.cli(daemonClone, ['daemon', 'stop', '--json']);
+  if (stop.code !== 0) violations.push(`settle: daemon stop failed (exit ${stop.code}): ${stop.stderr.trim().slice(0, 400)}`);
+
+  let quietRounds = 0;
+  let iterations = 0;
+  const settleErrors: string[] = [];
+  for (; iterations < 15 && quietRounds < 2; iterations++) {
+    const remoteBefore = revParse(world.sb.env, world.sb.remote, 'main');
+    let changed = false;
+    for (const name of CLONES) {
+      const c = world.clone(name);
+      const before = revParse(world.sb.env, c.repo, 'HEAD');
+      let r = await world.cli(c, ['sync-now', '--json']);
+      if (r.code !== 0) {
+        settleErrors.push(`${name}: exit ${r.code}: ${r.stderr.trim().slice(0, 300)}`);
+        // The breaker may still be open from an outage: wait for its half-open try.
+        await waitFor(
+          async () => {
+            const s = JSON.parse((await world.cli(c, ['status', '--json'])).stdout) as { breaker: { state: string } };
+            return s.breaker.state !== 'open';
+          },
+          { timeoutMs: BREAKER.cooldown_s * 1000 + 10_000, intervalMs: 200, what: `breaker of ${name} to leave "open"` },
+        ).catch(() => {});
+        r = await world.cli(c, ['sync-now', '--json']);
+        changed = true;
+      }
+      if (r.code !== 0) settleErrors.push(`${name}: retry exit ${r.code}: ${r.stderr.trim().slice(0, 300)}`);
+      if (revParse(world.sb.env, c.repo, 'HEAD') !== before) changed = true;
+    }
+    const remoteAfter = revParse(world.sb.env, world.sb.remote, 'main');
+    if (remoteAfter !== remoteBefore) changed = true;
+    if (CLONES.some((name) => revParse(world.sb.env, world.clone(name).repo, 'HEAD') !== remoteAfter)) changed = true;
+    quietRounds = changed ? 0 : quietRounds + 1;
+  }
+  if (quietRounds < 2) violations.push(`settle: clones did not become quiet in ${iterations} sync rounds; last errors: ${settleErrors.slice(-6).join(' || ')}`);
+  const remoteMain = revParse(world.sb.env, world.sb.remote, 'main')!;
+  tips.push(remoteMain);
+
+  // ---- the invariant check ---------------------------------------------------------------
+  violations.push(...checkConvergence(world, remoteMain));
+  const files = finalTree(world, remoteMain);
+  const edits = ledgerCheck(world, ledger, files, remoteMain);
+  violations.push(...edits.violations);
+  violations.push(...checkNoMarkers(world));
+  const fp = checkNoForcePush(world, tips);
+  violations.push(...fp.violations);
+  violations.push(...(await checkLeftovers(world)));
+  violations.push(...checkRequests(accepted));
+  const calls = checkGitCalls(world);
+  violations.push(...calls.violations);
+  violations.push(...remoteFsck(world));
+
+  const figures: ChaosFigures = {
+    seed: opts.seed,
+    rounds: opts.rounds,
+    wall_ms: Date.now() - started,
+    requests: Object.values(byCommand).reduce((a, b) => a + b, 0),
+    requests_by_command: byCommand,
+    cli_kills: f.cli_kills,
+    daemon_starts: f.daemon_starts,
+    daemon_kills: f.daemon_kills,
+    remote_outages: f.remote_outages,
+    edits_accepted: ledger.accepted,
+    edits_concurrent: f.concurrent,
+    edits_superseded: ledger.superseded.size,
+    edits_required: edits.required,
+    edits_lost: edits.lost,
+    edits_in_conflict_copies: edits.inCopies,
+    edits_skipped_busy: ledger.skippedBusy + ledger.skippedMarkers,
+    conflict_copies: [...files.keys()].filter((p) => CONFLICT_COPY.test(p)).length,
+    conflicts_logged: conflictLogLines(world),
+    remote_commits: countCommits(world, remoteMain),
+    remote_pushes: fp.pushes,
+    git_calls: calls.calls,
+    exits,
+    settle_iterations: iterations,
+    violations: violations.length,
+  };
+  return { figures, violations, failures: [...failures].sort((a, b) => b[1] - a[1]).map(([k, v]) => `${v}x ${k}`) };
+}
+
+/** Print the figures line (and write CHAOS_FIGURES_FILE when set). */
+export function publishFigures(report: ChaosReport, env: NodeJS.ProcessEnv = process.env): void {
+  const line = `CHAOS_FIGURES ${JSON.stringify(report.figures)}\n`;
+  process.stdout.write(line);
+  if (env.CHAOS_FIGURES_FILE) writeFileSync(env.CHAOS_FIGURES_FILE, JSON.stringify({ ...report.figures, failures: report.failures, violation_list: report.violations }, null, 2) + '\n');
+}
+
+export type { Rng, CloneName };
