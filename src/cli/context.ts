@@ -5,7 +5,7 @@
  */
 import { loadConfig, type Config } from '../core/config.js';
 import { assertStateDirSafe, ensureStateDir, resolveWorkspace, type Workspace } from '../core/workspace.js';
-import { createFileLogger, type Logger } from '../log.js';
+import { createLineLogger, type Logger } from '../log.js';
 
 export interface GlobalOptions {
   C?: string;
@@ -67,7 +67,7 @@ export function createContext(global: GlobalOptions): CommandContext {
         return loadConfig(w.paths.config);
       })),
     logger: () =>
-      (logger ??= Promise.all([ctx.stateWorkspace(), ctx.config()]).then(([w, c]) => createFileLogger(w.paths.coordinatorLog, c.log.level))),
+      (logger ??= Promise.all([ctx.stateWorkspace(), ctx.config()]).then(([w, c]) => createLineLogger(w.paths.coordinatorLog, c.log.level))),
     out: (line) => process.stdout.write(line + '\n'),
     err: (line) => process.stderr.write(line + '\n'),
     get signal() {

@@ -14,12 +14,12 @@ export function tempPathFor(target: string): string {
   return join(dirname(target), `.${basename(target)}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`);
 }
 
-export async function writeFileAtomic(target: string, data: string, opts: { mode?: number; fsyncDir?: boolean } = {}): Promise<void> {
+export async function writeFileAtomic(target: string, data: string, opts: { mode?: number; fsync?: boolean; fsyncDir?: boolean } = {}): Promise<void> {
   const tmp = tempPathFor(target);
   const handle = await fs.open(tmp, 'wx', opts.mode ?? 0o600);
   try {
     await handle.writeFile(data, 'utf8');
-    await handle.sync();
+    if (opts.fsync !== false) await handle.sync();
   } catch (e) {
     await handle.close().catch(() => {});
     await fs.rm(tmp, { force: true });

@@ -16,7 +16,6 @@ import { pruneResults, writeResult, type RequestOutcome, type RequestResult } fr
 import { openStateStore, type StateStore } from './state.js';
 import type { Workspace } from './workspace.js';
 import type { Logger } from '../log.js';
-import { recoverInterruptedOp } from '../git/recovery.js';
 import { runPipeline, type StepName, type SyncOutcome } from '../git/pipeline.js';
 import { selfIdentity } from './process-identity.js';
 
@@ -95,7 +94,11 @@ function isDeferred(e: QueueEntry, now: number): boolean {
 
 async function drainUnderLock(opts: ProcessOptions, lock: LockHandle, report: ProcessReport): Promise<void> {
   const store = await openStateStore(opts.ws.paths.state, opts.logger);
-  await recoverInterruptedOp({ ws: opts.ws, store, logger: opts.logger, lock });
+  if (store.get().active) {
+    // Only after a crash or a failed cleanup: the recovery code is not loaded otherwise.
+    const { recoverInterruptedOp } = await import('../git/recovery.js');
+    await recoverInterruptedOp({ ws: opts.ws, store, logger: opts.logger, lock });
+  }
   await sweepTemp(opts.ws.paths.queue);
   await pruneResults(opts.ws.paths.results);
   for (let round = 0; !opts.signal?.aborted; round++) {
@@ -164,9 +167,10 @@ async function runBatch(opts: ProcessOptions, lock: LockHandle, store: StateStor
       step: async (name) => {
         if (signal.aborted) throw signal.reason instanceof Error ? signal.reason : new SyncFailedError('sync aborted', { code: 'EABORTED' });
         await lock.assertOwned();
+        // The step is for `status`; the recovery marker (mark) is what must be durable.
         await store.update((s) => {
           if (s.active) s.active.step = name;
-        });
+        }, { durable: false });
         log.debug({ step: name }, 'step');
         opts.onStep?.(name, opId);
       },

@@ -65,6 +65,8 @@ export interface CoordinatorState {
    * serving and counting them twice.
    */
   last_served: string[];
+  /** When backup refs were last pruned (they are pruned on integration and daily). */
+  backups_pruned_at: string | null;
 }
 
 export function emptyState(): CoordinatorState {
@@ -77,6 +79,7 @@ export function emptyState(): CoordinatorState {
     paused: null,
     last_op: null,
     last_served: [],
+    backups_pruned_at: null,
   };
 }
 
@@ -132,8 +135,9 @@ function parseState(text: string): CoordinatorState | null {
   } as CoordinatorState;
 }
 
-export async function writeState(file: string, state: CoordinatorState): Promise<void> {
-  await writeFileAtomic(file, JSON.stringify(state, null, 2) + '\n');
+/** `durable: false` for informational updates (the current step): atomic, not fsynced. */
+export async function writeState(file: string, state: CoordinatorState, durable = true): Promise<void> {
+  await writeFileAtomic(file, JSON.stringify(state, null, 2) + '\n', { fsync: durable, fsyncDir: durable });
 }
 
 /**
@@ -142,7 +146,7 @@ export async function writeState(file: string, state: CoordinatorState): Promise
  */
 export interface StateStore {
   get(): CoordinatorState;
-  update(mutate: (s: CoordinatorState) => void): Promise<CoordinatorState>;
+  update(mutate: (s: CoordinatorState) => void, opts?: { durable?: boolean }): Promise<CoordinatorState>;
 }
 
 export async function openStateStore(file: string, logger: Logger): Promise<StateStore> {
@@ -150,11 +154,11 @@ export async function openStateStore(file: string, logger: Logger): Promise<Stat
   let chain: Promise<unknown> = Promise.resolve();
   return {
     get: () => current,
-    update(mutate) {
+    update(mutate, opts = {}) {
       const next = chain.then(async () => {
         const copy = structuredClone(current);
         mutate(copy);
-        await writeState(file, copy);
+        await writeState(file, copy, opts.durable !== false);
         current = copy;
         return copy;
       });

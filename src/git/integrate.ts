@@ -20,7 +20,9 @@ import type { SyncContext } from './pipeline.js';
 import { parseUnmerged, planStop, resolveStop, systemMatcher, type Integration } from './resolve.js';
 import { integrationInProgress, restoreBranch, type RepoLocation } from './restore.js';
 
-export const COMMIT_CONFIG = ['core.fsync=committed'];
+import { aheadBehind, COMMIT_CONFIG } from './rev.js';
+
+export { aheadBehind, COMMIT_CONFIG };
 /** The user's config must not change how our rebase behaves. */
 const REBASE_CONFIG = [...COMMIT_CONFIG, 'rerere.enabled=false', 'rebase.autoStash=false', 'rebase.autoSquash=false', 'rebase.updateRefs=false', 'rebase.missingCommitsCheck=ignore'];
 const MERGE_CONFIG = [...COMMIT_CONFIG, 'rerere.enabled=false', 'merge.autoStash=false'];
@@ -35,6 +37,10 @@ export interface PreSync {
   indexTree: string | null;
   /** The sync's own commit of local changes (null when there was nothing to commit). */
   commit: string | null;
+  /** The sync committed local changes: then the first backup (taken right after) is that commit. */
+  committed: boolean;
+  /** Preflight's status was consumed by a commit attempt (a retry reads status again). */
+  statusUsed?: boolean;
 }
 
 export interface SyncRun {
@@ -60,12 +66,6 @@ class LeaveForUser extends Error {
   }
 }
 
-export async function aheadBehind(git: Git, remoteRef: string): Promise<{ ahead: number; behind: number }> {
-  const res = await git.run(['rev-list', '--left-right', '--count', `HEAD...${remoteRef}`], { readOnly: true });
-  const [ahead = '0', behind = '0'] = res.stdout.trim().split(/\s+/);
-  return { ahead: Number(ahead), behind: Number(behind) };
-}
-
 function location(ctx: SyncContext): RepoLocation {
   return { root: ctx.ws.root, gitDir: ctx.ws.gitDir };
 }
@@ -75,14 +75,19 @@ function cleanupGit(ctx: SyncContext): Git {
   return ctx.ws.git.withOp(ctx.opId, { logger: ctx.logger });
 }
 
-/** Returns true when remote commits were integrated. */
-export async function integrateRemote(ctx: SyncContext, run: SyncRun): Promise<boolean> {
+/**
+ * Integrates remote commits if there are any. `ahead` is how many local commits the
+ * remote lacks afterwards when known without asking git again (null: ask).
+ */
+export async function integrateRemote(ctx: SyncContext, run: SyncRun, known?: { ahead: number; behind: number }): Promise<{ pulled: boolean; ahead: number | null }> {
   const { git } = ctx;
-  const { ahead, behind } = await aheadBehind(git, run.remoteRef);
-  if (behind === 0) return false;
+  const { ahead, behind } = known ?? (await aheadBehind(git, run.remoteRef));
+  if (behind === 0) return { pulled: false, ahead };
   const fastForward = ahead === 0;
   const backup = await saveBackup(git, ctx.opId, fastForward ? 'fast-forward' : 'rebase');
   const backupSha = (await git.run(['rev-parse', '--verify', backup], { readOnly: true })).stdout.trim();
+  // The backup is HEAD right after the sync's own commit: that commit, for `manual`.
+  if (run.pre.committed && !run.pre.commit) run.pre.commit = backupSha;
   const merges = fastForward ? 0 : Number((await git.run(['rev-list', '--merges', '--count', `${run.remoteRef}..HEAD`], { readOnly: true })).stdout.trim());
   let how: Integration = merges > 0 ? 'merge' : 'rebase';
   await ctx.mark({ integrating: fastForward || how === 'merge' ? 'merge' : 'rebase', backup_ref: backup, branch: run.branch });
@@ -110,7 +115,7 @@ export async function integrateRemote(ctx: SyncContext, run: SyncRun): Promise<b
   await markDone(ctx, backup, run.branch);
   run.records.push(...records);
   ctx.logger.info({ how: fastForward ? 'fast-forward' : how, conflicts: records.length, backup }, 'integrated the remote');
-  return true;
+  return { pulled: true, ahead: fastForward ? 0 : null };
 }
 
 async function markDone(ctx: SyncContext, backup: string, branch: string): Promise<void> {

@@ -23,8 +23,9 @@ import { gitSaid, toSyncError, type RemoteInfo } from './classify.js';
 import { commitMessage } from './commit-message.js';
 import type { Git } from './git.js';
 import { GitError } from './git-error.js';
-import { aheadBehind, COMMIT_CONFIG, integrateRemote, type PreSync, type SyncRun } from './integrate.js';
-import { currentBranch, preflight, unmergedPaths, type Preflight } from './preflight.js';
+import type { PreSync, SyncRun } from './integrate.js';
+import { aheadBehind, COMMIT_CONFIG } from './rev.js';
+import { currentBranch, headBranchFromFile, preflight, unmergedPaths, type Preflight } from './preflight.js';
 import { parsePushPorcelain, type PushResult } from './push.js';
 import { parseStatusZ, summarize } from './status.js';
 
@@ -85,9 +86,9 @@ export async function runPipeline(ctx: SyncContext): Promise<SyncOutcome> {
   const remote: RemoteInfo = { remote: pf.remote, url: pf.remoteUrl };
 
   await ctx.step('commit');
-  const pre = await snapshotPreSync(git);
-  const committed = await withRetry('commit', () => commitLocalChanges(ctx, pre), { policy, classify: (e) => toSyncError(e, { step: 'commit', network: false }), logger: ctx.logger, signal: ctx.signal });
-  if (committed) pre.commit = (await git.run(['rev-parse', 'HEAD'], { readOnly: true })).stdout.trim();
+  const pre: PreSync = { head: pf.head, indexTree: null, commit: null, committed: false };
+  const committed = await withRetry('commit', () => commitLocalChanges(ctx, pre, pf), { policy, classify: (e) => toSyncError(e, { step: 'commit', network: false }), logger: ctx.logger, signal: ctx.signal });
+  pre.committed = committed;
 
   // Circuit breaker (invariant 7): while open, the local commit is all we do.
   const breaker = ctx.state.get().breakers[pf.remote];
@@ -140,11 +141,17 @@ export async function runPipeline(ctx: SyncContext): Promise<SyncOutcome> {
     ctx.logger.info({ remote: pf.remote }, 'remote reachable again; circuit breaker closed');
   }
 
-  // Housekeeping only when the sync did something (a no-op sync changes nothing).
-  if (committed || pulled || pushed) {
+  // Housekeeping: backups are only written when remote commits are integrated, so the
+  // count can only grow then; age-based pruning is also done once a day.
+  const lastPrune = Date.parse(ctx.state.get().backups_pruned_at ?? '');
+  if (pulled || !(now() - lastPrune < 86_400_000)) {
     await pruneBackups(git, config.backups.keep, config.backups.max_age_days, now(), ctx.opId).catch((e: unknown) => ctx.logger.warn({ err: (e as Error).message }, 'could not prune backup refs'));
+    const at = new Date(now()).toISOString();
+    await ctx.state.update((s) => {
+      s.backups_pruned_at = at;
+    }, { durable: false });
   }
-  const head = (await git.run(['rev-parse', 'HEAD'], { readOnly: true })).stdout.trim();
+  const head = null; // not worth a git process per sync; the log has the op id and the remote has the tip
   const result: SyncResult = committed || pulled || pushed ? 'ok' : 'noop';
   const copies = run.records.filter((r) => r.outcome === 'copy-created').length;
   const parts = [
@@ -169,14 +176,16 @@ async function fetchIntegratePush(ctx: SyncContext, pf: Preflight, remote: Remot
     await ctx.step('integrate');
     if (remoteExists) {
       const before = run.records.length;
-      if (await withRetry('integrate', () => integrateRemote(ctx, run), { policy, classify: (e) => toSyncError(e, { step: 'integrate', network: false }), logger: ctx.logger, signal: ctx.signal })) pulled = true;
+      const integrated = await withRetry('integrate', () => integrate(ctx, run), { policy, classify: (e) => toSyncError(e, { step: 'integrate', network: false }), logger: ctx.logger, signal: ctx.signal });
+      if (integrated.pulled) pulled = true;
       for (const rec of run.records.slice(before)) appendConflict(ctx.ws.paths.conflictsLog, rec);
-      if ((await aheadBehind(git, run.remoteRef)).ahead === 0) return { pulled, pushed: false };
+      const ahead = integrated.ahead ?? (await aheadBehind(git, run.remoteRef)).ahead;
+      if (ahead === 0) return { pulled, pushed: false };
     }
 
     await ctx.step('push');
     // The user may have switched branches meanwhile: never push another branch's HEAD.
-    if ((await currentBranch(git)) !== pf.branch) throw new RepoBusyError(`the work tree left branch "${pf.branch}" during the sync; not pushing (sync again)`);
+    if ((headBranchFromFile(ctx.ws.gitDir) ?? (await currentBranch(git))) !== pf.branch) throw new RepoBusyError(`the work tree left branch "${pf.branch}" during the sync; not pushing (sync again)`);
     const status = await withRetry('push', () => pushOnce(ctx, pf), netOptions(ctx, policy, 'push', remote));
     if (status.status === 'ok' || status.status === 'up-to-date') return { pulled, pushed: status.status === 'ok' };
     if ((status.status === 'rejected-non-ff' || status.status === 'remote-busy') && attempt < MAX_PUSH_ATTEMPTS) {
@@ -191,6 +200,14 @@ async function fetchIntegratePush(ctx: SyncContext, pf: Preflight, remote: Remot
   }
 }
 
+/** Integrate if the remote has commits we lack; the conflict machinery loads only then. */
+async function integrate(ctx: SyncContext, run: SyncRun): Promise<{ pulled: boolean; ahead: number | null }> {
+  const counts = await aheadBehind(ctx.git, run.remoteRef);
+  if (counts.behind === 0) return { pulled: false, ahead: counts.ahead };
+  const { integrateRemote } = await import('./integrate.js');
+  return integrateRemote(ctx, run, counts);
+}
+
 /** A short randomized pause before retrying a push that raced another one. */
 function jitteredPause(policy: RetryPolicy, attempt: number, signal: AbortSignal): Promise<void> {
   const ms = Math.min(policy.maxDelayMs, policy.minDelayMs * 2 ** (attempt - 1)) * (1 + Math.random());
@@ -200,32 +217,32 @@ function jitteredPause(policy: RetryPolicy, attempt: number, signal: AbortSignal
   });
 }
 
-/** HEAD before the sync touches anything (for the `manual` restore). */
-async function snapshotPreSync(git: Git): Promise<PreSync> {
-  const head = await git.run(['rev-parse', '--verify', '-q', 'HEAD'], { readOnly: true, okCodes: [1] });
-  return { head: head.code === 0 ? head.stdout.trim() : null, indexTree: null, commit: null };
-}
-
-async function commitLocalChanges(ctx: SyncContext, pre: PreSync): Promise<boolean> {
+async function commitLocalChanges(ctx: SyncContext, pre: PreSync, pf: Preflight): Promise<boolean> {
   const { git } = ctx;
-  const status = await git.run(['status', '--porcelain=v1', '-z', '--untracked-files=all'], { readOnly: true });
-  const entries = parseStatusZ(status.stdout);
+  // The first attempt uses preflight's status (taken moments ago, under the lock); a
+  // retry looks again.
+  const entries = !pre.statusUsed ? pf.status : parseStatusZ((await git.run(['status', '--porcelain=v1', '-z', '--untracked-files=all'], { readOnly: true })).stdout);
+  pre.statusUsed = true;
   if (entries.length === 0) return false;
   // The index as the user left it (what they staged), as a tree: the `manual` policy
   // puts it back if the sync is undone. Only on the first attempt (a retry after
-  // `add -A` would see our own staging).
-  if (pre.indexTree === null) {
+  // `add -A` would see our own staging), and only where that policy can need it.
+  if (pre.indexTree === null && ctx.config.user_conflict_policy === 'manual') {
     const tree = await git.run(['write-tree'], { okCodes: [128] });
     pre.indexTree = tree.code === 0 ? tree.stdout.trim() : '';
   }
   await git.run(['add', '-A', '--', '.']);
   // Invariant 4: never commit with unmerged paths (nothing was in conflict yet in this sync).
   if ((await unmergedPaths(git)).length > 0) throw new SyncFailedError('unmerged paths in the index; refusing to commit', { code: 'EUNMERGED' });
-  const staged = await git.run(['diff', '--cached', '--quiet'], { readOnly: true, okCodes: [1] });
-  if (staged.code === 0) return false;
-  const summary = summarize(parseStatusZ((await git.run(['status', '--porcelain=v1', '-z', '--untracked-files=all'], { readOnly: true })).stdout));
+  const summary = summarize(entries);
   const message = commitMessage(ctx.type, summary, deviceName(ctx.config), ctx.opId);
-  await git.run(['commit', '--quiet', '-F', '-'], { input: message, config: COMMIT_CONFIG });
+  // Status can list what `add -A` stages nothing for (e.g. a submodule's untracked
+  // content): then git has nothing to commit, which is a no-op, not a failure.
+  const res = await git.run(['commit', '--quiet', '-F', '-'], { input: message, config: COMMIT_CONFIG, okCodes: [1] });
+  if (res.code === 1) {
+    if (/nothing (added )?to commit|no changes added to commit/.test(res.stdout + res.stderr)) return false;
+    throw new GitError(['commit'], res.code, res.stdout, res.stderr, 'exit');
+  }
   ctx.logger.info({ added: summary.added.length, modified: summary.modified.length, deleted: summary.deleted.length }, 'committed local changes');
   return true;
 }
