@@ -29,7 +29,9 @@ export async function buildStatus(ws: Workspace, config: Config, now = Date.now(
   for (const e of pending) byPriority[e.request.priority]++;
   const deferred = pending.filter((e) => e.request.deferred_until && Date.parse(e.request.deferred_until) > now).length;
   const owner = lock.owner ? { caller: lock.owner.caller, pid: lock.owner.pid, host: lock.owner.host, since: lock.owner.since, op: lock.owner.op } : null;
-  const active = state.active && lock.held ? { op: state.active.op, type: state.active.type, step: state.active.step, started_at: state.active.started_at } : null;
+  // An op recorded without a lock holder was interrupted (crash, failed cleanup): the
+  // next sync recovers it. Shown so that a leftover recovery marker is visible.
+  const active = state.active ? { op: state.active.op, type: state.active.type, step: state.active.step, started_at: state.active.started_at, interrupted: !lock.held } : null;
   return {
     lock: { held: lock.held, stale: lock.stale, owner },
     queue: { pending: pending.length, deferred, by_priority: byPriority },

@@ -28,7 +28,13 @@ export async function run(ctx: CommandContext, opts: { resolve?: string; all?: b
   }
   for (const c of list) {
     const state = open.includes(c) ? 'OPEN' : 'done';
-    const detail = c.copy_path ? `your version kept as ${c.copy_path}` : c.outcome === 'left-for-user' ? 'left for you (sync aborted, nothing changed)' : 'local version kept';
+    const detail = c.copy_path
+      ? `your version kept as ${c.copy_path}`
+      : c.outcome === 'left-for-user'
+        ? 'left for you (sync aborted, nothing changed)'
+        : c.outcome === 'kept-modified'
+          ? 'the edited side kept over the deletion'
+          : 'local version kept';
     ctx.out(safeValue(`${state}  ${c.time}  ${c.path}  [${c.kind}, ${c.policy}]  ${detail}  (op ${c.op})`));
   }
   if (open.length) ctx.out('when you have merged a file by hand: sync-coordinator conflicts --resolve <path>');
@@ -48,7 +54,9 @@ async function resolve(ctx: CommandContext, path: string, text: string, json: bo
   let resumed = false;
   try {
     appendConflict(ws.paths.conflictsLog, { time: new Date().toISOString(), resolved: path });
-    const left = open.filter((c) => c.path !== path);
+    // The `manual` pause waits for the conflicts it left for the user; conflict copies
+    // from other syncs do not hold it.
+    const left = open.filter((c) => c.path !== path && c.outcome === 'left-for-user');
     if (left.length === 0) {
       const store = await openStateStore(ws.paths.state, logger);
       if (store.get().paused) {

@@ -21,7 +21,7 @@ export async function run(ctx: CommandContext, opts: { json?: boolean; reason?: 
   const now = Date.now();
   const request: SyncRequest = { id: newRequestId(now), type: 'manual', caller: 'sync-now', priority: 'high', reason, created_at: new Date(now).toISOString(), pid: process.pid };
   await enqueue(ws.paths.queue, request);
-  const progress = createProgress(ctx, !opts.json && process.stdout.isTTY === true);
+  const progress = createProgress(ctx, opts.json ? 'silent' : process.stdout.isTTY === true ? 'tty' : 'lines');
   const report = await processQueue({ ws, config, logger, caller: 'sync-now', lockTimeoutMs: config.lock_timeout_ms, onStep: progress.step, signal: ctx.signal });
   progress.done();
   // Another process (the daemon) may have served our request while we waited for the lock.
@@ -40,7 +40,8 @@ export async function run(ctx: CommandContext, opts: { json?: boolean; reason?: 
   return outcome.status === 'rejected' ? ExitCode.rateLimited : outcome.exit_code;
 }
 
-function createProgress(ctx: CommandContext, tty: boolean) {
+function createProgress(ctx: CommandContext, mode: 'tty' | 'lines' | 'silent') {
+  const tty = mode === 'tty';
   let current: StepName | null = null;
   const frames = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
   let frame = 0;
@@ -58,7 +59,7 @@ function createProgress(ctx: CommandContext, tty: boolean) {
         render();
         timer ??= setInterval(render, 80);
         timer.unref();
-      } else {
+      } else if (mode === 'lines') {
         ctx.out(`step: ${step}`);
       }
     },
