@@ -5,8 +5,10 @@
  */
 import { spawn } from 'node:child_process';
 import { promises as fs } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { liveness } from '../core/process-identity.js';
+import { daemonStatePath, readDaemonState } from './daemon-state.js';
 import { readDaemonInfo, removeStalePidFile, type DaemonInfo } from './pidfile.js';
 
 /** The main bin of this install (dist/src/bin/sync-coordinator.js), whatever alias ran us. */
@@ -16,9 +18,10 @@ export function mainBinPath(): string {
 
 /** stdout/stderr of a detached daemon: what it prints before its logger runs (and crashes). */
 export function daemonOutPath(stateDir: string): string {
-  return `${stateDir}/daemon.out`;
+  return join(stateDir, 'daemon.out');
 }
 const OUT_MAX_BYTES = 1024 * 1024;
+const STATE_GRACE_MS = 5_000;
 
 /** Variables that must not leak from the starter into the daemon (a hook's git env, our own markers). */
 const DROP_ENV = ['CLAUDE_SYNC_ACTIVE', 'AUTOMATED_SYNC', 'SYNC_COORDINATOR_OP', 'GIT_DIR', 'GIT_WORK_TREE', 'GIT_INDEX_FILE', 'GIT_COMMON_DIR', 'GIT_OBJECT_DIRECTORY', 'GIT_ALTERNATE_OBJECT_DIRECTORIES', 'GIT_PREFIX'];
@@ -53,9 +56,17 @@ export async function startDaemon(opts: { root: string; stateDir: string; pidFil
   child.unref();
 
   const deadline = Date.now() + (opts.timeoutMs ?? 15_000);
+  const stateFile = daemonStatePath(opts.stateDir);
+  let pidSeenAt = 0;
   for (;;) {
     const info = await readDaemonInfo(opts.pidFile);
-    if (info.running && info.pid === child.pid) return { status: 'started', pid: child.pid };
+    if (info.running && info.pid === child.pid) {
+      // Up means serving: it writes daemon-state.json once the spool watch (and the
+      // watcher) run. A daemon that cannot write that file still counts after a while.
+      pidSeenAt ||= Date.now();
+      const st = await readDaemonState(stateFile);
+      if ((st?.pid === child.pid && !st.stopped_at) || Date.now() - pidSeenAt > STATE_GRACE_MS) return { status: 'started', pid: child.pid };
+    }
     if (spawnError) return { status: 'failed', message: `cannot start node: ${(spawnError as Error).message}`, output: '' };
     if (exited) {
       const e = exited as { code: number | null; signal: NodeJS.Signals | null };

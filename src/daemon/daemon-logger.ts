@@ -27,6 +27,11 @@ export interface DaemonLog {
   logger: Logger;
   /** Why daemon.log is not written (transport failed), or null. */
   error(): string | null;
+  /**
+   * daemon.log (or the file behind it) was deleted, or the transport failed a while ago
+   * and the file is gone: start a new transport. True when it did.
+   */
+  reopenIfRemoved(): Promise<boolean>;
   /** Flush and close; resolves within `timeoutMs` even if the worker hangs. */
   close(timeoutMs?: number): Promise<void>;
 }
@@ -42,6 +47,8 @@ export interface DaemonLogOptions {
 }
 
 export const DAEMON_LOG_DIR = 'logs';
+/** After a transport failure, try daemon.log again this much later (a full disk may clear). */
+const RETRY_AFTER_FAILURE_MS = 5 * 60_000;
 export const DAEMON_LOG_BASE = 'daemon';
 
 export async function createDaemonLogger(opts: DaemonLogOptions): Promise<DaemonLog> {
@@ -49,28 +56,36 @@ export async function createDaemonLogger(opts: DaemonLogOptions): Promise<Daemon
   await fs.mkdir(dir, { recursive: true });
   await ensureLink(opts.daemonLog, `${DAEMON_LOG_DIR}/current.log`);
 
-  const transport = pino.transport({
-    target: 'pino-roll',
-    options: {
-      file: join(dir, DAEMON_LOG_BASE),
-      extension: '.log',
-      size: `${opts.maxSizeMb}m`,
-      // pino-roll's count is "in addition to the current file"; max_files counts all.
-      limit: { count: Math.max(1, opts.maxFiles - 1), removeOtherLogFiles: true },
-      symlink: true,
-      mkdir: true,
-    },
-  });
-
   let failure: string | null = null;
+  let failedAt = 0;
+  let seen = false;
   let fallback: ReturnType<typeof pino.destination> | null = null;
-  transport.on('error', (err: unknown) => {
+  const onTransportError = (err: unknown) => {
     if (failure) return;
+    failedAt = Date.now();
     failure = `daemon.log transport failed: ${err instanceof Error ? err.message : String(err)}`;
     process.stderr.write(`sync-coordinator daemon: ${safeValue(failure)}; logging to ${opts.coordinatorLog} instead\n`);
-    appendLogLine(opts.coordinatorLog, 'error', { component: 'daemon', pid: process.pid }, `${failure}; the daemon logs to coordinator.log until it restarts`);
+    appendLogLine(opts.coordinatorLog, 'error', { component: 'daemon', pid: process.pid }, `${failure}; the daemon logs to coordinator.log and retries daemon.log every ${RETRY_AFTER_FAILURE_MS / 60_000} minutes`);
     opts.onError?.(failure);
-  });
+  };
+  const open = () => {
+    const t = pino.transport({
+      target: 'pino-roll',
+      options: {
+        file: join(dir, DAEMON_LOG_BASE),
+        extension: '.log',
+        size: `${opts.maxSizeMb}m`,
+        // pino-roll's count is "in addition to the current file"; max_files counts all.
+        limit: { count: Math.max(1, opts.maxFiles - 1), removeOtherLogFiles: true },
+        symlink: true,
+        mkdir: true,
+      },
+    });
+    t.on('error', onTransportError);
+    return t;
+  };
+  let transport = open();
+
   const sink = {
     write(line: string): void {
       if (!failure) {
@@ -98,10 +113,46 @@ export async function createDaemonLogger(opts: DaemonLogOptions): Promise<Daemon
     sink,
   ) as unknown as Logger;
 
+  const endTransport = async (t: typeof transport, timeoutMs: number) => {
+    const closed = once(t, 'close').then(() => undefined, () => undefined);
+    try {
+      t.end();
+    } catch {
+      return;
+    }
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([closed, new Promise<void>((r) => (timer = setTimeout(r, timeoutMs)))]);
+    clearTimeout(timer);
+  };
+
   let closing: Promise<void> | null = null;
   return {
     logger,
     error: () => failure,
+    async reopenIfRemoved() {
+      if (closing) return false;
+      // The daemon.log link is ours alone: when it is gone, the state directory was
+      // removed under us (e.g. `git clean -fdx`). (Directory inodes are no evidence:
+      // a re-created directory may get the same number.)
+      const linkGone = await fs.lstat(opts.daemonLog).then(() => false, () => true);
+      if (failure) {
+        // A failure caused by the directory vanishing is retried at once; others later.
+        if (!linkGone && Date.now() - failedAt < RETRY_AFTER_FAILURE_MS) return false;
+      } else if (!linkGone) {
+        const exists = await fs.stat(opts.daemonLog).then(() => true, () => false); // through both links
+        if (exists) seen = true;
+        // The file is there, or not written yet (the worker opens it asynchronously).
+        if (exists || !seen) return false;
+      }
+      await fs.mkdir(dir, { recursive: true });
+      await ensureLink(opts.daemonLog, `${DAEMON_LOG_DIR}/current.log`);
+      const old = transport;
+      failure = null;
+      seen = false;
+      transport = open();
+      void endTransport(old, 3000);
+      return true;
+    },
     close(timeoutMs = 3000) {
       closing ??= (async () => {
         if (fallback) {
@@ -112,15 +163,7 @@ export async function createDaemonLogger(opts: DaemonLogOptions): Promise<Daemon
           }
         }
         if (failure) return;
-        const closed = once(transport, 'close').then(() => undefined, () => undefined);
-        try {
-          transport.end();
-        } catch {
-          return;
-        }
-        let timer: NodeJS.Timeout | undefined;
-        await Promise.race([closed, new Promise<void>((r) => (timer = setTimeout(r, timeoutMs)))]);
-        clearTimeout(timer);
+        await endTransport(transport, timeoutMs);
       })();
       return closing;
     },

@@ -90,6 +90,8 @@ export interface DaemonOptions {
   health?: HealthDeps;
   /** The logger's own failure (daemon.log transport), shown in daemon-state.json. */
   logError?: () => string | null;
+  /** Called each cycle: re-create daemon.log if it was deleted under us. */
+  reopenLog?: () => Promise<boolean>;
   now?: () => number;
 }
 
@@ -284,6 +286,7 @@ export async function runDaemon(o: DaemonOptions): Promise<DaemonResult> {
       if (await restorePidFile(ws.paths.daemonPid, o.pidContent)) log.warn({ was: own }, 'daemon.pid was missing or replaced; restored it');
     }
     await ensureStateDir(ws).catch((e: unknown) => log.warn({ err: errText(e) }, 'state directory unusable'));
+    if (await o.reopenLog?.().catch(() => false)) log.warn({ file: ws.paths.daemonLog }, 'daemon.log was deleted or had failed; reopened it');
     await watchQueue();
     if (await rotateBySize(ws.paths.coordinatorLog, maxLogBytes, config.log.max_files).catch(() => false)) log.info({ file: ws.paths.coordinatorLog }, 'rotated coordinator.log');
     if (state.paused_reason) setDiskPause(await checkDisk(ws.root, o.health));
@@ -299,8 +302,11 @@ export async function runDaemon(o: DaemonOptions): Promise<DaemonResult> {
     if (w.lastEventAt && now() - Date.parse(w.lastEventAt) < config.debounce_ms + 1000) return;
     if (pending.length > 0) return;
     if ((await readState(ws.paths.state, null)).paused) return; // a conflict waits for the user
-    const out = (await ws.git.run(['status', '--porcelain', '-z', '--untracked-files=all'], { readOnly: true, timeoutMs: 60_000 })).stdout;
+    const out = (await ws.git.run(['status', '--porcelain', '-z', '--untracked-files=normal'], { readOnly: true, timeoutMs: 60_000 })).stdout;
     const dirty = porcelainPaths(out).filter((p) => !(ignoresPath?.(p) ?? false));
+    // An edit that arrived while git status ran belongs to the watcher's quiet period.
+    const after = safeWatcherState(watcher);
+    if (after.pending > 0 || after.lastEventAt !== w.lastEventAt) return;
     if (dirty.length === 0) {
       reconcileBackoff = 0;
       nextReconcile = 0;

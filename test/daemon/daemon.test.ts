@@ -4,7 +4,7 @@
  * the watcher integration, logs, install-service.
  */
 import { spawnSync, type ChildProcess } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { runCli, startCli, waitFor, type CliResult } from '../helpers/cli.js';
@@ -30,23 +30,26 @@ function tryKill(pid: number, sig: NodeJS.Signals): void {
   }
 }
 
-/** Live `daemon run` processes whose command line names a path under `dir`. */
+/**
+ * Live `daemon run` processes whose command line names a path under `dir`. A child the
+ * daemon is forking (git) shows the parent's command line until it execs: skip those.
+ */
 function daemonPids(dir: string): number[] {
-  const out: number[] = [];
+  const found = new Map<number, number>();
   for (const name of readdirSync('/proc')) {
     if (!/^\d+$/.test(name)) continue;
     try {
       const args = readFileSync(`/proc/${name}/cmdline`, 'utf8').split('\0');
       const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
-      const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
-      if (state === 'Z') continue;
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      if (fields[0] === 'Z') continue;
       const i = args.indexOf('daemon');
-      if (i > 0 && args[i + 1] === 'run' && args.some((a) => a.startsWith(dir))) out.push(Number(name));
+      if (i > 0 && args[i + 1] === 'run' && args.some((a) => a.startsWith(dir))) found.set(Number(name), Number(fields[1]));
     } catch {
       /* went away */
     }
   }
-  return out;
+  return [...found].filter(([, ppid]) => !found.has(ppid)).map(([pid]) => pid);
 }
 
 function alive(pid: number): boolean {
@@ -188,21 +191,52 @@ describe('daemon start / status / stop', () => {
     expect(existsSync(join(t.state, 'daemon.pid'))).toBe(true); // left behind
     expect((await t.cli(['daemon', 'status'])).stdout.trim()).toBe('not running');
 
+    const restart = await t.cli(['daemon', 'start']);
+    expect(restart.code, restart.stderr).toBe(0);
+    const pid2 = readPid(t.state)!;
+    expect(pid2).not.toBe(pid);
+    expect(restart.stdout.trim()).toBe(`started (pid ${pid2})`);
+    await waitFor(() => daemonLogText(t.state).includes('replaced the pid file of a daemon that is no longer running'), { what: 'the stale pid file logged' });
+
+    // Killed again, then two starts race over the stale file: one daemon wins, both exit 0.
+    process.kill(pid2, 'SIGKILL');
+    await waitFor(() => !alive(pid2), { what: 'the daemon to die' });
     const [a, b] = await Promise.all([t.cli(['daemon', 'start']), t.cli(['daemon', 'start'])]);
     expect(a.code, a.stderr).toBe(0);
     expect(b.code, b.stderr).toBe(0);
-    const pid2 = readPid(t.state)!;
-    expect(pid2).not.toBe(pid);
-    expect([a.stdout, b.stdout].join('\n')).toContain(`started (pid ${pid2})`);
+    const pid3 = readPid(t.state)!;
+    expect([a.stdout, b.stdout].join('\n')).toContain(`started (pid ${pid3})`);
     await waitFor(() => daemonPids(sb!.dir).length === 1, { what: 'exactly one daemon' });
-    expect(daemonPids(sb!.dir)).toEqual([pid2]);
-    await waitFor(() => daemonLogText(t.state).includes('replaced the pid file of a daemon that is no longer running'), { what: 'the stale pid file logged' });
+    expect(daemonPids(sb!.dir)).toEqual([pid3]);
 
     // `daemon run` while one runs: exit 4, the running one untouched.
     const dup = await t.cli(['daemon', 'run']);
     expect(dup.code).toBe(4);
     expect(dup.stderr).toContain(`already running`);
-    expect(readPid(t.state)).toBe(pid2);
+    expect(readPid(t.state)).toBe(pid3);
+    expect((await t.cli(['daemon', 'stop'])).code).toBe(0);
+  });
+});
+
+describe('daemon and a deleted state directory', () => {
+  it('git clean -fdx style removal: the daemon restores its pid file, log and queue watch, and keeps serving', async () => {
+    const t = await setup({ process_interval_s: 1 });
+    expect((await t.cli(['daemon', 'start'])).code).toBe(0);
+    const pid = readPid(t.state)!;
+    // The daemon may write into it meanwhile (ENOTEMPTY): try again, like a user would.
+    await waitFor(() => {
+      rmSync(t.state, { recursive: true, force: true });
+      return true;
+    }, { what: 'the state directory removed' });
+    await waitFor(() => readPid(t.state) === pid && existsSync(join(t.state, 'daemon.log')), { what: 'the pid file and daemon.log restored' }).catch((e: unknown) => {
+      const ls = spawnSync('ls', ['-laR', t.state], { encoding: 'utf8' }).stdout;
+      throw new Error(`${String(e)}; alive ${alive(pid)}\n${ls}`);
+    });
+    expect((await t.cli(['daemon', 'status'])).stdout.trim()).toBe(`running (pid ${pid})`);
+    writeFileSync(join(t.repo, 'after-clean.txt'), 'x\n');
+    expect((await t.cli(['request-sync', 'smart', 'after-clean'])).code).toBe(0);
+    await waitFor(() => remoteHas('after-clean.txt'), { what: 'the change on the remote', timeoutMs: 10_000 });
+    expect(daemonLogText(t.state)).toContain('daemon.log was deleted or had failed; reopened it');
     expect((await t.cli(['daemon', 'stop'])).code).toBe(0);
   });
 });
@@ -265,10 +299,11 @@ describe('daemon run (foreground)', () => {
     expect(child.exitCode).toBeNull();
 
     // Still serving: with the push released, the next request gets the file out.
-    const { rmSync } = await import('node:fs');
     rmSync(join(sb!.dir, 'hold'));
     expect((await t.cli(['request-sync', 'smart', 'after-stuck'])).code).toBe(0);
-    await waitFor(() => remoteHas('stuck.txt'), { what: 'the change on the remote', timeoutMs: 15_000 });
+    await waitFor(() => remoteHas('stuck.txt'), { what: 'the change on the remote', timeoutMs: 15_000 }).catch((e: unknown) => {
+      throw new Error(`${String(e)}\n${daemonLogText(t.state)}`);
+    });
     child.kill('SIGTERM');
     await new Promise((r) => child.once('exit', r));
   });
@@ -289,22 +324,29 @@ describe('daemon run (foreground)', () => {
     await new Promise((r) => child.once('exit', r));
   });
 
-  it('with watch.enabled, a saved file reaches the remote through the watcher; daemon-state shows the watcher', async () => {
+  it('with watch.enabled: changes made while it was down are found by git status at start; a saved file goes through the watcher', async () => {
     const t = await setup({ watch: { enabled: true }, debounce_ms: 200, max_wait_ms: 2000, process_interval_s: 30 });
+    writeFileSync(join(t.repo, 'while-down.txt'), 'edited with no daemon running\n');
     const child = startCli(['daemon', 'run'], { cwd: t.repo, env: t.env });
     children.push(child);
+    await waitFor(() => remoteHas('while-down.txt'), { what: 'the reconciled change on the remote', timeoutMs: 15_000 });
+    expect(daemonLogText(t.state)).toContain('"caller":"daemon:reconcile"');
     await waitFor(() => daemonLogText(t.state).includes('"msg":"watcher ready"'), { what: 'the watcher', timeoutMs: 15_000 });
+
     writeFileSync(join(t.repo, 'watched.txt'), 'saved\n');
     await waitFor(() => remoteHas('watched.txt'), { what: 'the watched change on the remote', timeoutMs: 15_000 });
     const ds = await waitFor(() => {
       const s = JSON.parse(readFileSync(join(t.state, 'daemon-state.json'), 'utf8'));
       return s.watcher?.lastFireAt ? s : null;
-    }, { what: 'watcher state' });
-    expect(ds.watcher).toMatchObject({ watching: true });
+    }, { what: 'watcher state' }).catch((e: unknown) => {
+      throw new Error(`${String(e)}\n${readFileSync(join(t.state, 'daemon-state.json'), 'utf8')}\n${daemonLogText(t.state)}`);
+    });
+    expect(ds.watcher).toMatchObject({ watching: true, mode: 'native' });
     expect(daemonLogText(t.state)).toContain('"caller":"watcher"');
     child.kill('SIGTERM');
     await new Promise((r) => child.once('exit', r));
   });
+
 });
 
 describe('daemon logs and install-service', () => {

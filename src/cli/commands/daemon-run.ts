@@ -15,6 +15,11 @@ import type { CommandContext } from '../context.js';
 const EXIT_SAFETY_MS = 5_000;
 
 export async function run(ctx: CommandContext): Promise<number> {
+  // Install the SIGTERM/SIGINT/SIGHUP handlers first: a signal during start-up must still
+  // end in a clean exit (pid file removed), not in the default kill.
+  const hup = new AbortController();
+  process.on('SIGHUP', () => hup.abort(new Error('received SIGHUP')));
+  const signal = AbortSignal.any([ctx.signal, hup.signal]);
   const ws = await ctx.stateWorkspace();
   const config = await ctx.config();
   const claim = await claimPidFile(ws.paths.daemonPid);
@@ -63,14 +68,10 @@ export async function run(ctx: CommandContext): Promise<number> {
   process.on('uncaughtException', fatal);
   process.on('unhandledRejection', fatal);
 
-  const hup = new AbortController();
-  process.once('SIGHUP', () => hup.abort(new Error('received SIGHUP')));
-  const signal = AbortSignal.any([ctx.signal, hup.signal]);
-
   ctx.out(`running (pid ${process.pid})`);
   let exitCode: number;
   try {
-    const result = await runDaemon({ ws, config, logger: dlog.logger, signal, pidContent, logError: () => logError ?? dlog.error() });
+    const result = await runDaemon({ ws, config, logger: dlog.logger, signal, pidContent, logError: () => logError ?? dlog.error(), reopenLog: () => dlog.reopenIfRemoved() });
     exitCode = result.exitCode;
   } catch (e) {
     log.error({ err: e instanceof Error ? e.message : String(e) }, 'daemon failed');
