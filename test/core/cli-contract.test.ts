@@ -211,6 +211,19 @@ describe('bad input (invariant 10): exit code, one clear line, nothing changed',
   });
 });
 
+describe('sync-now', () => {
+  it('--json prints exactly one JSON object; plain output lists the steps', async () => {
+    edit();
+    const j = await cli(['sync-now', '--json']);
+    expect(j.code, j.stderr).toBe(0);
+    expect(JSON.parse(j.stdout)).toMatchObject({ status: 'processed', type: 'manual', priority: 'high', result: 'ok' });
+    edit();
+    const plain = await cli(['sync-now']);
+    expect(plain.code).toBe(0);
+    expect(plain.stdout).toMatch(/step: preflight\nstep: commit\nstep: fetch\nstep: integrate\nstep: push\nok: /);
+  });
+});
+
 describe('status --json', () => {
   it('has every key of the contract with the right types', async () => {
     edit();
