@@ -129,6 +129,11 @@ function remoteHas(path: string): boolean {
   return r.status === 0;
 }
 
+/** daemon.log is written by a worker thread: a line shows up shortly after the event. */
+function logShows(state: string, text: string): Promise<unknown> {
+  return waitFor(() => daemonLogText(state).includes(text), { what: `daemon.log to show ${text}` });
+}
+
 function daemonLogText(state: string): string {
   try {
     return readFileSync(join(state, 'daemon.log'), 'utf8');
@@ -236,7 +241,30 @@ describe('daemon and a deleted state directory', () => {
     writeFileSync(join(t.repo, 'after-clean.txt'), 'x\n');
     expect((await t.cli(['request-sync', 'smart', 'after-clean'])).code).toBe(0);
     await waitFor(() => remoteHas('after-clean.txt'), { what: 'the change on the remote', timeoutMs: 10_000 });
-    expect(daemonLogText(t.state)).toContain('daemon.log was deleted or had failed; reopened it');
+    await logShows(t.state, 'daemon.log was deleted or had failed; reopened it');
+    expect((await t.cli(['daemon', 'stop'])).code).toBe(0);
+  });
+});
+
+describe('daemon housekeeping', () => {
+  it('rotates an oversized coordinator.log and survives corrupt queue and state files', async () => {
+    const t = await setup({ process_interval_s: 1, log: { max_size_mb: 1, max_files: 3 } });
+    const big = `${JSON.stringify({ level: 30, time: Date.now(), msg: 'x'.repeat(1000) })}\n`.repeat(1100);
+    writeFileSync(join(t.state, 'coordinator.log'), big);
+    expect((await t.cli(['daemon', 'start'])).code).toBe(0);
+    const pid = readPid(t.state)!;
+    await waitFor(() => existsSync(join(t.state, 'coordinator.log.1')), { what: 'coordinator.log rotated' });
+    expect(readFileSync(join(t.state, 'coordinator.log.1'), 'utf8')).toBe(big);
+
+    writeFileSync(join(t.state, 'queue', '0000000000001-1-deadbeef.json'), '{"not": "a request"');
+    writeFileSync(join(t.state, 'coordinator-state.json'), '\u0000garbage');
+    writeFileSync(join(t.repo, 'after-corrupt.txt'), 'x\n');
+    expect((await t.cli(['request-sync', 'smart', 'after-corrupt'])).code).toBe(0);
+    await waitFor(() => remoteHas('after-corrupt.txt'), { what: 'the change on the remote', timeoutMs: 10_000 });
+    const moved = readdirSync(t.state).concat(readdirSync(join(t.state, 'queue')).map((n) => `queue/${n}`));
+    expect(moved.some((n) => n.startsWith('coordinator-state.json.corrupt-'))).toBe(true);
+    expect(moved.some((n) => n.startsWith('queue/0000000000001-1-deadbeef.json.corrupt-'))).toBe(true);
+    expect(alive(pid)).toBe(true);
     expect((await t.cli(['daemon', 'stop'])).code).toBe(0);
   });
 });
@@ -295,7 +323,7 @@ describe('daemon run (foreground)', () => {
     });
     expect(ds.last_stuck.op).toMatch(/^\d{8}-\d{6}-[0-9a-f]{6}$/);
     expect(ds.last_stuck.step).toBeTruthy();
-    expect(daemonLogText(t.state)).toContain('operation stuck; aborting it');
+    await logShows(t.state, 'operation stuck; aborting it');
     expect(child.exitCode).toBeNull();
 
     // Still serving: with the push released, the next request gets the file out.
@@ -319,7 +347,7 @@ describe('daemon run (foreground)', () => {
     sb!.git(other, 'commit', '-q', '-m', 'b');
     sb!.git(other, 'push', '-q', 'origin', 'main');
     await waitFor(() => existsSync(join(t.repo, 'from-b.txt')), { what: 'the pull', timeoutMs: 15_000 });
-    expect(daemonLogText(t.state)).toContain('"caller":"daemon:pull"');
+    await logShows(t.state, '"caller":"daemon:pull"');
     child.kill('SIGTERM');
     await new Promise((r) => child.once('exit', r));
   });
@@ -330,7 +358,7 @@ describe('daemon run (foreground)', () => {
     const child = startCli(['daemon', 'run'], { cwd: t.repo, env: t.env });
     children.push(child);
     await waitFor(() => remoteHas('while-down.txt'), { what: 'the reconciled change on the remote', timeoutMs: 15_000 });
-    expect(daemonLogText(t.state)).toContain('"caller":"daemon:reconcile"');
+    await logShows(t.state, '"caller":"daemon:reconcile"');
     await waitFor(() => daemonLogText(t.state).includes('"msg":"watcher ready"'), { what: 'the watcher', timeoutMs: 15_000 });
 
     writeFileSync(join(t.repo, 'watched.txt'), 'saved\n');
@@ -342,7 +370,7 @@ describe('daemon run (foreground)', () => {
       throw new Error(`${String(e)}\n${readFileSync(join(t.state, 'daemon-state.json'), 'utf8')}\n${daemonLogText(t.state)}`);
     });
     expect(ds.watcher).toMatchObject({ watching: true, mode: 'native' });
-    expect(daemonLogText(t.state)).toContain('"caller":"watcher"');
+    await logShows(t.state, '"caller":"watcher"');
     child.kill('SIGTERM');
     await new Promise((r) => child.once('exit', r));
   });
