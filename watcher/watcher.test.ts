@@ -147,6 +147,21 @@ describe('startWatcher (real chokidar, real git)', () => {
     expect(w.state().error).toBeNull();
   });
 
+  it('sees a file in a brand-new nested directory, an edit of an existing file, and a deletion (directory watches only)', async () => {
+    const w = await start();
+    expect(w.state().mode).toBe('native');
+    repo.write('a/b/c/deep.txt', 'deep\n');
+    await waitFor(() => calls.length === 1, 'onQuiet for the new nested file');
+    expect(calls[0]!.paths).toContain('a/b/c/deep.txt');
+    repo.commitAll();
+    repo.write('README.md', '# edited\n');
+    await waitFor(() => calls.length === 2, 'onQuiet for the edit');
+    expect(calls[1]!.paths).toContain('README.md');
+    repo.commitAll();
+    rmSync(join(repo.root, 'a'), { recursive: true });
+    await waitFor(() => calls.length === 3, 'onQuiet for the deletion');
+  });
+
   it('counts an atomic save (temp file renamed over the target) as one change', async () => {
     repo.write('name.txt', 'v1\n');
     repo.commitAll();

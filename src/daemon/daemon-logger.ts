@@ -20,6 +20,7 @@ import { promises as fs } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
+import pinoRoll from 'pino-roll';
 import { appendLogLine, type Logger, type LogLevel } from '../log.js';
 import { safeValue } from '../core/sanitize.js';
 
@@ -68,29 +69,37 @@ export async function createDaemonLogger(opts: DaemonLogOptions): Promise<Daemon
     appendLogLine(opts.coordinatorLog, 'error', { component: 'daemon', pid: process.pid }, `${failure}; the daemon logs to coordinator.log and retries daemon.log every ${RETRY_AFTER_FAILURE_MS / 60_000} minutes`);
     opts.onError?.(failure);
   };
-  const open = () => {
-    const t = pino.transport({
-      target: 'pino-roll',
-      options: {
-        file: join(dir, DAEMON_LOG_BASE),
-        extension: '.log',
-        size: `${opts.maxSizeMb}m`,
-        // pino-roll's count is "in addition to the current file"; max_files counts all.
-        limit: { count: Math.max(1, opts.maxFiles - 1), removeOtherLogFiles: true },
-        symlink: true,
-        mkdir: true,
-      },
+  // pino-roll as a stream in the daemon's own thread, written synchronously: no worker
+  // thread (~10 MB of the daemon's memory budget), and no line lost on a signal, since
+  // nothing is buffered (reliability.md 6.1).
+  const open = async () => {
+    const t = await pinoRoll({
+      file: join(dir, DAEMON_LOG_BASE),
+      extension: '.log',
+      size: `${opts.maxSizeMb}m`,
+      // pino-roll's count is "in addition to the current file"; max_files counts all.
+      limit: { count: Math.max(1, opts.maxFiles - 1), removeOtherLogFiles: true },
+      symlink: true,
+      mkdir: true,
+      sync: true,
     });
     t.on('error', onTransportError);
     return t;
   };
-  let transport = open();
+  let transport = await open().catch((e: unknown) => {
+    onTransportError(e);
+    return null;
+  });
 
   const sink = {
     write(line: string): void {
-      if (!failure) {
-        transport.write(line);
-        return;
+      if (!failure && transport) {
+        try {
+          transport.write(line);
+          return;
+        } catch (e) {
+          onTransportError(e);
+        }
       }
       if (!fallback) {
         fallback = pino.destination({ dest: opts.coordinatorLog, sync: true, append: true, mkdir: true });
@@ -114,6 +123,7 @@ export async function createDaemonLogger(opts: DaemonLogOptions): Promise<Daemon
   ) as unknown as Logger;
 
   const endTransport = async (t: typeof transport, timeoutMs: number) => {
+    if (!t) return;
     const closed = once(t, 'close').then(() => undefined, () => undefined);
     try {
       t.end();
@@ -149,7 +159,10 @@ export async function createDaemonLogger(opts: DaemonLogOptions): Promise<Daemon
       const old = transport;
       failure = null;
       seen = false;
-      transport = open();
+      transport = await open().catch((e: unknown) => {
+        onTransportError(e);
+        return null;
+      });
       void endTransport(old, 3000);
       return true;
     },
