@@ -1,10 +1,10 @@
 /**
- * inotify watch limit (Linux): the watcher (chokidar, fs.watch) needs about one watch
- * per directory and per file it follows. Counted from git: tracked files plus untracked
- * files that are not ignored (`git ls-files` / `--others --exclude-standard`), plus every
- * directory that holds them. The limit is per user and shared with editors and other
- * watchers, so more than ~80% of it is already a problem: the watcher would fall back
- * to polling (slower, more CPU).
+ * inotify watch limit (Linux): the watcher needs one watch per directory it follows (it
+ * watches directories only; a directory's watch reports its files' changes). Counted
+ * from git: every directory that holds a tracked file or an untracked file that is not
+ * ignored (`git ls-files` / `--others --exclude-standard`). The limit is per user and
+ * shared with editors and other watchers, so more than ~80% of it is already a problem:
+ * the watcher would fall back to polling git status (slower to notice changes).
  */
 import { promises as fs } from 'node:fs';
 import type { Git } from '../git/git.js';
@@ -32,9 +32,9 @@ export function countWatchTargets(paths: Iterable<string>): { files: number; dir
 }
 
 export function judgeInotify(limit: number, files: number, dirs: number): CheckResult {
-  const needed = files + dirs;
+  const needed = dirs;
   const pct = Math.round((needed / limit) * 100);
-  const what = `${needed} needed (${files} file${files === 1 ? '' : 's'} + ${dirs} director${dirs === 1 ? 'y' : 'ies'}) of a limit of ${limit} (${pct}%)`;
+  const what = `${needed} needed (one per directory: ${dirs} director${dirs === 1 ? 'y' : 'ies'} holding ${files} file${files === 1 ? '' : 's'}) of a limit of ${limit} (${pct}%)`;
   if (needed > limit * WARN_RATIO) {
     return warn(NAME, `${what}; the limit is shared with editors and other watchers, so the watcher may run out and fall back to polling`, SYSCTL_FIX);
   }

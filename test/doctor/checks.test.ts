@@ -81,12 +81,12 @@ describe('inotify', () => {
   it('counts files and every directory holding them once', () => {
     expect(countWatchTargets(['a', 'b/c', 'b/d/e', 'b/d/f', ''])).toEqual({ files: 4, dirs: 3 }); // '', b, b/d
   });
-  it('warns above 80% of the limit, with the sysctl fix', () => {
-    expect(judgeInotify(1000, 700, 100).status).toBe('ok');
-    const w = judgeInotify(1000, 750, 100);
+  it('needs one watch per directory (not per file); warns above 80% of the limit, with the sysctl fix', () => {
+    expect(judgeInotify(1000, 50_000, 800).status).toBe('ok');
+    const w = judgeInotify(1000, 700, 850);
     expect(w.status).toBe('warn');
     expect(w.fix).toBe(SYSCTL_FIX);
-    expect(w.message).toMatch(/850 needed \(750 files \+ 100 directories\) of a limit of 1000 \(85%\)/);
+    expect(w.message).toMatch(/850 needed \(one per directory: 850 directories holding 700 files\) of a limit of 1000 \(85%\)/);
   });
 });
 
