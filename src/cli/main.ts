@@ -126,6 +126,12 @@ Examples:
 }
 
 export async function main(argv: string[], name?: string): Promise<void> {
+  // `sync-coordinator status | head`: the reader went away; that is not our failure.
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (e: NodeJS.ErrnoException) => {
+      if (e.code === 'EPIPE') process.exit(typeof process.exitCode === 'number' ? process.exitCode : 0);
+    });
+  }
   const program = buildProgram(name);
   try {
     await program.parseAsync(argv, { from: 'user' });
