@@ -21,7 +21,7 @@ describe(`chaos: ${rounds} rounds, seed ${seed}`, () => {
   });
   afterAll(async () => {
     // Every process stops even on failure; the sandbox is kept only when asked (CHAOS_KEEP=1).
-    const keep = process.env.CHAOS_KEEP === '1' && !ok;
+    const keep = process.env.CHAOS_KEEP === 'always' || (process.env.CHAOS_KEEP === '1' && !ok);
     if (keep && world) process.stdout.write(`CHAOS_KEPT ${world.sb.dir}\n`);
     await world?.dispose(!keep);
   });
@@ -30,6 +30,7 @@ describe(`chaos: ${rounds} rounds, seed ${seed}`, () => {
     expect(Number.isInteger(rounds) && rounds > 0, 'CHAOS_ROUNDS must be a positive integer').toBe(true);
     const report = await runChaos(world!, { rounds, seed, log: (l) => process.stdout.write(`chaos ${l}\n`) });
     publishFigures(report);
+    if (report.notes.length) process.stdout.write(`chaos notes:\n  ${report.notes.join('\n  ')}\n`);
     if (report.failures.length) process.stdout.write(`chaos CLI failures (expected under faults):\n  ${report.failures.slice(0, 15).join('\n  ')}\n`);
     expect(report.violations, `seed ${seed} (replay with CHAOS_SEED=${seed} CHAOS_ROUNDS=${rounds})`).toEqual([]);
     expect(report.figures.edits_lost).toBe(0);

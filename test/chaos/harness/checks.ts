@@ -172,12 +172,28 @@ export function subcommand(args: string): string {
   return '';
 }
 
+/**
+ * The recorder's log, read tolerantly: an argument with a newline (a commit message
+ * given with -m) continues on the next lines, so a record starts only at a line that
+ * begins with two nanosecond timestamps.
+ */
+export function readCalls(logFile: string): GitCall[] {
+  if (!existsSync(logFile)) return [];
+  const out: GitCall[] = [];
+  for (const line of readFileSync(logFile, 'utf8').split('\n')) {
+    const m = /^(\d{10,}) (\d{10,}) (\S+) (\d+) (.*)$/.exec(line);
+    if (m) out.push({ start: BigInt(m[1]!), end: BigInt(m[2]!), op: m[3] === '-' ? null : m[3]!, pid: Number(m[4]), args: m[5]! });
+    else if (out.length && line) out[out.length - 1]!.args += `\n${line}`;
+  }
+  return out;
+}
+
 /** Invariants 1 and 12 from the git recorder of each clone. */
 export function checkGitCalls(world: World): { violations: string[]; calls: number } {
   const v: string[] = [];
   let total = 0;
   for (const c of world.clones.values()) {
-    const calls: GitCall[] = c.recorder.calls();
+    const calls = readCalls(c.recorder.logFile);
     total += calls.length;
     const overlaps = overlappingOps(calls);
     for (const [x, y] of overlaps.slice(0, 5)) v.push(`one-writer: clone ${c.name}: git of op ${x.op} (pid ${x.pid}: ${x.args.slice(0, 120)}) overlaps git of op ${y.op} (pid ${y.pid}: ${y.args.slice(0, 120)})`);
@@ -193,16 +209,26 @@ export function remoteFsck(world: World): string[] {
   return r.code === 0 ? [] : [`remote: git fsck failed: ${r.stderr.trim().slice(0, 400)}`];
 }
 
-export function conflictLogLines(world: World): number {
-  let n = 0;
+/** copy_path of every "copy-created" line of every clone's conflicts.log. */
+export function loggedCopies(world: World): string[] {
+  const out: string[] = [];
   for (const c of world.clones.values()) {
+    let text = '';
     try {
-      n += readFileSync(join(c.state, 'conflicts.log'), 'utf8').split('\n').filter((l) => l.includes('"copy-created"')).length;
+      text = readFileSync(join(c.state, 'conflicts.log'), 'utf8');
     } catch {
-      /* none */
+      continue;
+    }
+    for (const line of text.split('\n')) {
+      try {
+        const r = JSON.parse(line) as { outcome?: string; copy_path?: string | null };
+        if (r.outcome === 'copy-created' && r.copy_path) out.push(r.copy_path);
+      } catch {
+        /* not a record */
+      }
     }
   }
-  return n;
+  return out;
 }
 
 export function finalTree(world: World, remoteMain: string): Map<string, string> {
@@ -224,9 +250,45 @@ export function ledgerCheck(world: World, ledger: Ledger, files: Map<string, str
     v.push(`lost edit: ${t.token} (clone ${t.clone}, round ${t.round}, ${t.kind}${t.concurrent ? ', made while syncs ran' : ''}) at ${t.path}: ${x.where}${x.detail ? ` [${x.detail}]` : ''}`);
   }
   for (const d of ledger.deletedOwnFiles()) {
-    if (files.has(d.path)) v.push(`undone delete: ${d.path} (deleted in clone ${d.clone}) is back in the final tree`);
+    if (!files.has(d.path)) continue;
+    const del = [...ledger.events].reverse().find((e) => e.path === d.path && e.kind === 'own-delete');
+    const content = files.get(d.path)!.trim().split('\n').pop();
+    v.push(`undone delete: ${d.path} (deleted in clone ${d.clone} in round ${del?.round}${del?.concurrent ? ' while syncs ran' : ''}, removing ${del?.superseded.join(',')}) is back in the final tree with ${content}`);
   }
   return { violations: v, notes, required: required.length, lost: lost.length, inCopies: verdicts.filter((x) => x.where === 'copy').length };
 }
 
 export { CONFLICT_COPY };
+
+/** How often the coordinator's logs show it coping with the chaos (not violations). */
+export function logEvents(world: World): Record<string, number> {
+  const patterns: Record<string, RegExp> = {
+    lock_takeovers: /took over (the lock of dead owner|a stale lock)/,
+    recoveries: /recovered an interrupted sync: (?!nothing)/,
+    interrupted_before_rewrite: /previous sync was interrupted before it rewrote anything/,
+    git_locks_removed: /removed git lock files left by a killed sync/,
+    orphans_stopped: /stopping git processes left by the interrupted sync/,
+    push_retries: /push rejected \(the remote moved meanwhile\)/,
+    breaker_opened: /circuit breaker opened/,
+    syncs_finished: /"msg":"sync finished"/,
+  };
+  const counts: Record<string, number> = Object.fromEntries(Object.keys(patterns).map((k) => [k, 0]));
+  for (const c of world.clones.values()) {
+    let names: string[] = [];
+    try {
+      names = readdirSync(c.state).filter((n) => /^(coordinator|daemon)\.log/.test(n));
+    } catch {
+      continue;
+    }
+    for (const n of names) {
+      let text = '';
+      try {
+        text = readFileSync(join(c.state, n), 'utf8');
+      } catch {
+        continue;
+      }
+      for (const line of text.split('\n')) for (const [k, re] of Object.entries(patterns)) if (re.test(line)) counts[k]!++;
+    }
+  }
+  return counts;
+}

@@ -77,6 +77,7 @@ export class Ledger {
   private readonly own = new Map<string, OwnFile[]>();
   skippedBusy = 0;
   skippedMarkers = 0;
+  skippedAbsent = 0;
 
   constructor(private readonly seed: number) {}
 
@@ -113,7 +114,14 @@ export class Ledger {
     const f = live[pick(live.length)]!;
     const prev = f.token!;
     if (action === 'delete') {
-      rmSync(join(repo, f.path), { force: true });
+      // A delete is accepted only if it removed the file: while a sync's rebase has it
+      // checked out away for a moment, there is nothing for the user to delete.
+      try {
+        rmSync(join(repo, f.path));
+      } catch {
+        this.skippedAbsent++;
+        return;
+      }
       f.token = null;
       f.content = null;
       this.record({ round, clone, kind: 'own-delete', path: f.path, token: null, superseded: [prev], concurrent });

@@ -83,3 +83,8 @@ export function killPid(pid: number, signal: NodeJS.Signals = 'SIGKILL'): boolea
     return false;
   }
 }
+
+/** Command lines (argv without git's own global options) of live git processes in `dir`. */
+export function gitCommandsIn(dir: string): string[][] {
+  return liveGitIn(dir).map((p) => cmdlineOf(p).filter(Boolean));
+}

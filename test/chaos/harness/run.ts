@@ -7,7 +7,10 @@
  */
 import { writeFileSync } from 'node:fs';
 import { waitFor } from '../../helpers/cli.js';
-import { checkConvergence, checkGitCalls, checkLeftovers, checkNoForcePush, checkNoMarkers, checkRequests, conflictLogLines, countCommits, CONFLICT_COPY, finalTree, ledgerCheck, remoteFsck } from './checks.js';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { gitCommandsIn, isAlive } from './procs.js';
+import { subcommand, checkConvergence, checkGitCalls, logEvents, checkLeftovers, checkNoForcePush, checkNoMarkers, checkRequests, loggedCopies, countCommits, CONFLICT_COPY, finalTree, ledgerCheck, remoteFsck } from './checks.js';
 import { revParse } from './gitread.js';
 import { Ledger, SHARED_FILES, SHARED_LINES } from './ledger.js';
 import type { Rng } from './prng.js';
@@ -30,6 +33,8 @@ export interface ChaosFigures {
   requests: number;
   requests_by_command: Record<string, number>;
   cli_kills: number;
+  /** Kills that waited for a git step of the victim (lock held, that git running). */
+  kills_at_step: Record<string, number>;
   daemon_starts: number;
   daemon_kills: number;
   remote_outages: number;
@@ -42,10 +47,14 @@ export interface ChaosFigures {
   edits_skipped_busy: number;
   conflict_copies: number;
   conflicts_logged: number;
+  /** Conflict copies in the final tree that no clone's conflicts.log names. */
+  conflict_copies_unlogged: number;
   remote_commits: number;
   remote_pushes: number;
   git_calls: number;
   exits: Record<string, number>;
+  /** From the coordinator's logs: lock takeovers, crash recoveries, push retries, ... */
+  coped: Record<string, number>;
   settle_iterations: number;
   violations: number;
 }
@@ -53,12 +62,43 @@ export interface ChaosFigures {
 export interface ChaosReport {
   figures: ChaosFigures;
   violations: string[];
+  /** Soft findings worth a look that break no invariant. */
+  notes: string[];
   /** Distinct failure messages of CLI runs (not violations; for the report). */
   failures: string[];
 }
 
 type Command = 'request-sync' | 'sync-now' | 'process';
 const TYPES = ['intelligent-auto', 'smart', 'robust', 'manual', 'post-merge'] as const;
+
+/** Git subcommands whose interruption leaves the most to recover. */
+const TARGET_STEPS = ['rebase', 'rebase', 'rebase', 'push', 'push', 'commit', 'fetch', 'merge', 'reset', 'checkout-index', 'update-ref'] as const;
+
+/** The subcommand of a live git's argv (`git ...` or our recorder `sh .../git ...`). */
+function liveSubcommand(argv: string[]): string {
+  const i = argv.findIndex((a) => a === 'git' || a.endsWith('/git'));
+  return i < 0 ? '' : subcommand(argv.slice(i + 1).join(' '));
+}
+
+function lockOwnerPid(clone: Clone): number | null {
+  try {
+    return Number(JSON.parse(readFileSync(join(clone.state, 'lock-owner.json'), 'utf8')).pid) || null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Resolves true once `pid` holds the clone's lock while one of its git children runs
+ * `step` (polled every few ms until `until()` says stop). The caller then kills it.
+ */
+async function whenRunning(clone: Clone, pid: number, step: string, until: () => boolean): Promise<boolean> {
+  while (!until()) {
+    if (lockOwnerPid(clone) === pid && gitCommandsIn(clone.repo).some((argv) => liveSubcommand(argv) === step)) return true;
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  return false;
+}
 
 function at<T>(ms: number, fn: () => T | Promise<T>): Promise<T> {
   // The only timers here are the random delays of chaos actions (kills, edits, outages).
@@ -78,9 +118,10 @@ export async function runChaos(world: World, opts: ChaosOptions): Promise<ChaosR
   const byCommand: Record<string, number> = { 'request-sync': 0, 'sync-now': 0, process: 0 };
   const f = { cli_kills: 0, daemon_starts: 0, daemon_kills: 0, remote_outages: 0, concurrent: 0 };
   const violations: string[] = [];
+  const killedAt: Record<string, number> = {};
 
   const noteFailure = (t: Tracked, code: number | null) => {
-    const first = (t.stderr.trim().split('\n').find((l) => l.trim()) ?? `(no stderr, exit ${code})`)
+    const first = (t.stderr.trim().split('\n').find((l) => l.trim()) ?? jsonMessage(t.stdout) ?? `(no output, exit ${code})`)
       .replace(/\d{4}-\d\d-\d\dT[\d:.]+Z/g, '<time>')
       .replace(/\b\d{8}-\d{6}-[0-9a-f]{6}\b/g, '<op>')
       .replace(/pid \d+/g, 'pid N')
@@ -134,14 +175,27 @@ export async function runChaos(world: World, opts: ChaosOptions): Promise<ChaosR
     if (daemonPid === null) {
       if (rng.chance(0.5)) await startDaemon();
     } else if (rng.chance(0.4)) {
-      actions.push(
-        at(rng.int(0, 1500), () => {
-          if (world.daemonPid(daemonClone) === daemonPid) {
-            process.kill(daemonPid, 'SIGKILL');
-            f.daemon_kills++;
-          }
-        }),
-      );
+      const kill = () => {
+        if (world.daemonPid(daemonClone) === daemonPid) {
+          process.kill(daemonPid, 'SIGKILL');
+          f.daemon_kills++;
+        }
+      };
+      if (rng.chance(0.5)) {
+        actions.push(at(rng.int(0, 1500), kill));
+      } else {
+        // While it syncs: at a given git step, if it gets there within 3 s.
+        const step = rng.pick(TARGET_STEPS);
+        const giveUp = Date.now() + 3000;
+        actions.push(
+          whenRunning(daemonClone, daemonPid, step, () => Date.now() > giveUp || !isAlive(daemonPid)).then((hit) => {
+            if (hit) {
+              kill();
+              killedAt[`daemon:${step}`] = (killedAt[`daemon:${step}`] ?? 0) + 1;
+            }
+          }),
+        );
+      }
     }
     if (world.gitDaemon.running) {
       if (rng.chance(0.25)) {
@@ -170,7 +224,10 @@ export async function runChaos(world: World, opts: ChaosOptions): Promise<ChaosR
             ? ['sync-now', '--json']
             : ['process', '--json'];
       const startDelay = rng.int(0, 600);
-      const killAfter = rng.chance(0.35) ? rng.int(20, 1500) : null;
+      // Half the kills land early (start-up, lock, commit), half during fetch/integrate/push.
+      const killAfter = rng.chance(0.45) ? (rng.chance(0.5) ? rng.int(20, 400) : rng.int(400, 1500)) : null;
+      // Other kills wait for a given git step of this process (lock held, git running).
+      const killAtStep = killAfter === null && rng.chance(0.5) ? rng.pick(TARGET_STEPS) : null;
       byCommand[cmd] = (byCommand[cmd] ?? 0) + 1;
       actions.push(
         at(startDelay, async () => {
@@ -183,6 +240,16 @@ export async function runChaos(world: World, opts: ChaosOptions): Promise<ChaosR
                 f.cli_kills++;
               }
             }, killAfter);
+          }
+          if (killAtStep !== null && t.child.pid) {
+            const pid = t.child.pid;
+            void whenRunning(c, pid, killAtStep, () => t.child.exitCode !== null || t.child.signalCode !== null).then((hit) => {
+              if (hit && t.child.exitCode === null && t.child.signalCode === null) {
+                t.child.kill('SIGKILL');
+                f.cli_kills++;
+                killedAt[killAtStep] = (killedAt[killAtStep] ?? 0) + 1;
+              }
+            });
           }
           const deadline = setTimeout(() => {
             violations.push(`hung: ${args.join(' ')} in ${c.name} ran for more than 90 s (round ${round}); killed`);
@@ -266,20 +333,35 @@ export async function runChaos(world: World, opts: ChaosOptions): Promise<ChaosR
   const remoteMain = revParse(world.sb.env, world.sb.remote, 'main')!;
   tips.push(remoteMain);
 
-  // ---- the invariant check ---------------------------------------------------------------
-  violations.push(...checkConvergence(world, remoteMain));
-  const files = finalTree(world, remoteMain);
-  const edits = ledgerCheck(world, ledger, files, remoteMain);
+  // ---- the invariant check (a check that throws is itself reported, never hides others) ---
+  const guard = async <T>(what: string, fn: () => T | Promise<T>, fallback: T): Promise<T> => {
+    try {
+      return await fn();
+    } catch (e) {
+      violations.push(`check "${what}" could not run: ${(e as Error).stack ?? String(e)}`);
+      return fallback;
+    }
+  };
+  violations.push(...(await guard('convergence', () => checkConvergence(world, remoteMain), [])));
+  const files = await guard('final tree', () => finalTree(world, remoteMain), new Map<string, string>());
+  const edits = await guard('edits', () => ledgerCheck(world, ledger, files, remoteMain), { violations: [], notes: [], required: -1, lost: -1, inCopies: -1 });
   violations.push(...edits.violations);
-  violations.push(...checkNoMarkers(world));
-  const fp = checkNoForcePush(world, tips);
+  violations.push(...(await guard('markers', () => checkNoMarkers(world), [])));
+  const fp = await guard('force push', () => checkNoForcePush(world, tips), { violations: [], pushes: -1 });
   violations.push(...fp.violations);
-  violations.push(...(await checkLeftovers(world)));
-  violations.push(...checkRequests(accepted));
-  const calls = checkGitCalls(world);
+  violations.push(...(await guard('leftovers', () => checkLeftovers(world), [])));
+  violations.push(...(await guard('requests', () => checkRequests(accepted), [])));
+  const calls = await guard('git calls', () => checkGitCalls(world), { violations: [], calls: -1 });
   violations.push(...calls.violations);
-  violations.push(...remoteFsck(world));
+  violations.push(...(await guard('fsck', () => remoteFsck(world), [])));
 
+  // Soft findings: reported, not failing (a kill between the commit of a conflict copy
+  // and its conflicts.log line loses the line; the copy itself is safe).
+  const notes: string[] = [];
+  const logged = await guard('conflicts.log', () => loggedCopies(world), []);
+  const loggedSet = new Set(logged);
+  const unlogged = [...files.keys()].filter((p) => CONFLICT_COPY.test(p) && !loggedSet.has(p));
+  for (const p of unlogged) notes.push(`conflict copy ${p} is in the final tree but in no clone's conflicts.log (not shown by "conflicts"/"status")`);
   const figures: ChaosFigures = {
     seed: opts.seed,
     rounds: opts.rounds,
@@ -287,6 +369,7 @@ export async function runChaos(world: World, opts: ChaosOptions): Promise<ChaosR
     requests: Object.values(byCommand).reduce((a, b) => a + b, 0),
     requests_by_command: byCommand,
     cli_kills: f.cli_kills,
+    kills_at_step: killedAt,
     daemon_starts: f.daemon_starts,
     daemon_kills: f.daemon_kills,
     remote_outages: f.remote_outages,
@@ -296,24 +379,38 @@ export async function runChaos(world: World, opts: ChaosOptions): Promise<ChaosR
     edits_required: edits.required,
     edits_lost: edits.lost,
     edits_in_conflict_copies: edits.inCopies,
-    edits_skipped_busy: ledger.skippedBusy + ledger.skippedMarkers,
+    edits_skipped_busy: ledger.skippedBusy + ledger.skippedMarkers + ledger.skippedAbsent,
     conflict_copies: [...files.keys()].filter((p) => CONFLICT_COPY.test(p)).length,
-    conflicts_logged: conflictLogLines(world),
-    remote_commits: countCommits(world, remoteMain),
+    conflicts_logged: logged.length,
+    conflict_copies_unlogged: unlogged.length,
+    remote_commits: await guard('commits', () => countCommits(world, remoteMain), -1),
     remote_pushes: fp.pushes,
     git_calls: calls.calls,
     exits,
+    coped: await guard('log events', () => logEvents(world), {}),
     settle_iterations: iterations,
     violations: violations.length,
   };
-  return { figures, violations, failures: [...failures].sort((a, b) => b[1] - a[1]).map(([k, v]) => `${v}x ${k}`) };
+  return { figures, violations, notes, failures: [...failures].sort((a, b) => b[1] - a[1]).map(([k, v]) => `${v}x ${k}`) };
+}
+
+/** The message of a `--json` result line (sync-now, request-sync, process). */
+function jsonMessage(stdout: string): string | null {
+  const last = stdout.trim().split('\n').pop();
+  if (!last) return null;
+  try {
+    const o = JSON.parse(last) as { message?: string; batches?: Array<{ message?: string; result?: string }> };
+    return o.message ?? o.batches?.map((b) => `${b.result}: ${b.message}`).join('; ') ?? null;
+  } catch {
+    return null;
+  }
 }
 
 /** Print the figures line (and write CHAOS_FIGURES_FILE when set). */
 export function publishFigures(report: ChaosReport, env: NodeJS.ProcessEnv = process.env): void {
   const line = `CHAOS_FIGURES ${JSON.stringify(report.figures)}\n`;
   process.stdout.write(line);
-  if (env.CHAOS_FIGURES_FILE) writeFileSync(env.CHAOS_FIGURES_FILE, JSON.stringify({ ...report.figures, failures: report.failures, violation_list: report.violations }, null, 2) + '\n');
+  if (env.CHAOS_FIGURES_FILE) writeFileSync(env.CHAOS_FIGURES_FILE, JSON.stringify({ ...report.figures, failures: report.failures, notes: report.notes, violation_list: report.violations }, null, 2) + '\n');
 }
 
 export type { Rng, CloneName };
