@@ -196,10 +196,11 @@ export function checkGitCalls(world: World): { violations: string[]; calls: numb
     const calls = readCalls(c.recorder.logFile);
     total += calls.length;
     const overlaps = overlappingOps(calls);
-    for (const [x, y] of overlaps.slice(0, 5)) v.push(`one-writer: clone ${c.name}: git of op ${x.op} (pid ${x.pid}: ${x.args.slice(0, 120)}) overlaps git of op ${y.op} (pid ${y.pid}: ${y.args.slice(0, 120)})`);
+    const show = (k: GitCall) => JSON.stringify(k.args.slice(0, 160));
+    for (const [x, y] of overlaps.slice(0, 5)) v.push(`one-writer: clone ${c.name}: git of op ${x.op} (pid ${x.pid}: ${show(x)}) overlaps git of op ${y.op} (pid ${y.pid}: ${show(y)})`);
     if (overlaps.length > 5) v.push(`one-writer: clone ${c.name}: ${overlaps.length - 5} more overlapping pairs`);
     const opless = calls.filter((k) => !k.op && WRITING.has(subcommand(k.args)));
-    for (const k of opless.slice(0, 5)) v.push(`read-only-outside-lock: clone ${c.name}: git without op id ran a writing command: ${k.args.slice(0, 160)}`);
+    for (const k of opless.slice(0, 5)) v.push(`read-only-outside-lock: clone ${c.name}: git without op id ran a writing command: ${show(k)}`);
   }
   return { violations: v, calls: total };
 }

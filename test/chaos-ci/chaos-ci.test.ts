@@ -1,0 +1,37 @@
+/**
+ * The bounded chaos run that `npm test` includes: the same harness as the full suite
+ * (test/chaos, `npm run test:chaos`), with a few rounds so it stays well under a minute
+ * on the CI machine. A failure prints its seed: replay it with CHAOS_SEED=<n>
+ * (CHAOS_CI_ROUNDS=<n> to change the rounds).
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { seedFromEnv } from '../chaos/harness/prng.js';
+import { publishFigures, runChaos } from '../chaos/harness/run.js';
+import { World } from '../chaos/harness/world.js';
+
+const rounds = Number(process.env.CHAOS_CI_ROUNDS ?? 7);
+const seed = seedFromEnv();
+const BUDGET_MS = 60_000;
+
+describe(`chaos (CI subset): ${rounds} rounds, seed ${seed}`, () => {
+  let world: World | null = null;
+  beforeAll(async () => {
+    process.stdout.write(`CHAOS_SEED=${seed} CHAOS_CI_ROUNDS=${rounds}\n`);
+    world = await World.create();
+  });
+  afterAll(async () => {
+    await world?.dispose();
+  });
+
+  it(
+    'converges with every accepted edit kept, no marker, no force push, nothing left over',
+    async () => {
+      const report = await runChaos(world!, { rounds, seed, maxProcs: 4 });
+      publishFigures(report);
+      if (report.notes.length) process.stdout.write(`chaos notes:\n  ${report.notes.join('\n  ')}\n`);
+      expect(report.violations, `seed ${seed} (replay with CHAOS_SEED=${seed} CHAOS_CI_ROUNDS=${rounds} npx vitest run test/chaos-ci)`).toEqual([]);
+      expect(report.figures.edits_lost).toBe(0);
+    },
+    BUDGET_MS,
+  );
+});
