@@ -199,7 +199,7 @@ describe('read-only git environment', () => {
       GIT_CONFIG_GLOBAL: '/h/g',
       LANG: 'de_DE.UTF-8',
     });
-    expect(env).toEqual({
+    expect(env).toMatchObject({
       PATH: '/bin',
       HOME: '/h',
       GIT_CONFIG_GLOBAL: '/h/g',
@@ -208,7 +208,9 @@ describe('read-only git environment', () => {
       GIT_TERMINAL_PROMPT: '0',
       GCM_INTERACTIVE: 'never',
       LC_ALL: 'C',
+      LANG: 'C',
     });
+    for (const leaked of ['GIT_DIR', 'GIT_INDEX_FILE', 'GIT_WORK_TREE', 'EDITOR', 'SYNC_COORDINATOR_OP']) expect(env[leaked]).toBeUndefined();
   });
 
   it("does not follow a hook's GIT_DIR/GIT_WORK_TREE to another repository", async () => {

@@ -83,14 +83,20 @@ export function emptyState(): CoordinatorState {
   };
 }
 
-export async function readState(file: string, logger: Logger | null): Promise<CoordinatorState> {
-  let text: string;
+/** The state file's text, or null when there is none yet. */
+async function readStateText(file: string): Promise<string | null> {
   try {
-    text = await fs.readFile(file, 'utf8');
+    return await fs.readFile(file, 'utf8');
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return emptyState();
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
     throw e;
   }
+}
+
+/** For readers (status, request-sync): a corrupt file reads as a fresh state, untouched. */
+export async function readState(file: string, logger: Logger | null): Promise<CoordinatorState> {
+  const text = await readStateText(file);
+  if (text === null) return emptyState();
   const parsed = parseState(text);
   if (parsed) return parsed;
   // Only the lock holder may move it aside; readers just use defaults.
@@ -100,13 +106,8 @@ export async function readState(file: string, logger: Logger | null): Promise<Co
 
 /** For the lock holder: a corrupt file is moved aside (and logged) before it is rebuilt. */
 export async function readStateForUpdate(file: string, logger: Logger): Promise<CoordinatorState> {
-  let text: string;
-  try {
-    text = await fs.readFile(file, 'utf8');
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return emptyState();
-    throw e;
-  }
+  const text = await readStateText(file);
+  if (text === null) return emptyState();
   const parsed = parseState(text);
   if (parsed) return parsed;
   const moved = await quarantine(file);

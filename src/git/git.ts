@@ -89,17 +89,21 @@ export function sanitizedEnv(opId: string | null, extra: Record<string, string> 
 const DEFAULT_TIMEOUT_MS = 120_000;
 const KILL_GRACE_MS = 5_000;
 
-export function createGit(cwd: string, logger: Logger | null, opId: string | null = null, signal?: AbortSignal): Git {
+/**
+ * `envSource` is where the allowlisted variables are read from (default: this process's
+ * environment); tests pass their own HOME this way.
+ */
+export function createGit(cwd: string, logger: Logger | null, opId: string | null = null, signal?: AbortSignal, envSource: NodeJS.ProcessEnv = process.env): Git {
   const git: Git = {
     cwd,
     opId,
-    withOp: (id, o = {}) => createGit(cwd, o.logger ?? logger, id, o.signal ?? signal),
-    run: (args, opts = {}) => runGit(cwd, args, signal && !opts.signal ? { ...opts, signal } : opts, opId, logger),
+    withOp: (id, o = {}) => createGit(cwd, o.logger ?? logger, id, o.signal ?? signal, envSource),
+    run: (args, opts = {}) => runGit(cwd, args, signal && !opts.signal ? { ...opts, signal } : opts, opId, logger, envSource),
   };
   return git;
 }
 
-function runGit(cwd: string, args: readonly string[], opts: GitRunOptions, opId: string | null, logger: Logger | null): Promise<GitResult> {
+function runGit(cwd: string, args: readonly string[], opts: GitRunOptions, opId: string | null, logger: Logger | null, envSource: NodeJS.ProcessEnv): Promise<GitResult> {
   const argv: string[] = [];
   if (opts.readOnly) argv.push('--no-optional-locks');
   if (opts.literalPaths) argv.push('--literal-pathspecs');
@@ -114,7 +118,7 @@ function runGit(cwd: string, args: readonly string[], opts: GitRunOptions, opId:
     }
     const child = spawn('git', argv, {
       cwd,
-      env: sanitizedEnv(opId, opts.env),
+      env: sanitizedEnv(opId, opts.env, envSource),
       stdio: [opts.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
       // Own process group: no controlling terminal (ssh cannot prompt) and a timeout
       // can stop git together with its helpers.

@@ -3,11 +3,11 @@
  * request-sync, every bad input of invariant 10 (exit code, one clear line, nothing
  * changed), corrupt files moved aside, and the `status --json` shape.
  */
-import { createHash } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { runCli } from '../helpers/cli.js';
+import { snapshot } from '../helpers/snapshot.js';
 import { makeSandbox, type Sandbox } from '../helpers/git-fixture.js';
 
 let sb: Sandbox;
@@ -29,24 +29,6 @@ function writeConfig(cfg: object) {
 let edits = 0;
 const edit = () => writeFileSync(join(repo, `edit-${edits++}.txt`), `${edits}\n`);
 
-/** Everything a command could change: files under the work tree and .git refs/HEAD/index. */
-function snapshot(dir: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  const walk = (d: string) => {
-    for (const name of readdirSync(d)) {
-      const p = join(d, name);
-      if (p.includes('/.git/objects')) continue;
-      const st = statSync(p, { throwIfNoEntry: false });
-      if (!st) continue;
-      if (st.isDirectory()) {
-        out[relative(dir, p) + '/'] = '';
-        walk(p);
-      } else out[relative(dir, p)] = createHash('sha1').update(readFileSync(p)).digest('hex');
-    }
-  };
-  walk(dir);
-  return out;
-}
 
 describe('rate limit through request-sync (invariant 6)', () => {
   it('normal rejected at once with the reset time, low deferred, high uses the burst, critical overrides, no-ops do not count', async () => {

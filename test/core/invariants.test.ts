@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { exited, runCli, waitFor } from '../helpers/cli.js';
 import { makeSandbox, type Sandbox } from '../helpers/git-fixture.js';
-import { makeGitRecorder, realGitPath } from '../helpers/git-recorder.js';
+import { realGitPath } from '../helpers/git-recorder.js';
 import { acquireLock } from '../../src/core/lock.js';
 import { statePaths } from '../../src/core/workspace.js';
 import { silentLogger } from '../../src/log.js';

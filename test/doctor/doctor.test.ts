@@ -5,12 +5,12 @@
  * in progress, outside a work tree, and that it changes nothing.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { join, relative } from 'node:path';
+import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { exited, runCli } from '../helpers/cli.js';
+import { snapshot } from '../helpers/snapshot.js';
 import { makeSandbox, type Sandbox } from '../helpers/git-fixture.js';
 import { bootId, processStartTime } from '../../src/core/process-identity.js';
 
@@ -61,23 +61,6 @@ async function deadPid(): Promise<number> {
   return child.pid!;
 }
 
-/** Every file under a directory with its hash (doctor must change nothing). */
-function snapshot(dir: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  const walk = (d: string) => {
-    for (const name of readdirSync(d)) {
-      const p = join(d, name);
-      const st = statSync(p, { throwIfNoEntry: false });
-      if (!st) continue;
-      if (st.isDirectory()) {
-        out[relative(dir, p) + '/'] = '';
-        walk(p);
-      } else out[relative(dir, p)] = createHash('sha1').update(readFileSync(p)).digest('hex');
-    }
-  };
-  walk(dir);
-  return out;
-}
 
 describe('doctor', () => {
   it('a healthy sandbox (hooks installed, remote reachable, no daemon) exits 0 with one line per check and warns about the daemon', async () => {
