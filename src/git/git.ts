@@ -129,6 +129,9 @@ function runGit(cwd: string, args: readonly string[], opts: GitRunOptions, opId:
     const err: Buffer[] = [];
     child.stdout?.on('data', (b: Buffer) => out.push(b));
     child.stderr?.on('data', (b: Buffer) => err.push(b));
+    // EPIPE when git exits before reading its input (e.g. not a repository): the exit
+    // code tells what happened; an unhandled stream error would crash the process.
+    child.stdin?.on('error', () => {});
     if (opts.input !== undefined && child.stdin) child.stdin.end(opts.input);
     let stopReason: 'timeout' | 'aborted' | null = null;
     let killTimer: NodeJS.Timeout | null = null;
