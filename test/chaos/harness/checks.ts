@@ -248,13 +248,14 @@ export function ledgerCheck(world: World, ledger: Ledger, files: Map<string, str
   const lost = verdicts.filter((x) => x.where !== 'path' && x.where !== 'copy');
   for (const x of lost) {
     const t = x.token;
-    v.push(`lost edit: ${t.token} (clone ${t.clone}, round ${t.round}, ${t.kind}${t.concurrent ? ', made while syncs ran' : ''}) at ${t.path}: ${x.where}${x.detail ? ` [${x.detail}]` : ''}`);
+    const ev = ledger.events.find((e) => e.token === t.token);
+    v.push(`lost edit: ${t.token} (clone ${t.clone}, round ${t.round}, at ${ev ? new Date(ev.at).toISOString() : '?'} (${ev?.at}), ${t.kind}${t.concurrent ? ', made while syncs ran' : ''}) at ${t.path}: ${x.where}${x.detail ? ` [${x.detail}]` : ''}`);
   }
   for (const d of ledger.deletedOwnFiles()) {
     if (!files.has(d.path)) continue;
     const del = [...ledger.events].reverse().find((e) => e.path === d.path && e.kind === 'own-delete');
     const content = files.get(d.path)!.trim().split('\n').pop();
-    v.push(`undone delete: ${d.path} (deleted in clone ${d.clone} in round ${del?.round}${del?.concurrent ? ' while syncs ran' : ''}, removing ${del?.superseded.join(',')}) is back in the final tree with ${content}`);
+    v.push(`undone delete: ${d.path} (deleted in clone ${d.clone} in round ${del?.round} at ${del ? new Date(del.at).toISOString() : '?'} (${del?.at})${del?.concurrent ? ' while syncs ran' : ''}, removing ${del?.superseded.join(',')}) is back in the final tree with ${content}`);
   }
   return { violations: v, notes, required: required.length, lost: lost.length, inCopies: verdicts.filter((x) => x.where === 'copy').length };
 }

@@ -53,6 +53,8 @@ export interface EditEvent {
   token: string | null;
   superseded: string[];
   concurrent: boolean;
+  /** Wall-clock ms, to line the edit up with the coordinator's logs. */
+  at: number;
 }
 
 interface OwnFile {
@@ -85,8 +87,8 @@ export class Ledger {
     return `tok-${this.seed}-${clone}-${++this.seq}`;
   }
 
-  private record(e: Omit<EditEvent, 'seq'>): void {
-    this.events.push({ ...e, seq: this.seq });
+  private record(e: Omit<EditEvent, 'seq' | 'at'>): void {
+    this.events.push({ ...e, seq: this.seq, at: Date.now() });
     for (const t of e.superseded) this.superseded.set(t, this.seq);
   }
 

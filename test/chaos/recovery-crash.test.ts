@@ -1,0 +1,132 @@
+/**
+ * PRODUCT BUG found by the chaos suite (seed 104, CHAOS_ROUNDS=30; replays about 2 runs
+ * in 3): crash recovery is not itself crash-safe, so work-tree edits made while a killed
+ * sync lay dead are discarded when the *recovering* process is killed too.
+ *
+ * Recovery (src/git/recovery.ts → restore.ts `restoreBranch`) saves the edits made
+ * meanwhile (changed files in a commit under `refs/sync-coordinator/backup/<op>-worktree`,
+ * deleted files only in memory), then runs `git rebase --abort` / `reset --hard` (which
+ * overwrite tracked files and bring deleted ones back), then writes the saved edits back.
+ * A kill between the abort and the write-back leaves HEAD on the branch with nothing in
+ * progress, so the next run finds "nothing to restore": the modified file stays reverted
+ * (its edit survives only in the -worktree backup ref, which nothing reads again) and the
+ * deleted file is back, and both are then committed and pushed as if the user had done
+ * that. Invariant 4 ("never discard a working-tree change").
+ *
+ * The chaos run hit it with a kill timed at the recovering process's `git rebase --abort`;
+ * here a git in front of the real one does the two kills deterministically: it holds the
+ * first rebase open (kill -9 of the CLI and its git, as in test/engine/crash.test.ts),
+ * and in the next run it lets `rebase --abort` finish and then kill -9s the CLI that ran it.
+ */
+import { execFileSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli, startCli, waitFor, type CliResult } from '../helpers/cli.js';
+import { makeSandbox, type Sandbox } from '../helpers/git-fixture.js';
+import { chaosConfig } from './harness/world.js';
+
+const STATE = '.claude/sync-coordination';
+
+function fakeGit(dir: string, name: string, body: string): string {
+  const bin = join(dir, name);
+  mkdirSync(bin, { recursive: true });
+  const real = execFileSync('sh', ['-c', 'command -v git'], { encoding: 'utf8' }).trim();
+  writeFileSync(
+    join(bin, 'git'),
+    `#!/bin/sh
+real='${real}'
+rebase=; ctl=; abort=
+for a in "$@"; do
+  case "$a" in
+    rebase) rebase=1 ;;
+    --abort) ctl=1; abort=1 ;;
+    --continue|--skip|--quit|--edit-todo|--show-current-patch) ctl=1 ;;
+  esac
+done
+${body}
+exec "$real" "$@"
+`,
+  );
+  chmodSync(join(bin, 'git'), 0o755);
+  return bin;
+}
+
+describe('kill -9 of the process that recovers a crashed rebase', () => {
+  let sb: Sandbox;
+  let a: string;
+  let killed: CliResult;
+  let final: CliResult;
+  let worktreeRef = '';
+
+  beforeAll(async () => {
+    sb = makeSandbox('sc-chaos-recovery-');
+    a = sb.clone('a');
+    const cli = (args: string[], env = sb.env) => runCli(args, { cwd: a, env, timeoutMs: 60_000 });
+    expect((await cli(['init'])).code).toBe(0);
+    writeFileSync(join(a, STATE, 'config.json'), JSON.stringify({ ...chaosConfig('a'), pull_interval_s: 0 }));
+    writeFileSync(join(a, 'notes.txt'), 'base\n');
+    writeFileSync(join(a, 'doomed.txt'), 'to be deleted by the user\n');
+    sb.git(a, 'add', '-A');
+    sb.git(a, 'commit', '-q', '-m', 'base');
+    sb.git(a, 'push', '-q', 'origin', 'main');
+    // Another device pushes, so the next sync of `a` has to rebase.
+    const b = sb.clone('b');
+    writeFileSync(join(b, 'b.txt'), 'from b\n');
+    sb.git(b, 'add', '-A');
+    sb.git(b, 'commit', '-q', '-m', 'b');
+    sb.git(b, 'push', '-q', 'origin', 'main');
+
+    // 1. A sync is killed (with its git) in the middle of its rebase.
+    writeFileSync(join(a, 'notes.txt'), 'edit before the crash\n');
+    const hold = fakeGit(sb.dir, 'hold-bin', `if [ -n "$rebase" ] && [ -z "$ctl" ] && [ ! -e '${sb.dir}/held' ]; then
+  : > '${sb.dir}/held'; echo $$ > '${sb.dir}/git.pid'
+  exec "$real" "$@" --exec "touch '${sb.dir}/ready'; exec sleep 600"
+fi`);
+    const first = startCli(['sync-now'], { cwd: a, env: { ...sb.env, PATH: `${hold}:${sb.env.PATH}` } });
+    const firstExit = new Promise<void>((r) => first.once('close', () => r()));
+    await waitFor(() => existsSync(join(sb.dir, 'ready')), { timeoutMs: 30_000, what: 'the rebase to stop' });
+    first.kill('SIGKILL');
+    try {
+      process.kill(-Number(readFileSync(join(sb.dir, 'git.pid'), 'utf8')), 'SIGKILL');
+    } catch {
+      /* gone */
+    }
+    await firstExit;
+    expect(existsSync(join(a, '.git', 'rebase-merge'))).toBe(true);
+
+    // 2. The user keeps working while the sync lies dead: edits one file, deletes another.
+    writeFileSync(join(a, 'notes.txt'), 'edit made while the sync lay dead\n');
+    rmSync(join(a, 'doomed.txt'));
+
+    // 3. The next sync recovers; it is kill -9'd right after its `rebase --abort`.
+    const killer = fakeGit(sb.dir, 'kill-bin', `if [ -n "$rebase" ] && [ -n "$abort" ]; then
+  "$real" "$@"; rc=$?
+  kill -9 $PPID
+  exit $rc
+fi`);
+    killed = await cli(['sync-now'], { ...sb.env, PATH: `${killer}:${sb.env.PATH}` });
+    worktreeRef = sb.git(a, 'for-each-ref', '--format=%(refname)', 'refs/sync-coordinator/backup/').split('\n').find((r) => r.endsWith('-worktree')) ?? '';
+
+    // 4. A normal sync afterwards.
+    final = await cli(['sync-now']);
+  });
+  afterAll(() => sb?.cleanup());
+
+  it('the scenario ran as planned (recovery snapshotted the edits, then was killed after its abort)', () => {
+    expect(killed.signal).toBe('SIGKILL');
+    expect(worktreeRef).not.toBe('');
+    expect(sb.git(a, 'show', `${worktreeRef}:notes.txt`)).toBe('edit made while the sync lay dead\n');
+    expect(final.code, final.stderr).toBe(0);
+    expect(sb.git(a, 'status', '--porcelain')).toBe('');
+    expect(sb.git(sb.remote, 'rev-parse', 'main')).toBe(sb.git(a, 'rev-parse', 'HEAD'));
+  });
+
+  // Fails today: notes.txt is back at "edit before the crash" and doomed.txt is back,
+  // both committed and pushed; the edit lives only in the -worktree backup ref.
+  it.fails('keeps the edit and the delete made while the sync lay dead (invariant 4)', () => {
+    const files = sb.git(sb.remote, 'ls-tree', '-r', '--name-only', 'main').split('\n');
+    expect(sb.git(sb.remote, 'show', 'main:notes.txt')).toBe('edit made while the sync lay dead\n');
+    expect(files).not.toContain('doomed.txt');
+  });
+});
