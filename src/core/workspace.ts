@@ -22,6 +22,8 @@ export interface StatePaths {
   daemonLog: string;
   conflictsLog: string;
   daemonPid: string;
+  /** Work-tree edits a restore saved and has not written back yet (see git/restore.ts). */
+  restorePending: string;
 }
 
 export interface Workspace {
@@ -47,6 +49,7 @@ export function statePaths(root: string): StatePaths {
     daemonLog: join(dir, 'daemon.log'),
     conflictsLog: join(dir, 'conflicts.log'),
     daemonPid: join(dir, 'daemon.pid'),
+    restorePending: join(dir, 'restore-pending.json'),
   };
 }
 

@@ -15,7 +15,9 @@
  */
 import { existsSync, promises as fs, readFileSync } from 'node:fs';
 import { dirname, isAbsolute, join } from 'node:path';
+import { writeFileAtomic } from '../core/atomic-file.js';
 import { SyncFailedError } from '../core/errors.js';
+import { statePaths } from '../core/workspace.js';
 import type { Logger } from '../log.js';
 import { saveBackup } from './backup.js';
 import type { Git } from './git.js';
@@ -108,13 +110,14 @@ export async function captureStrayEdits(git: Git, loc: RepoLocation, opId: strin
 /** Write saved edits back onto the restored work tree. Returns paths not written back. */
 export async function reapplyStrayEdits(git: Git, loc: RepoLocation, edits: StrayEdits, logger: Logger | null): Promise<string[]> {
   const skipped: string[] = [];
+  const wanted = new Set(edits.changed);
   if (edits.snapshot && edits.changed.length > 0) {
     const res = await git.run(['ls-tree', '-r', '-z', '--full-tree', edits.snapshot], { readOnly: true });
     for (const rec of splitZ(res.stdout)) {
       const tab = rec.indexOf('\t');
       const [mode, , sha] = rec.slice(0, tab).split(' ');
       const path = rec.slice(tab + 1);
-      if (!mode || !sha) continue;
+      if (!mode || !sha || !wanted.has(path)) continue;
       const blob = (await git.run(['cat-file', 'blob', sha], { readOnly: true })).stdoutBytes;
       const abs = join(loc.root, path);
       if (await introducesMarkers(git, path, blob)) {
@@ -167,6 +170,10 @@ async function writeEntry(abs: string, mode: string, blob: Buffer): Promise<void
  */
 export async function restoreBranch(git: Git, loc: RepoLocation, o: { branch: string; target: string; opId: string; logger: Logger | null }): Promise<StrayEdits> {
   const edits = await captureStrayEdits(git, loc, o.opId);
+  // The abort and reset below overwrite these edits until they are written back: a kill
+  // in between must not lose them, so the next run finishes the write-back first.
+  const pending = pendingRestoreFile(loc);
+  if (edits.changed.length > 0 || edits.deleted.length > 0) await writeFileAtomic(pending, JSON.stringify({ op: o.opId, ...edits }) + '\n');
   let ip = await integrationInProgress(git, loc.root);
   if (ip.rebaseDir) {
     await git.run(['rebase', '--abort'], { okCodes: [1, 128] });
@@ -184,5 +191,45 @@ export async function restoreBranch(git: Git, loc: RepoLocation, o: { branch: st
   if (head && head !== targetSha) await saveBackup(git, o.opId, 'reset');
   await git.run(['reset', '--hard', '--quiet', targetSha]);
   await reapplyStrayEdits(git, loc, edits, o.logger);
+  await fs.rm(pending, { force: true });
   return edits;
+}
+
+/** Edits saved by a restore whose write-back has not finished (state dir, survives a kill). */
+export function pendingRestoreFile(loc: RepoLocation): string {
+  return statePaths(loc.root).restorePending;
+}
+
+/**
+ * A restore was killed between its abort/reset and writing the saved edits back: write
+ * them back now, before anything commits the reverted files. Only paths that are still
+ * exactly as git left them are written (a path the user changed since keeps the user's
+ * newer content; the saved version stays in the snapshot ref, named in the log).
+ */
+export async function finishPendingRestore(git: Git, loc: RepoLocation, logger: Logger | null): Promise<boolean> {
+  const file = pendingRestoreFile(loc);
+  let saved: StrayEdits & { op?: string };
+  try {
+    saved = JSON.parse(await fs.readFile(file, 'utf8')) as StrayEdits & { op?: string };
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return false;
+    logger?.warn({ file, err: (e as Error).message }, 'unreadable pending restore record; moving it aside');
+    await fs.rename(file, `${file}.corrupt-${Date.now()}`).catch(() => {});
+    return false;
+  }
+  // What differs from HEAD now was changed after the interrupted restore: not ours to overwrite.
+  const touched = new Set([
+    ...splitZ((await git.run(['diff', 'HEAD', '--name-only', '--no-renames', '-z'], { readOnly: true, okCodes: [128] })).stdout),
+    ...splitZ((await git.run(['ls-files', '-o', '--exclude-standard', '-z'], { readOnly: true })).stdout),
+  ]);
+  const changed = (saved.changed ?? []).filter((p) => !touched.has(p));
+  const deleted = (saved.deleted ?? []).filter((p) => !touched.has(p));
+  const keptNewer = [...(saved.changed ?? []), ...(saved.deleted ?? [])].filter((p) => touched.has(p));
+  await reapplyStrayEdits(git, loc, { snapshot: saved.snapshot ?? null, ref: saved.ref ?? null, changed, deleted }, logger);
+  await fs.rm(file, { force: true });
+  logger?.warn(
+    { op: saved.op, written_back: changed.length, deleted: deleted.length, kept_newer: keptNewer.slice(0, 20), ref: saved.ref },
+    'finished an interrupted restore: wrote back the work-tree edits it had saved',
+  );
+  return true;
 }

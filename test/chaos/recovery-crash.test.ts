@@ -124,7 +124,7 @@ fi`);
 
   // Fails today: notes.txt is back at "edit before the crash" and doomed.txt is back,
   // both committed and pushed; the edit lives only in the -worktree backup ref.
-  it.fails('keeps the edit and the delete made while the sync lay dead (invariant 4)', () => {
+  it('keeps the edit and the delete made while the sync lay dead (invariant 4)', () => {
     const files = sb.git(sb.remote, 'ls-tree', '-r', '--name-only', 'main').split('\n');
     expect(sb.git(sb.remote, 'show', 'main:notes.txt')).toBe('edit made while the sync lay dead\n');
     expect(files).not.toContain('doomed.txt');
