@@ -3,6 +3,7 @@
  * world where that invariant is broken on purpose (by plain git, behind the
  * coordinator's back) and must report it; a healthy world reports nothing.
  */
+import { execFileSync } from 'node:child_process';
 import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -32,7 +33,7 @@ describe('chaos checker', () => {
     expect((await world.cli(a, ['sync-now'])).code).toBe(0);
     expect(checkConvergence(world, main())).toEqual([]);
     expect(ledgerCheck(world, ledger, finalTree(world, main()), main()).violations).toEqual([]);
-    expect(checkNoMarkers(world)).toEqual([]);
+    expect(checkNoMarkers(world)).toEqual({ violations: [], notes: [] });
     expect(checkNoForcePush(world, [main()]).violations).toEqual([]);
     expect(await checkLeftovers(world)).toEqual([]);
     expect(checkGitCalls(world).violations).toEqual([]);
@@ -93,7 +94,7 @@ describe('chaos checker', () => {
     world.sb.git(a.repo, 'commit', '-q', '-m', 'markers');
     world.sb.git(a.repo, 'push', '-q', 'origin', 'HEAD:refs/heads/main');
     const marked = main();
-    expect(checkNoMarkers(world).join('\n')).toMatch(/remote has blob .* \(m\/marked\.txt\)/);
+    expect(checkNoMarkers(world).violations.join('\n')).toMatch(/remote has blob .* \(m\/marked\.txt\)/);
     // Rewrite it away with a force push: the markers stay in the clone's reflog-free
     // history only through refs; the force push is what the reflog shows.
     world.sb.git(a.repo, 'reset', '-q', '--hard', before);
@@ -101,6 +102,23 @@ describe('chaos checker', () => {
     const fp = checkNoForcePush(world, [before, marked, main()]);
     expect(fp.violations.join('\n')).toMatch(/force-push: remote main moved .* which does not descend/);
     expect(fp.violations.join('\n')).toMatch(/remote tip after round 2/);
+  });
+
+  it('a marker only in a recovery work-tree snapshot ref is a note, not a violation', () => {
+    const c = world.clone('c');
+    const git = (...args: string[]) => world.sb.git(c.repo, ...args).trim();
+    const blob = execFileSync('git', ['hash-object', '-w', '--stdin'], { cwd: c.repo, env: world.sb.env, input: 'x\n<<<<<<< HEAD\na\n=======\nb\n>>>>>>> theirs\n', encoding: 'utf8' }).trim();
+    const tree = execFileSync('git', ['mktree'], { cwd: c.repo, env: world.sb.env, input: `100644 blob ${blob}\tsnap.txt\n`, encoding: 'utf8' }).trim();
+    const commit = execFileSync('git', ['commit-tree', tree, '-m', 'snapshot'], { cwd: c.repo, env: world.sb.env, encoding: 'utf8' }).trim();
+    git('update-ref', 'refs/sync-coordinator/backup/20250101-000000-abcdef-worktree', commit);
+    const r = checkNoMarkers(world);
+    expect(r.violations.filter((x) => x.includes('clone c'))).toEqual([]);
+    expect(r.notes.join('\n')).toMatch(/marker in a recovery snapshot only: clone c has blob .* \(snap\.txt\)/);
+    // The same blob under any other ref is a violation.
+    git('update-ref', 'refs/sync-coordinator/backup/20250101-000000-abcdef', commit);
+    expect(checkNoMarkers(world).violations.join('\n')).toMatch(/markers: clone c has blob .* \(snap\.txt\)/);
+    git('update-ref', '-d', 'refs/sync-coordinator/backup/20250101-000000-abcdef');
+    git('update-ref', '-d', 'refs/sync-coordinator/backup/20250101-000000-abcdef-worktree');
   });
 
   it('reports leftovers: git lock files, a held lock, an unanswered request', async () => {

@@ -77,15 +77,24 @@ export function locateTokens(world: World, required: TokenRecord[], files: Map<s
   });
 }
 
-export function checkNoMarkers(world: World): string[] {
+/**
+ * No conflict marker in any blob reachable from any ref of the remote or a clone. A blob
+ * reachable only from recovery's work-tree snapshot refs is a note, not a violation:
+ * the coordinator saves a killed merge's work tree there on purpose and never writes
+ * such a file back (see MarkerHit.snapshotOnly).
+ */
+export function checkNoMarkers(world: World): { violations: string[]; notes: string[] } {
   const v: string[] = [];
+  const notes: string[] = [];
   const repos: Array<[string, string]> = [['remote', world.sb.remote], ...[...world.clones.values()].map((c): [string, string] => [`clone ${c.name}`, c.repo])];
   for (const [name, repo] of repos) {
     for (const hit of markerBlobs(world.sb.env, repo)) {
-      v.push(`markers: ${name} has blob ${hit.blob} (${hit.path}) with a conflict-marker line ${JSON.stringify(hit.line)}, reachable from ${hit.refs.join(', ') || 'HEAD'}`);
+      const text = `${name} has blob ${hit.blob} (${hit.path}) with a conflict-marker line ${JSON.stringify(hit.line)}, reachable from ${hit.refs.join(', ') || 'HEAD'}`;
+      if (hit.snapshotOnly) notes.push(`marker in a recovery snapshot only: ${text}`);
+      else v.push(`markers: ${text}`);
     }
   }
-  return v;
+  return { violations: v, notes };
 }
 
 /** No force push: the remote's reflog is one chain where each tip descends from the one before. */

@@ -6,16 +6,14 @@
  * nothing, and the invariants are checked. Returns the figures and every violation.
  */
 import { writeFileSync } from 'node:fs';
-import { waitFor } from '../../helpers/cli.js';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { gitCommandsIn, isAlive } from './procs.js';
-import { subcommand, checkConvergence, checkGitCalls, logEvents, checkLeftovers, checkNoForcePush, checkNoMarkers, checkRequests, loggedCopies, countCommits, CONFLICT_COPY, finalTree, ledgerCheck, remoteFsck } from './checks.js';
+import { isAlive } from './procs.js';
+import { TARGET_STEPS, whenRunning } from './kills.js';
+import { settle } from './settle.js';
+import { checkConvergence, checkGitCalls, logEvents, checkLeftovers, checkNoForcePush, checkNoMarkers, checkRequests, loggedCopies, countCommits, CONFLICT_COPY, finalTree, ledgerCheck, remoteFsck } from './checks.js';
 import { revParse } from './gitread.js';
 import { Ledger, SHARED_FILES, SHARED_LINES } from './ledger.js';
-import type { Rng } from './prng.js';
 import { createRng } from './prng.js';
-import { BREAKER, CLONES, type Clone, type CloneName, type Tracked, type World } from './world.js';
+import { CLONES, type Clone, type Tracked, type World } from './world.js';
 
 export interface ChaosOptions {
   rounds: number;
@@ -49,6 +47,8 @@ export interface ChaosFigures {
   conflicts_logged: number;
   /** Conflict copies in the final tree that no clone's conflicts.log names. */
   conflict_copies_unlogged: number;
+  /** Blobs with conflict markers reachable only from recovery's -worktree snapshot refs. */
+  markers_in_snapshots: number;
   remote_commits: number;
   remote_pushes: number;
   git_calls: number;
@@ -70,35 +70,6 @@ export interface ChaosReport {
 
 type Command = 'request-sync' | 'sync-now' | 'process';
 const TYPES = ['intelligent-auto', 'smart', 'robust', 'manual', 'post-merge'] as const;
-
-/** Git subcommands whose interruption leaves the most to recover. */
-const TARGET_STEPS = ['rebase', 'rebase', 'rebase', 'push', 'push', 'commit', 'fetch', 'merge', 'reset', 'checkout-index', 'update-ref'] as const;
-
-/** The subcommand of a live git's argv (`git ...` or our recorder `sh .../git ...`). */
-function liveSubcommand(argv: string[]): string {
-  const i = argv.findIndex((a) => a === 'git' || a.endsWith('/git'));
-  return i < 0 ? '' : subcommand(argv.slice(i + 1).join(' '));
-}
-
-function lockOwnerPid(clone: Clone): number | null {
-  try {
-    return Number(JSON.parse(readFileSync(join(clone.state, 'lock-owner.json'), 'utf8')).pid) || null;
-  } catch {
-    return null;
-  }
-}
-
-/**
- * Resolves true once `pid` holds the clone's lock while one of its git children runs
- * `step` (polled every few ms until `until()` says stop). The caller then kills it.
- */
-async function whenRunning(clone: Clone, pid: number, step: string, until: () => boolean): Promise<boolean> {
-  while (!until()) {
-    if (lockOwnerPid(clone) === pid && gitCommandsIn(clone.repo).some((argv) => liveSubcommand(argv) === step)) return true;
-    await new Promise((r) => setTimeout(r, 5));
-  }
-  return false;
-}
 
 function at<T>(ms: number, fn: () => T | Promise<T>): Promise<T> {
   // The only timers here are the random delays of chaos actions (kills, edits, outages).
@@ -285,51 +256,9 @@ export async function runChaos(world: World, opts: ChaosOptions): Promise<ChaosR
   }
 
   // ---- settle: restart everything, sync until quiet ------------------------------------
-  if (!world.gitDaemon.running) await world.gitDaemon.start();
-  if (world.daemonPid(daemonClone) === null) await startDaemon();
-  await waitFor(
-    async () => {
-      const st = await world.cli(daemonClone, ['status', '--json']);
-      const s = JSON.parse(st.stdout) as { lock: { held: boolean }; queue: { pending: number } };
-      return !s.lock.held && s.queue.pending === 0;
-    },
-    { timeoutMs: 60_000, intervalMs: 200, what: `the daemon in ${daemonClone.name} to drain its queue` },
-  ).catch((e: Error) => violations.push(`settle: ${e.message}`));
-  const stop = await world.cli(daemonClone, ['daemon', 'stop', '--json']);
-  if (stop.code !== 0) violations.push(`settle: daemon stop failed (exit ${stop.code}): ${stop.stderr.trim().slice(0, 400)}`);
-
-  let quietRounds = 0;
-  let iterations = 0;
-  const settleErrors: string[] = [];
-  for (; iterations < 15 && quietRounds < 2; iterations++) {
-    const remoteBefore = revParse(world.sb.env, world.sb.remote, 'main');
-    let changed = false;
-    for (const name of CLONES) {
-      const c = world.clone(name);
-      const before = revParse(world.sb.env, c.repo, 'HEAD');
-      let r = await world.cli(c, ['sync-now', '--json']);
-      if (r.code !== 0) {
-        settleErrors.push(`${name}: exit ${r.code}: ${r.stderr.trim().slice(0, 300)}`);
-        // The breaker may still be open from an outage: wait for its half-open try.
-        await waitFor(
-          async () => {
-            const s = JSON.parse((await world.cli(c, ['status', '--json'])).stdout) as { breaker: { state: string } };
-            return s.breaker.state !== 'open';
-          },
-          { timeoutMs: BREAKER.cooldown_s * 1000 + 10_000, intervalMs: 200, what: `breaker of ${name} to leave "open"` },
-        ).catch(() => {});
-        r = await world.cli(c, ['sync-now', '--json']);
-        changed = true;
-      }
-      if (r.code !== 0) settleErrors.push(`${name}: retry exit ${r.code}: ${r.stderr.trim().slice(0, 300)}`);
-      if (revParse(world.sb.env, c.repo, 'HEAD') !== before) changed = true;
-    }
-    const remoteAfter = revParse(world.sb.env, world.sb.remote, 'main');
-    if (remoteAfter !== remoteBefore) changed = true;
-    if (CLONES.some((name) => revParse(world.sb.env, world.clone(name).repo, 'HEAD') !== remoteAfter)) changed = true;
-    quietRounds = changed ? 0 : quietRounds + 1;
-  }
-  if (quietRounds < 2) violations.push(`settle: clones did not become quiet in ${iterations} sync rounds; last errors: ${settleErrors.slice(-6).join(' || ')}`);
+  const settled = await settle(world, daemonClone, startDaemon);
+  violations.push(...settled.violations);
+  const iterations = settled.iterations;
   const remoteMain = revParse(world.sb.env, world.sb.remote, 'main')!;
   tips.push(remoteMain);
 
@@ -346,7 +275,8 @@ export async function runChaos(world: World, opts: ChaosOptions): Promise<ChaosR
   const files = await guard('final tree', () => finalTree(world, remoteMain), new Map<string, string>());
   const edits = await guard('edits', () => ledgerCheck(world, ledger, files, remoteMain), { violations: [], notes: [], required: -1, lost: -1, inCopies: -1 });
   violations.push(...edits.violations);
-  violations.push(...(await guard('markers', () => checkNoMarkers(world), [])));
+  const markers = await guard('markers', () => checkNoMarkers(world), { violations: [], notes: [] });
+  violations.push(...markers.violations);
   const fp = await guard('force push', () => checkNoForcePush(world, tips), { violations: [], pushes: -1 });
   violations.push(...fp.violations);
   violations.push(...(await guard('leftovers', () => checkLeftovers(world), [])));
@@ -357,7 +287,7 @@ export async function runChaos(world: World, opts: ChaosOptions): Promise<ChaosR
 
   // Soft findings: reported, not failing (a kill between the commit of a conflict copy
   // and its conflicts.log line loses the line; the copy itself is safe).
-  const notes: string[] = [];
+  const notes: string[] = [...markers.notes];
   const logged = await guard('conflicts.log', () => loggedCopies(world), []);
   const loggedSet = new Set(logged);
   const unlogged = [...files.keys()].filter((p) => CONFLICT_COPY.test(p) && !loggedSet.has(p));
@@ -383,6 +313,7 @@ export async function runChaos(world: World, opts: ChaosOptions): Promise<ChaosR
     conflict_copies: [...files.keys()].filter((p) => CONFLICT_COPY.test(p)).length,
     conflicts_logged: logged.length,
     conflict_copies_unlogged: unlogged.length,
+    markers_in_snapshots: markers.notes.length,
     remote_commits: await guard('commits', () => countCommits(world, remoteMain), -1),
     remote_pushes: fp.pushes,
     git_calls: calls.calls,
@@ -412,5 +343,3 @@ export function publishFigures(report: ChaosReport, env: NodeJS.ProcessEnv = pro
   process.stdout.write(line);
   if (env.CHAOS_FIGURES_FILE) writeFileSync(env.CHAOS_FIGURES_FILE, JSON.stringify({ ...report.figures, failures: report.failures, notes: report.notes, violation_list: report.violations }, null, 2) + '\n');
 }
-
-export type { Rng, CloneName };

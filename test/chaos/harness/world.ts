@@ -7,7 +7,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { runCli, startCli, type CliResult } from '../../helpers/cli.js';
+import { runCli, startCli, waitFor, type CliResult } from '../../helpers/cli.js';
 import { startGitDaemon, type GitDaemon } from '../../helpers/git-daemon.js';
 import { makeSandbox, type Sandbox } from '../../helpers/git-fixture.js';
 import { makeGitRecorder, type GitRecorder } from '../../helpers/git-recorder.js';
@@ -113,8 +113,7 @@ export class World {
 
   /** Run the CLI to completion (tracked, so dispose() can stop it). */
   cli(clone: Clone, args: string[], timeoutMs = 120_000): Promise<CliResult> {
-    const p = runCli(args, { cwd: clone.repo, env: clone.env, timeoutMs });
-    return p;
+    return runCli(args, { cwd: clone.repo, env: clone.env, timeoutMs });
   }
 
   /** Start a CLI process in the background. */
@@ -182,12 +181,14 @@ export class World {
     await this.gitDaemon?.stop().catch(() => {});
     // Orphaned git (SIGKILLed CLIs leave theirs running), git daemon children, anything
     // else of this sandbox: one by one, by pid.
-    for (let i = 0; i < 3; i++) {
-      const left = liveProcessesIn(this.sb.dir);
-      if (left.length === 0) break;
-      for (const pid of left) killPid(pid);
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    await waitFor(
+      () => {
+        const left = liveProcessesIn(this.sb.dir);
+        for (const pid of left) killPid(pid);
+        return left.length === 0;
+      },
+      { timeoutMs: 10_000, intervalMs: 50, what: 'the processes of the chaos sandbox to exit' },
+    ).catch(() => {});
     if (removeSandbox) this.sb.cleanup();
   }
 }
