@@ -49,6 +49,8 @@ export interface ProcessReport {
   acquired: boolean;
   batches: BatchReport[];
   outcomes: Map<string, RequestOutcome>;
+  /** The last sync this process ran, for serving requests it already covered. */
+  covered?: Covered | null;
 }
 
 export function newOpId(now = Date.now()): string {
@@ -109,6 +111,8 @@ async function drainUnderLock(opts: ProcessOptions, lock: LockHandle, report: Pr
   }
   await sweepTemp(opts.ws.paths.queue);
   await pruneResults(opts.ws.paths.results);
+  // Kept across this process's re-acquisitions of the lock (the no-lost-wakeup re-check).
+  let covered: Covered | null = report.covered ?? null;
   for (let round = 0; !opts.signal?.aborted; round++) {
     const now = (opts.clock ?? Date.now)();
     let entries = await readQueue(opts.ws.paths.queue, opts.logger);
@@ -120,7 +124,17 @@ async function drainUnderLock(opts: ProcessOptions, lock: LockHandle, report: Pr
     }
     const rejectedAtEnqueue = entries.filter((e) => e.request.rejected_at);
     if (rejectedAtEnqueue.length) await accountRejectedAtEnqueue(opts, store, rejectedAtEnqueue, report);
-    const pending = entries.filter((e) => !e.request.rejected_at);
+    let pending = entries.filter((e) => !e.request.rejected_at);
+    // Requests made before the last sync looked at the work tree are already served by
+    // it (their change was on disk): no second sync for them (invariant 3).
+    if (covered) {
+      const c = covered;
+      const alreadyServed = pending.filter((e) => Date.parse(e.request.created_at) < c.before && TYPE_STRENGTH[e.request.type] <= TYPE_STRENGTH[c.type]);
+      if (alreadyServed.length) {
+        await finishCovered(opts, store, alreadyServed, report, c);
+        pending = pending.filter((e) => !alreadyServed.includes(e));
+      }
+    }
     // Deferred low requests wait for the window to reset, unless something stronger runs anyway.
     const due = pending.filter((e) => !isDeferred(e, now));
     if (due.length === 0) return;
@@ -145,11 +159,37 @@ async function drainUnderLock(opts: ProcessOptions, lock: LockHandle, report: Pr
       });
       continue;
     }
-    await runBatch(opts, lock, store, batch, type, priority, report);
+    covered = await runBatch(opts, lock, store, batch, type, priority, report);
+    report.covered = covered;
   }
 }
 
-async function runBatch(opts: ProcessOptions, lock: LockHandle, store: StateStore, batch: QueueEntry[], type: SyncType, priority: Priority, report: ProcessReport): Promise<void> {
+/** A finished sync and the moment it read the work tree (requests made before are served by it). */
+interface Covered {
+  before: number;
+  op: string;
+  type: SyncType;
+  result: RequestResult;
+  message: string;
+}
+
+async function finishCovered(opts: ProcessOptions, store: StateStore, entries: QueueEntry[], report: ProcessReport, c: Covered): Promise<void> {
+  const finishedAt = new Date((opts.clock ?? Date.now)()).toISOString();
+  for (const e of entries) {
+    const outcome: RequestOutcome = { id: e.request.id, status: 'merged', result: c.result, op: c.op, message: `${c.message} (served by op ${c.op}, which started after this request)`, exit_code: ExitCode.ok, finished_at: finishedAt };
+    report.outcomes.set(e.request.id, outcome);
+    await writeResult(opts.ws.paths.results, outcome);
+  }
+  await store.update((s) => {
+    s.stats.requests += entries.length;
+    s.stats.merged += entries.length;
+    s.last_served = entries.map((e) => e.request.id);
+  });
+  await removeEntries(entries);
+  opts.logger.debug({ op: c.op, requests: entries.length }, 'requests made before the last sync read the work tree: served by it');
+}
+
+async function runBatch(opts: ProcessOptions, lock: LockHandle, store: StateStore, batch: QueueEntry[], type: SyncType, priority: Priority, report: ProcessReport): Promise<Covered | null> {
   const opId = newOpId((opts.clock ?? Date.now)());
   const log = opts.logger.child({ op: opId, type });
   await lock.setOp(opId);
@@ -160,6 +200,7 @@ async function runBatch(opts: ProcessOptions, lock: LockHandle, store: StateStor
   log.info({ requests: batch.length, priority, callers: [...new Set(batch.map((e) => e.request.caller))].slice(0, 10) }, 'sync started');
   let outcome: SyncOutcome | null = null;
   let error: unknown = null;
+  let readTreeAt: number | null = null;
   const signal = opts.signal ? AbortSignal.any([lock.signal, opts.signal]) : lock.signal;
   try {
     outcome = await runPipeline({
@@ -180,6 +221,8 @@ async function runBatch(opts: ProcessOptions, lock: LockHandle, store: StateStor
           if (s.active) s.active.step = name;
         }, { durable: false });
         log.debug({ step: name }, 'step');
+        // Preflight reads the work tree's status; what was on disk before is in this sync.
+        if (name === 'preflight') readTreeAt = (opts.clock ?? Date.now)();
         opts.onStep?.(name, opId);
       },
       mark: async (marker) => {
@@ -209,6 +252,7 @@ async function runBatch(opts: ProcessOptions, lock: LockHandle, store: StateStor
       s.active = unfinished;
     });
   }
+  return !err && readTreeAt !== null && !unfinished ? { before: readTreeAt, op: opId, type, result, message } : null;
 }
 
 interface Finish {

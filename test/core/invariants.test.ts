@@ -135,6 +135,46 @@ describe('invariant 3: coalescing', () => {
   });
 });
 
+describe('invariant 3: requests that arrive during a sync', () => {
+  it('one made before the sync read the work tree is served by it; one made after gets its own sync', async () => {
+    writeFileSync(join(repo, 'a.txt'), 'a\n');
+    await runCli(['init'], { cwd: repo, env: sb.env });
+    const queue = join(repo, '.claude/sync-coordination/queue');
+    // During the first sync's fetch, two requests land in the queue: one stamped before
+    // the sync started (its writer was slow to rename it in), one stamped now.
+    const bin = join(sb.dir, 'inject-bin');
+    mkdirSync(bin);
+    const old = new Date(Date.now() - 60_000).toISOString();
+    writeFileSync(
+      join(bin, 'git'),
+      `#!/bin/sh
+case " $* " in *" fetch "*)
+  if [ ! -e '${sb.dir}/injected' ]; then
+    : > '${sb.dir}/injected'
+    printf '{"id":"0000000000001-1-aaaaaaaa","type":"smart","caller":"early","priority":"normal","reason":"","created_at":"${old}","pid":1}\n' > '${queue}/0000000000001-1-aaaaaaaa.json'
+    now=$(date -u +%Y-%m-%dT%H:%M:%S.%3NZ)
+    printf '{"id":"9999999999999-1-bbbbbbbb","type":"smart","caller":"late","priority":"normal","reason":"","created_at":"%s","pid":1}\n' "$now" > '${queue}/9999999999999-1-bbbbbbbb.json'
+  fi ;;
+esac
+exec '${realGitPath()}' "$@"
+`,
+    );
+    chmodSync(join(bin, 'git'), 0o755);
+    const r = await runCli(['request-sync', 'smart', 'first', '--json'], { cwd: repo, env: { ...sb.env, PATH: `${bin}:${sb.env.PATH}` } });
+    expect(r.code, r.stderr).toBe(0);
+    const op = JSON.parse(r.stdout);
+    expect(op.result).toBe('ok');
+    const result = (id: string) => JSON.parse(readFileSync(join(repo, '.claude/sync-coordination/results', `${id}.json`), 'utf8'));
+    const early = result('0000000000001-1-aaaaaaaa');
+    const late = result('9999999999999-1-bbbbbbbb');
+    const first = result(op.id);
+    expect(early).toMatchObject({ status: 'merged', op: first.op });
+    expect(late.op).not.toBe(first.op);
+    const s = JSON.parse((await runCli(['status', '--json'], { cwd: repo, env: sb.env })).stdout);
+    expect(s.stats).toMatchObject({ requests: 3, syncs_ok: 2, merged: 1 });
+  });
+});
+
 describe('invariant 9: git lock files of a dead owner', () => {
   it('after a takeover, lock files left by the dead owner\'s git are removed; a lock file held by a live git is kept', async () => {
     const paths = statePaths(repo);
