@@ -9,7 +9,7 @@ import { writeFileSync } from 'node:fs';
 import { isAlive } from './procs.js';
 import { TARGET_STEPS, whenRunning } from './kills.js';
 import { settle } from './settle.js';
-import { checkConvergence, checkGitCalls, logEvents, checkLeftovers, checkNoForcePush, checkNoMarkers, checkRequests, loggedCopies, countCommits, CONFLICT_COPY, finalTree, ledgerCheck, remoteFsck } from './checks.js';
+import { checkConvergence, checkGitCalls, logEvents, checkLeftovers, checkNoForcePush, checkNoMarkers, checkRequests, loggedCopies, countCommits, CONFLICT_COPY, finalTree, ledgerCheck, remoteFsck, restoreWindows } from './checks.js';
 import { revParse } from './gitread.js';
 import { Ledger, SHARED_FILES, SHARED_LINES } from './ledger.js';
 import { createRng } from './prng.js';
@@ -22,6 +22,12 @@ export interface ChaosOptions {
   log?: (line: string) => void;
   /** Max CLI processes started per round. */
   maxProcs?: number;
+  /**
+   * Report losses explained by an open, reproduced product issue (an edit saved inside a
+   * restore's snapshot-to-reset span) as notes instead of violations. For the CI subset,
+   * so a known bug with its own failing test does not make every CI run a lottery.
+   */
+  knownIssuesAsNotes?: boolean;
 }
 
 export interface ChaosFigures {
@@ -41,6 +47,10 @@ export interface ChaosFigures {
   edits_superseded: number;
   edits_required: number;
   edits_lost: number;
+  /** Own files deleted (the last action on them) that are back in the final tree. */
+  deletes_undone: number;
+  /** Lost edits and undone deletes made inside a restore window (the known open issue). */
+  losses_known_issue: number;
   edits_in_conflict_copies: number;
   edits_skipped_busy: number;
   conflict_copies: number;
@@ -273,8 +283,10 @@ export async function runChaos(world: World, opts: ChaosOptions): Promise<ChaosR
   };
   violations.push(...(await guard('convergence', () => checkConvergence(world, remoteMain), [])));
   const files = await guard('final tree', () => finalTree(world, remoteMain), new Map<string, string>());
-  const edits = await guard('edits', () => ledgerCheck(world, ledger, files, remoteMain), { violations: [], notes: [], required: -1, lost: -1, inCopies: -1 });
-  violations.push(...edits.violations);
+  const windows = await guard('restore windows', () => restoreWindows(world), []);
+  const edits = await guard('edits', () => ledgerCheck(world, ledger, files, remoteMain, windows), { violations: [], known: [], required: -1, lost: -1, deletesUndone: -1, inCopies: -1 });
+  const knownSet = new Set(opts.knownIssuesAsNotes ? edits.known : []);
+  violations.push(...edits.violations.filter((x) => !knownSet.has(x)));
   const markers = await guard('markers', () => checkNoMarkers(world), { violations: [], notes: [] });
   violations.push(...markers.violations);
   const fp = await guard('force push', () => checkNoForcePush(world, tips), { violations: [], pushes: -1 });
@@ -287,7 +299,7 @@ export async function runChaos(world: World, opts: ChaosOptions): Promise<ChaosR
 
   // Soft findings: reported, not failing (a kill between the commit of a conflict copy
   // and its conflicts.log line loses the line; the copy itself is safe).
-  const notes: string[] = [...markers.notes];
+  const notes: string[] = [...markers.notes, ...knownSet];
   const logged = await guard('conflicts.log', () => loggedCopies(world), []);
   const loggedSet = new Set(logged);
   const unlogged = [...files.keys()].filter((p) => CONFLICT_COPY.test(p) && !loggedSet.has(p));
@@ -308,6 +320,8 @@ export async function runChaos(world: World, opts: ChaosOptions): Promise<ChaosR
     edits_superseded: ledger.superseded.size,
     edits_required: edits.required,
     edits_lost: edits.lost,
+    deletes_undone: edits.deletesUndone,
+    losses_known_issue: edits.known.length,
     edits_in_conflict_copies: edits.inCopies,
     edits_skipped_busy: ledger.skippedBusy + ledger.skippedMarkers + ledger.skippedAbsent,
     conflict_copies: [...files.keys()].filter((p) => CONFLICT_COPY.test(p)).length,
