@@ -10,7 +10,7 @@
  * side's deletion undone; nothing to merge by hand, so not open), `left-for-user`
  * (policy manual: the sync was undone).
  */
-import { appendFileSync } from 'node:fs';
+import { appendFileSync, readFileSync } from 'node:fs';
 
 export interface ConflictRecord {
   time: string;
@@ -26,6 +26,8 @@ export interface ConflictRecord {
 export interface ResolutionRecord {
   time: string;
   resolved: string;
+  /** Set when the sync that recorded the conflict was undone (its copy no longer exists). */
+  withdrawn_op?: string;
 }
 
 export function appendConflict(file: string, rec: ConflictRecord | ResolutionRecord): void {
@@ -54,4 +56,21 @@ export function openConflicts(text: string): ConflictRecord[] {
     else if (rec.outcome === 'copy-created' || rec.outcome === 'left-for-user') open.set(rec.path, rec);
   }
   return [...open.values()].reverse();
+}
+
+/**
+ * Conflicts are logged the moment they are resolved (so a kill cannot leave a committed
+ * conflict copy that `conflicts` never shows). If that integration is then undone — an
+ * error, or crash recovery restoring the backup — its records are withdrawn here.
+ */
+export function withdrawConflictsOfOp(file: string, op: string, time: string): string[] {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch {
+    return [];
+  }
+  const paths = [...new Set(parseConflictLog(text).filter((r): r is ConflictRecord => !('resolved' in r) && r.op === op && r.outcome !== 'left-for-user').map((r) => r.path))];
+  for (const path of paths) appendConflict(file, { time, resolved: path, withdrawn_op: op });
+  return paths;
 }

@@ -9,7 +9,7 @@
  * marker is cleared only once the branch is in a consistent state again, so a crash or
  * a failed cleanup leaves it for recovery.
  */
-import { appendConflict, type ConflictRecord } from '../core/conflict-log.js';
+import { appendConflict, withdrawConflictsOfOp, type ConflictRecord } from '../core/conflict-log.js';
 import { ConflictError, SyncFailedError } from '../core/errors.js';
 import { saveBackup } from './backup.js';
 import { toSyncError } from './classify.js';
@@ -101,6 +101,8 @@ export async function integrateRemote(ctx: SyncContext, run: SyncRun, known?: { 
         if (how === 'rebase') {
           ctx.logger.warn({}, 'rebase could not apply; restoring and merging instead');
           await restoreBranch(cleanupGit(ctx), location(ctx), { branch: run.branch, target: backupSha, opId: ctx.opId, logger: ctx.logger });
+          withdrawConflictsOfOp(ctx.ws.paths.conflictsLog, ctx.opId, new Date(run.now()).toISOString());
+          records.length = 0;
           how = 'merge';
           await ctx.mark({ integrating: 'merge', backup_ref: backup, branch: run.branch });
         }
@@ -136,6 +138,7 @@ async function undo(ctx: SyncContext, run: SyncRun, backup: { ref: string; sha: 
   const target = manual ? (run.pre.commit ?? run.pre.head ?? backup.sha) : backup.sha;
   try {
     await restoreBranch(git, loc, { branch: run.branch, target, opId: ctx.opId, logger: ctx.logger });
+    withdrawConflictsOfOp(ctx.ws.paths.conflictsLog, ctx.opId, new Date(run.now()).toISOString());
     if (manual && run.pre.commit && run.pre.head) {
       // Un-commit the sync's own commit: HEAD back to the pre-sync commit, the index back
       // to the pre-sync index; the work tree is not touched (it already is the pre-sync
@@ -232,5 +235,8 @@ async function resolveCurrentStop(ctx: SyncContext, run: SyncRun, how: Integrati
     chosen: run.chosenCopies,
   });
   records.push(...found);
+  // Logged now, before `--continue` commits the copies: a kill after that commit must not
+  // leave copies that `conflicts` never shows. An undo withdraws them (withdrawConflictsOfOp).
+  for (const rec of found) appendConflict(ctx.ws.paths.conflictsLog, rec);
   ctx.logger.info({ how, conflicts: found.map((r) => ({ path: r.path, outcome: r.outcome, copy: r.copy_path, kind: r.kind })) }, 'resolved conflicts');
 }

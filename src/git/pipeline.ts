@@ -11,7 +11,6 @@
  */
 import { hostname } from 'node:os';
 import { breakerView, effectiveState, recordNetworkFailure, recordSuccess } from '../core/breaker.js';
-import { appendConflict } from '../core/conflict-log.js';
 import { BreakerOpenError, RemoteUnavailableError, RepoBusyError, SyncFailedError } from '../core/errors.js';
 import { retryPolicy, withRetry, type RetryPolicy } from '../core/retry.js';
 import type { Config, SyncType } from '../core/config.js';
@@ -175,10 +174,8 @@ async function fetchIntegratePush(ctx: SyncContext, pf: Preflight, remote: Remot
 
     await ctx.step('integrate');
     if (remoteExists) {
-      const before = run.records.length;
       const integrated = await withRetry('integrate', () => integrate(ctx, run), { policy, classify: (e) => toSyncError(e, { step: 'integrate', network: false }), logger: ctx.logger, signal: ctx.signal });
       if (integrated.pulled) pulled = true;
-      for (const rec of run.records.slice(before)) appendConflict(ctx.ws.paths.conflictsLog, rec);
       const ahead = integrated.ahead ?? (await aheadBehind(git, run.remoteRef)).ahead;
       if (ahead === 0) return { pulled, pushed: false };
     }

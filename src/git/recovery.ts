@@ -19,6 +19,7 @@
  * and the next run tries again. The interrupted sync itself is simply retried by the
  * next sync (its requests are still queued).
  */
+import { withdrawConflictsOfOp } from '../core/conflict-log.js';
 import type { LockHandle } from '../core/lock.js';
 import { processesOfOp } from '../core/lock.js';
 import { liveness } from '../core/process-identity.js';
@@ -50,6 +51,7 @@ export async function recoverInterruptedOp(deps: { ws: Workspace; store: StateSt
   await settleOrphans(active.op, log);
 
   let what = 'nothing to restore';
+  let restored = false;
   if (active.integrating && active.backup_ref && active.branch) {
     const loc = { root: deps.ws.root, gitDir: deps.ws.gitDir };
     const backup = (await git.run(['rev-parse', '--verify', '-q', `${active.backup_ref}^{commit}`], { readOnly: true, okCodes: [1] })).stdout.trim();
@@ -63,6 +65,7 @@ export async function recoverInterruptedOp(deps: { ws: Workspace; store: StateSt
       if (rebaseIsOurs(ip.rebaseDir, backup, active.branch)) {
         await deps.lock.assertOwned();
         await restoreBranch(git, loc, { branch: active.branch, target: backup, opId: active.op, logger: log });
+        restored = true;
         what = 'aborted its rebase and restored the branch from the backup ref';
       } else {
         what = 'a rebase that is not ours is in progress; left it alone';
@@ -71,6 +74,7 @@ export async function recoverInterruptedOp(deps: { ws: Workspace; store: StateSt
       if (branch === active.branch && headSha === backup) {
         await deps.lock.assertOwned();
         await restoreBranch(git, loc, { branch: active.branch, target: backup, opId: active.op, logger: log });
+        restored = true;
         what = 'aborted its merge and restored the branch from the backup ref';
       } else {
         what = 'a merge that is not ours is in progress; left it alone';
@@ -79,8 +83,10 @@ export async function recoverInterruptedOp(deps: { ws: Workspace; store: StateSt
       const tip = (await git.run(['rev-parse', '--verify', '-q', `refs/heads/${active.branch}^{commit}`], { readOnly: true, okCodes: [1] })).stdout.trim();
       await deps.lock.assertOwned();
       await restoreBranch(git, loc, { branch: active.branch, target: tip || backup, opId: active.op, logger: log });
+      restored = !tip || tip === backup;
       what = 'HEAD was detached with no rebase in progress; put it back on the branch';
     }
+    if (restored) withdrawConflictsOfOp(deps.ws.paths.conflictsLog, active.op, new Date().toISOString());
     log.warn({ backup_ref: active.backup_ref, branch: active.branch, step: active.step }, `recovered an interrupted sync: ${what}`);
   } else {
     log.warn({ step: active.step }, 'previous sync was interrupted before it rewrote anything; nothing to restore');

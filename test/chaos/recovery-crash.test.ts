@@ -222,8 +222,8 @@ esac`);
     expect(sb.git(sb.remote, 'show', `main:${copies()[0]}`)).toBe('line 1 by a\nline 2\n');
   });
 
-  // Fails today: conflicts.log has no line for the copy, and status shows no open conflict.
-  it.fails('conflicts.log names the copy and status shows the open conflict', async () => {
+  // Was the seed-402 bug (fixed): conflicts are logged before the --continue that commits the copy.
+  it('conflicts.log names the copy and status shows the open conflict', async () => {
     let log = '';
     try {
       log = readFileSync(join(a, STATE, 'conflicts.log'), 'utf8');
