@@ -173,12 +173,13 @@ fi`);
 });
 
 /**
- * Open issue found by the chaos suite (seed 402: 8 conflict copies in the final tree that
- * no conflicts.log names): the conflict records of an integration are appended to
- * conflicts.log only after the whole integration returns (src/git/pipeline.ts), so a
- * kill between the rebase's last `--continue` and that append leaves conflict copies
- * committed (and pushed by the next sync) that `conflicts` and `status` never show.
- * DESIGN.md section 5: the copy is "logged in conflicts.log; status and conflicts show it".
+ * Found by the chaos suite (seed 402: 8 conflict copies in the final tree that no
+ * conflicts.log named; fixed in 23683c3, kept as a regression test): the conflict
+ * records of an integration were appended to conflicts.log only after the whole
+ * integration returned, so a kill between the rebase's last `--continue` and that append
+ * left conflict copies committed (and pushed by the next sync) that `conflicts` and
+ * `status` never showed. DESIGN.md section 5: the copy is "logged in conflicts.log;
+ * status and conflicts show it".
  */
 describe('kill -9 right after the rebase that created a conflict copy', () => {
   let sb: Sandbox;

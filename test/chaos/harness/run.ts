@@ -297,13 +297,14 @@ export async function runChaos(world: World, opts: ChaosOptions): Promise<ChaosR
   violations.push(...calls.violations);
   violations.push(...(await guard('fsck', () => remoteFsck(world), [])));
 
-  // Soft findings: reported, not failing (a kill between the commit of a conflict copy
-  // and its conflicts.log line loses the line; the copy itself is safe).
-  const notes: string[] = [...markers.notes, ...knownSet];
+  // Every conflict copy in the final tree is named in its device's conflicts.log, so
+  // `conflicts` and `status` show it (DESIGN.md section 5).
   const logged = await guard('conflicts.log', () => loggedCopies(world), []);
   const loggedSet = new Set(logged);
   const unlogged = [...files.keys()].filter((p) => CONFLICT_COPY.test(p) && !loggedSet.has(p));
-  for (const p of unlogged) notes.push(`conflict copy ${p} is in the final tree but in no clone's conflicts.log (not shown by "conflicts"/"status")`);
+  for (const p of unlogged) violations.push(`conflict log: copy ${p} is in the final tree but in no clone's conflicts.log (not shown by "conflicts"/"status")`);
+  // Soft findings: reported, not failing.
+  const notes: string[] = [...markers.notes, ...knownSet];
   const figures: ChaosFigures = {
     seed: opts.seed,
     rounds: opts.rounds,
