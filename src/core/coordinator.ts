@@ -10,7 +10,7 @@ import { existsSync } from 'node:fs';
 import type { Config, Priority, SyncType } from './config.js';
 import { CoordinatorError, ExitCode, LockBusyError, SyncFailedError } from './errors.js';
 import { acquireLock, type LockHandle } from './lock.js';
-import { readQueue, removeEntries, rewriteEntry, sweepTemp, type QueueEntry } from './queue.js';
+import { countQueue, readQueue, removeEntries, rewriteEntry, sweepTemp, type QueueEntry } from './queue.js';
 import { decide, recordSync } from './rate-limit.js';
 import { PRIORITY_RANK, TYPE_STRENGTH } from './request.js';
 import { pruneResults, writeResult, type RequestOutcome, type RequestResult } from './results.js';
@@ -114,6 +114,9 @@ async function drainUnderLock(opts: ProcessOptions, lock: LockHandle, report: Pr
   // Kept across this process's re-acquisitions of the lock (the no-lost-wakeup re-check).
   let covered: Covered | null = report.covered ?? null;
   for (let round = 0; !opts.signal?.aborted; round++) {
+    // Requests that arrived during the last sync often come in a storm (one save, many
+    // scripts): let it settle briefly so that one more sync serves them all.
+    if (round > 0) await settleQueue(opts.ws.paths.queue, opts.signal);
     const now = (opts.clock ?? Date.now)();
     let entries = await readQueue(opts.ws.paths.queue, opts.logger);
     const served = new Set(store.get().last_served);
@@ -161,6 +164,25 @@ async function drainUnderLock(opts: ProcessOptions, lock: LockHandle, report: Pr
     }
     covered = await runBatch(opts, lock, store, batch, type, priority, report);
     report.covered = covered;
+  }
+}
+
+const SETTLE_QUIET_MS = 150;
+const SETTLE_MAX_MS = 2000;
+
+/** Wait until no new request has arrived for SETTLE_QUIET_MS (at most SETTLE_MAX_MS). */
+async function settleQueue(queueDir: string, signal?: AbortSignal): Promise<void> {
+  const start = Date.now();
+  let count = await countQueue(queueDir);
+  if (count === 0) return;
+  let quietSince = Date.now();
+  while (Date.now() - start < SETTLE_MAX_MS && Date.now() - quietSince < SETTLE_QUIET_MS && !signal?.aborted) {
+    await new Promise((r) => setTimeout(r, 30));
+    const next = await countQueue(queueDir);
+    if (next !== count) {
+      count = next;
+      quietSince = Date.now();
+    }
   }
 }
 
