@@ -1,36 +1,12 @@
-import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkIgnored, listGitIgnored, statusEntries } from './git-queries.js';
 import { createReadGit, readOnlyGitEnv, type ReadGit } from './git-read.js';
+import { makeTestRepo } from './test-repo.js';
 import { compileGlobs, createIgnoreFilter, EMPTY_GIT_IGNORED, isIgnoredPath, toSegments, type IgnoreRules } from './ignore.js';
 
-const PROJECT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-
 /** A throwaway repo with its own HOME and no system config; never the project itself. */
-function makeRepo() {
-  const dir = realpathSync(mkdtempSync(join(tmpdir(), 'sc-watch-ignore-')));
-  if (dir.startsWith(PROJECT)) throw new Error('refusing to create a test repo inside the project');
-  const home = join(dir, 'home');
-  const root = join(dir, 'repo');
-  mkdirSync(home);
-  mkdirSync(root);
-  writeFileSync(join(home, '.gitconfig'), '');
-  const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: home, GIT_CONFIG_NOSYSTEM: '1', LC_ALL: 'C' };
-  const git = (...args: string[]) => execFileSync('git', args, { cwd: root, env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-  git('init', '-q', '--initial-branch=main');
-  git('config', 'user.name', 'Watcher Test');
-  git('config', 'user.email', 'watcher@test.invalid');
-  git('config', 'commit.gpgSign', 'false');
-  const write = (rel: string, content = 'x\n') => {
-    mkdirSync(dirname(join(root, rel)), { recursive: true });
-    writeFileSync(join(root, rel), content);
-  };
-  return { dir, root, env, git, write, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
-}
+const makeRepo = () => makeTestRepo('sc-watch-ignore-');
 
 describe('isIgnoredPath (pure)', () => {
   const rules = (over: Partial<IgnoreRules> = {}): IgnoreRules => ({

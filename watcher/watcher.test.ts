@@ -3,50 +3,30 @@
  * seconds). Conditions are polled with a deadline; the only fixed waits assert that
  * nothing more happens, and they are a few quiet periods long.
  */
-import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, realpathSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { renameSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { watch } from 'chokidar';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { runWatch } from './run-watch.js';
+import { makeTestRepo } from './test-repo.js';
 import { startWatcher, type RunningWatcher, type WatcherDeps, type WatcherOptions } from './watcher.js';
 
-const PROJECT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const DEBOUNCE_MS = 300;
 /** Long enough for a stray second fire to show up: several quiet periods. */
 const NOTHING_MORE_MS = 5 * DEBOUNCE_MS;
 
 /** A throwaway repo with one commit, its own HOME and no system config; never the project itself. */
 function makeRepo() {
-  const dir = realpathSync(mkdtempSync(join(tmpdir(), 'sc-watch-')));
-  if (dir.startsWith(PROJECT)) throw new Error('refusing to create a test repo inside the project');
-  const home = join(dir, 'home');
-  const root = join(dir, 'repo');
-  mkdirSync(home);
-  mkdirSync(root);
-  writeFileSync(join(home, '.gitconfig'), '');
-  const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: home, GIT_CONFIG_NOSYSTEM: '1', LC_ALL: 'C' };
-  const git = (...args: string[]) => execFileSync('git', args, { cwd: root, env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-  const write = (rel: string, content = 'x\n') => {
-    mkdirSync(dirname(join(root, rel)), { recursive: true });
-    writeFileSync(join(root, rel), content);
-  };
-  git('init', '-q', '--initial-branch=main');
-  git('config', 'user.name', 'Watcher Test');
-  git('config', 'user.email', 'watcher@test.invalid');
-  git('config', 'commit.gpgSign', 'false');
-  git('config', 'gc.auto', '0');
-  write('README.md', '# test\n');
-  write('.gitignore', 'node_modules/\n*.log\ndist/\n');
-  git('add', '-A');
-  git('commit', '-q', '-m', 'initial');
+  const repo = makeTestRepo('sc-watch-');
+  repo.write('README.md', '# test\n');
+  repo.write('.gitignore', 'node_modules/\n*.log\ndist/\n');
+  repo.git('add', '-A');
+  repo.git('commit', '-q', '-m', 'initial');
   const commitAll = () => {
-    git('add', '-A');
-    git('commit', '-q', '-m', 'sync');
+    repo.git('add', '-A');
+    repo.git('commit', '-q', '-m', 'sync');
   };
-  return { dir, root, env, git, write, commitAll, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+  return { ...repo, commitAll };
 }
 
 type Repo = ReturnType<typeof makeRepo>;
