@@ -134,7 +134,8 @@ export async function main(argv: string[], name?: string): Promise<void> {
       if (e.code === 'EPIPE') process.exit(typeof process.exitCode === 'number' ? process.exitCode : 0);
     });
   }
-  const program = buildProgram(name);
+  // Aliases show the main program in usage lines: `claude-sync-daemon X` is `sync-coordinator daemon X`.
+  const program = buildProgram();
   try {
     await program.parseAsync(argv, { from: 'user' });
   } catch (e) {
