@@ -68,6 +68,23 @@ export function median(xs) {
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
 
+/**
+ * Interleaved measurement: each iteration runs every step once, in order, so the noise
+ * of the machine falls on all of them alike. The first `warmup` iterations are dropped.
+ * Each step returns its time in ms (it gets the iteration index); returns one series
+ * per step.
+ */
+export async function interleaved(iterations, warmup, steps) {
+  const series = steps.map(() => []);
+  for (let i = 0; i < iterations + warmup; i++) {
+    for (let k = 0; k < steps.length; k++) {
+      const ms = await steps[k](i);
+      if (i >= warmup) series[k].push(ms);
+    }
+  }
+  return series;
+}
+
 export const round = (x, d = 2) => Math.round(x * 10 ** d) / 10 ** d;
 
 export function machine() {

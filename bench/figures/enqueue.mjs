@@ -1,6 +1,6 @@
 // `request-sync --enqueue-only` wall time minus bare `node -e 0`, interleaved
 // (issue 3: under 60 ms median).
-import { BIN, makeSandbox, median, round, timed } from '../lib.mjs';
+import { BIN, interleaved, makeSandbox, median, round, timed } from '../lib.mjs';
 
 export const name = 'enqueue';
 
@@ -9,17 +9,14 @@ export async function run({ iterations = 30 } = {}) {
   try {
     const { clone } = sb.repo('enqueue');
     await timed(process.execPath, [BIN, 'init'], { cwd: clone, env: sb.env });
-    const cli = [];
-    const bare = [];
-    for (let i = 0; i < iterations + 2; i++) {
-      const a = await timed(process.execPath, [BIN, 'request-sync', 'smart', 'bench', '--enqueue-only'], { cwd: clone, env: sb.env });
-      if (a.code !== 0) throw new Error(`request-sync failed: ${a.stderr}`);
-      const b = await timed(process.execPath, ['-e', '0'], { cwd: clone, env: sb.env });
-      if (i >= 2) {
-        cli.push(a.ms);
-        bare.push(b.ms);
-      }
-    }
+    const [cli, bare] = await interleaved(iterations, 2, [
+      async () => {
+        const a = await timed(process.execPath, [BIN, 'request-sync', 'smart', 'bench', '--enqueue-only'], { cwd: clone, env: sb.env });
+        if (a.code !== 0) throw new Error(`request-sync failed: ${a.stderr}`);
+        return a.ms;
+      },
+      async () => (await timed(process.execPath, ['-e', '0'], { cwd: clone, env: sb.env })).ms,
+    ]);
     const overhead = median(cli) - median(bare);
     return {
       figure: 'request-sync --enqueue-only overhead over node start',

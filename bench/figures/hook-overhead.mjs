@@ -4,7 +4,7 @@
 // its spool file and returns.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { BIN, makeSandbox, median, round, timed } from '../lib.mjs';
+import { BIN, interleaved, makeSandbox, median, round, timed } from '../lib.mjs';
 
 export const name = 'hook-overhead';
 
@@ -24,8 +24,6 @@ export async function run({ iterations = 40 } = {}) {
     if (inst.code !== 0) throw new Error(`hooks install failed: ${inst.stderr}`);
     const startTime = readFileSync(`/proc/${process.pid}/stat`, 'utf8').split(') ')[1].split(' ')[19];
     writeFileSync(join(withHooks, '.claude/sync-coordination/daemon.pid'), `${process.pid}\n${startTime}\n${new Date().toISOString()}\n`);
-    const hooked = [];
-    const plain = [];
     const merge = async (repo) => {
       sb.git(repo, 'reset', '-q', '--hard', 'main@{0}');
       const r = await timed('git', ['merge', '-q', '--ff-only', 'next'], { cwd: repo, env: sb.env });
@@ -33,14 +31,7 @@ export async function run({ iterations = 40 } = {}) {
       sb.git(repo, 'reset', '-q', '--hard', 'HEAD~1');
       return r.ms;
     };
-    for (let i = 0; i < iterations + 3; i++) {
-      const a = await merge(withHooks);
-      const b = await merge(without);
-      if (i >= 3) {
-        hooked.push(a);
-        plain.push(b);
-      }
-    }
+    const [hooked, plain] = await interleaved(iterations, 3, [() => merge(withHooks), () => merge(without)]);
     const overhead = median(hooked) - median(plain);
     return {
       figure: 'post-merge hook overhead on a fast-forward git merge',

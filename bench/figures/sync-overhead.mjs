@@ -3,7 +3,7 @@
 // 2,000-file workspace, interleaved pairs on identical copies (issue 4: at most 1.2).
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { BIN, makeSandbox, median, round, timed } from '../lib.mjs';
+import { BIN, interleaved, makeSandbox, median, round, timed } from '../lib.mjs';
 import { rawPipeline } from './raw-pipeline.mjs';
 
 export const name = 'sync-overhead';
@@ -16,22 +16,19 @@ export async function run({ iterations = 15, files = 2000 } = {}) {
     await timed(process.execPath, [BIN, 'init'], { cwd: ours, env: sb.env });
     // Lift the hourly limit: this measures speed, not the limiter.
     writeFileSync(join(ours, '.claude/sync-coordination/config.json'), JSON.stringify({ rate_limiting_enabled: false }));
-    const syncNow = [];
-    const rawMs = [];
-    const node = [];
-    for (let i = 0; i < iterations + 2; i++) {
-      writeFileSync(join(ours, 'd1', 'f1.txt'), `edit ${i}\n`);
-      const a = await timed(process.execPath, [BIN, 'sync-now'], { cwd: ours, env: sb.env });
-      if (a.code !== 0) throw new Error(`sync-now failed: ${a.stderr}`);
-      writeFileSync(join(raw, 'd1', 'f1.txt'), `edit ${i}\n`);
-      const b = await rawPipeline(raw, sb.env);
-      const c = await timed(process.execPath, ['-e', '0'], { cwd: ours, env: sb.env });
-      if (i >= 2) {
-        syncNow.push(a.ms);
-        rawMs.push(b.ms);
-        node.push(c.ms);
-      }
-    }
+    const [syncNow, rawMs, node] = await interleaved(iterations, 2, [
+      async (i) => {
+        writeFileSync(join(ours, 'd1', 'f1.txt'), `edit ${i}\n`);
+        const a = await timed(process.execPath, [BIN, 'sync-now'], { cwd: ours, env: sb.env });
+        if (a.code !== 0) throw new Error(`sync-now failed: ${a.stderr}`);
+        return a.ms;
+      },
+      async (i) => {
+        writeFileSync(join(raw, 'd1', 'f1.txt'), `edit ${i}\n`);
+        return (await rawPipeline(raw, sb.env)).ms;
+      },
+      async () => (await timed(process.execPath, ['-e', '0'], { cwd: ours, env: sb.env })).ms,
+    ]);
     const ratio = (median(syncNow) - median(node)) / median(rawMs);
     return {
       figure: `sync-now vs raw git pipeline (${files} files, 1 changed)`,
