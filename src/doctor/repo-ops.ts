@@ -33,7 +33,6 @@ export function judgeRepoOps(ops: RepoOperation[], unmerged: number, coordinator
   return ok(NAME, 'no rebase, merge, cherry-pick, revert or bisect in progress');
 }
 
-export async function checkRepoOps(git: Git, marker: ActiveOp | null): Promise<CheckResult> {
-  const [ops, unmerged] = await Promise.all([operationsInProgress(git), unmergedPaths(git)]);
-  return judgeRepoOps(ops, unmerged.length, marker);
+export async function checkRepoOps(git: Git, gitDir: string, marker: ActiveOp | null): Promise<CheckResult> {
+  return judgeRepoOps(operationsInProgress(gitDir), (await unmergedPaths(git)).length, marker);
 }

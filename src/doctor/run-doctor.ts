@@ -70,7 +70,7 @@ export async function runDoctor(opts: DoctorOptions): Promise<DoctorReport> {
   const stateFacts = usable ? readStateFacts(ws.paths.state).catch(() => null) : Promise.resolve(null);
   const local = Promise.all([
     guard('git identity', () => checkIdentity(git)),
-    guard('repository', async () => checkRepoOps(git, (await stateFacts)?.state.active ?? null)),
+    guard('repository', async () => checkRepoOps(git, ws.gitDir, (await stateFacts)?.state.active ?? null)),
     guard('hooks', () => checkHooks(ws)),
     guard('daemon', () => checkDaemon(ws.paths.daemonPid, ws.paths.dir, cfg.process_interval_s)),
     guard('inotify watches', () => checkInotify(git, { platform: opts.platform, watchEnabled: cfg.watch.enabled })),

@@ -24,7 +24,7 @@ import type { Git } from './git.js';
 import { GitError } from './git-error.js';
 import type { PreSync, SyncRun } from './integrate.js';
 import { aheadBehind, COMMIT_CONFIG } from './rev.js';
-import { currentBranch, headBranchFromFile, preflight, unmergedPaths, type Preflight } from './preflight.js';
+import { assertNoOperationInProgress, currentBranch, headBranchFromFile, preflight, type Preflight } from './preflight.js';
 import { parsePushPorcelain, type PushResult } from './push.js';
 import { parseStatusZ, summarize } from './status.js';
 
@@ -80,7 +80,7 @@ export async function runPipeline(ctx: SyncContext): Promise<SyncOutcome> {
   const policy = retryPolicy(config, ctx.type);
 
   await ctx.step('preflight');
-  const pf = await preflight(git, config.remote, config.branch);
+  const pf = await preflight(git, ctx.ws.gitDir, config.remote, config.branch);
   if (ctx.type === 'robust') await integrityCheck(ctx);
   const remote: RemoteInfo = { remote: pf.remote, url: pf.remoteUrl };
 
@@ -168,16 +168,24 @@ function netOptions(ctx: SyncContext, policy: RetryPolicy, step: string, remote:
 async function fetchIntegratePush(ctx: SyncContext, pf: Preflight, remote: RemoteInfo, run: SyncRun, policy: RetryPolicy): Promise<{ pulled: boolean; pushed: boolean }> {
   const { git } = ctx;
   let pulled = false;
+  // Push first when this sync just committed: a push only ever fast-forwards the remote
+  // (never forced), so if it is accepted the remote had nothing we lacked and a fetch
+  // would have found nothing to integrate. If the remote moved, git refuses the push
+  // ("fetch first") without sending anything, and the loop fetches and integrates.
+  // This spares the usual sync a fetch round trip and a rev-list.
+  let optimistic = run.pre.committed;
   for (let attempt = 1; ; attempt++) {
-    await ctx.step('fetch');
-    const remoteExists = await withRetry('fetch', () => fetchBranch(ctx, pf.remote, pf.branch, run.remoteRef), netOptions(ctx, policy, 'fetch', remote));
+    if (!optimistic) {
+      await ctx.step('fetch');
+      const remoteExists = await withRetry('fetch', () => fetchBranch(ctx, pf.remote, pf.branch, run.remoteRef), netOptions(ctx, policy, 'fetch', remote));
 
-    await ctx.step('integrate');
-    if (remoteExists) {
-      const integrated = await withRetry('integrate', () => integrate(ctx, run), { policy, classify: (e) => toSyncError(e, { step: 'integrate', network: false }), logger: ctx.logger, signal: ctx.signal });
-      if (integrated.pulled) pulled = true;
-      const ahead = integrated.ahead ?? (await aheadBehind(git, run.remoteRef)).ahead;
-      if (ahead === 0) return { pulled, pushed: false };
+      await ctx.step('integrate');
+      if (remoteExists) {
+        const integrated = await withRetry('integrate', () => integrate(ctx, run), { policy, classify: (e) => toSyncError(e, { step: 'integrate', network: false }), logger: ctx.logger, signal: ctx.signal });
+        if (integrated.pulled) pulled = true;
+        const ahead = integrated.ahead ?? (await aheadBehind(git, run.remoteRef)).ahead;
+        if (ahead === 0) return { pulled, pushed: false };
+      }
     }
 
     await ctx.step('push');
@@ -185,6 +193,14 @@ async function fetchIntegratePush(ctx: SyncContext, pf: Preflight, remote: Remot
     if ((headBranchFromFile(ctx.ws.gitDir) ?? (await currentBranch(git))) !== pf.branch) throw new RepoBusyError(`the work tree left branch "${pf.branch}" during the sync; not pushing (sync again)`);
     const status = await withRetry('push', () => pushOnce(ctx, pf), netOptions(ctx, policy, 'push', remote));
     if (status.status === 'ok' || status.status === 'up-to-date') return { pulled, pushed: status.status === 'ok' };
+    if (optimistic && status.status === 'rejected-non-ff') {
+      // Not an attempt of the bounded retry: the remote simply has commits to integrate.
+      optimistic = false;
+      attempt--;
+      ctx.logger.debug({ summary: status.summary }, 'the remote has new commits; fetching and integrating before pushing');
+      continue;
+    }
+    optimistic = false;
     if ((status.status === 'rejected-non-ff' || status.status === 'remote-busy') && attempt < MAX_PUSH_ATTEMPTS) {
       ctx.logger.info({ attempt, summary: status.summary }, 'push rejected (the remote moved meanwhile); fetching and integrating again');
       if (status.status === 'remote-busy') await jitteredPause(policy, attempt, ctx.signal);
@@ -228,9 +244,13 @@ async function commitLocalChanges(ctx: SyncContext, pre: PreSync, pf: Preflight)
     const tree = await git.run(['write-tree'], { okCodes: [128] });
     pre.indexTree = tree.code === 0 ? tree.stdout.trim() : '';
   }
+  // A merge or rebase the user started since preflight: `add -A` would stage its
+  // conflicted files, markers and all, and the commit would conclude their merge.
+  assertNoOperationInProgress(ctx.ws.gitDir);
   await git.run(['add', '-A', '--', '.']);
-  // Invariant 4: never commit with unmerged paths (nothing was in conflict yet in this sync).
-  if ((await unmergedPaths(git)).length > 0) throw new SyncFailedError('unmerged paths in the index; refusing to commit', { code: 'EUNMERGED' });
+  // Invariant 4's "no unmerged paths before a commit" needs no `ls-files -u` here: the
+  // check above rules out a new conflict, and `git commit` itself refuses to run with
+  // an unmerged index entry, atomically under its own index lock (exit 128).
   const summary = summarize(entries);
   const message = commitMessage(ctx.type, summary, deviceName(ctx.config), ctx.opId);
   // Status can list what `add -A` stages nothing for (e.g. a submodule's untracked

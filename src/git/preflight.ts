@@ -3,10 +3,10 @@
  * not start is in progress, on a detached HEAD, or with unmerged paths. Read-only.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { isAbsolute, join } from 'node:path';
+import { join } from 'node:path';
 import { RepoBusyError, SyncFailedError } from '../core/errors.js';
 import type { Git } from './git.js';
-import { parseStatusZ, type StatusEntry } from './status.js';
+import { parseStatusV2Z, type StatusEntry } from './status.js';
 
 const IN_PROGRESS: Array<[string, string]> = [
   ['rebase-merge', 'a rebase'],
@@ -23,16 +23,18 @@ export interface RepoOperation {
   what: string;
 }
 
-/** Operations in progress in this work tree (paths via `rev-parse --git-path`, worktree-aware). */
-export async function operationsInProgress(git: Git): Promise<RepoOperation[]> {
-  const res = await git.run(['rev-parse', ...IN_PROGRESS.flatMap(([name]) => ['--git-path', name])], { readOnly: true });
-  const paths = res.stdout.split('\n').filter(Boolean);
+/**
+ * Operations in progress in this work tree, read from the files git keeps for them (no
+ * process). All of them live in the per-worktree git dir (none is in git's list of
+ * paths shared through the common dir), and every git we run has GIT_DIR unset, so
+ * `<gitDir>/<name>` is exactly what `rev-parse --git-path <name>` would print.
+ */
+export function operationsInProgress(gitDir: string): RepoOperation[] {
   const found: RepoOperation[] = [];
-  paths.forEach((p, i) => {
-    const abs = isAbsolute(p) ? p : join(git.cwd, p);
-    const entry = IN_PROGRESS[i];
-    if (entry && existsSync(abs)) found.push({ path: abs, what: entry[1] });
-  });
+  for (const [name, what] of IN_PROGRESS) {
+    const path = join(gitDir, name);
+    if (existsSync(path)) found.push({ path, what });
+  }
   return found;
 }
 
@@ -77,47 +79,34 @@ export interface Preflight {
 }
 
 /**
- * Everything preflight needs, read at once: one `rev-parse` answers the in-progress
- * paths, HEAD and the branch; `status` and the remote URL run beside it (all read-only).
- * A sync's cost is mostly its git processes, so they are few and parallel.
+ * Everything preflight needs, read at once: the in-progress files, then `status` (whose
+ * `--branch` header names HEAD and the branch) beside the remote URL (read-only). A
+ * sync's cost is mostly its git processes, so they are few and parallel.
  */
-export async function preflight(git: Git, remote: string, configuredBranch: string | null): Promise<Preflight> {
-  const names = IN_PROGRESS.map(([name]) => name);
-  const [probe, statusOut, url] = await Promise.all([
-    git.run(['rev-parse', ...names.flatMap((n) => ['--git-path', n]), 'HEAD', '--symbolic-full-name', 'HEAD'], { readOnly: true, okCodes: [128] }),
-    git.run(['status', '--porcelain=v1', '-z', '--untracked-files=all'], { readOnly: true }),
+export async function preflight(git: Git, gitDir: string, remote: string, configuredBranch: string | null): Promise<Preflight> {
+  assertNoOperationInProgress(gitDir);
+  const [statusOut, url] = await Promise.all([
+    git.run(['status', '--porcelain=v2', '-z', '--branch', '--untracked-files=all'], { readOnly: true }),
     git.run(['config', '--get', `remote.${remote}.url`], { readOnly: true, okCodes: [1] }),
   ]);
-  const lines = probe.stdout.split('\n');
-  const ops: RepoOperation[] = [];
-  names.forEach((_, i) => {
-    const p = lines[i];
-    const entry = IN_PROGRESS[i];
-    if (!p || !entry) return;
-    const abs = isAbsolute(p) ? p : join(git.cwd, p);
-    if (existsSync(abs)) ops.push({ path: abs, what: entry[1] });
-  });
-  if (ops.length > 0) {
-    throw new RepoBusyError(`${ops.map((o) => o.what).join(', ')} is in progress in this repository; finish or abort it (e.g. "git rebase --abort"), then sync again`);
-  }
-  let head: string | null = null;
-  let branch: string | null;
-  if (probe.code === 0) {
-    head = lines[names.length]?.trim() || null;
-    const sym = lines[names.length + 1]?.trim() ?? '';
-    branch = sym.startsWith('refs/heads/') ? sym.slice('refs/heads/'.length) : null;
-  } else {
-    // Unborn branch (no commit yet): rev-parse cannot name HEAD; ask symbolic-ref.
-    branch = await currentBranch(git);
-  }
+  // Looked at again after status: an operation started meanwhile would make status stale.
+  assertNoOperationInProgress(gitDir);
+  const { head, branch, entries: status } = parseStatusV2Z(statusOut.stdout);
   if (!branch) throw new RepoBusyError('HEAD is detached; check out a branch ("git switch <branch>") before syncing');
   if (configuredBranch && configuredBranch !== branch) {
     throw new RepoBusyError(`the work tree is on branch "${branch}" but config "branch" is "${configuredBranch}"; switch branches or change the config`);
   }
-  const status = parseStatusZ(statusOut.stdout);
   const unmerged = status.filter((e) => UNMERGED_XY.has(e.x + e.y));
   if (unmerged.length > 0) throw new RepoBusyError(`${unmerged.length} path(s) are unmerged; resolve them ("git status") before syncing`);
   const remoteUrl = url.code === 0 ? url.stdout.trim() : null;
   if (!remoteUrl) throw new SyncFailedError(`remote "${remote}" is not configured; add it ("git remote add ${remote} <url>") or set "remote" in config.json`, { code: 'ENOREMOTE' });
   return { branch, remote, remoteUrl, head, status };
+}
+
+/** Invariant 5: a rebase, merge, ... that the coordinator did not start means hands off. */
+export function assertNoOperationInProgress(gitDir: string): void {
+  const ops = operationsInProgress(gitDir);
+  if (ops.length > 0) {
+    throw new RepoBusyError(`${ops.map((o) => o.what).join(', ')} is in progress in this repository; finish or abort it (e.g. "git rebase --abort"), then sync again`);
+  }
 }

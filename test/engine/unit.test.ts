@@ -1,7 +1,7 @@
 /**
  * Pure parts of the sync engine: the failure table, conflict-copy names, push porcelain,
  * breaker transitions with a passed-in clock, marker checks, unmerged parsing, backup
- * pruning, and the retry wrapper's contract with p-retry.
+ * pruning, the retry wrapper's contract with p-retry, and `status --porcelain=v2` parsing.
  */
 import { describe, expect, it } from 'vitest';
 import { defaultConfig, type Config } from '../../src/core/config.js';
@@ -16,6 +16,7 @@ import { GitError } from '../../src/git/git-error.js';
 import { markerLines, parseCheckMarkers, unquoteGitPath } from '../../src/git/markers.js';
 import { parsePushPorcelain } from '../../src/git/push.js';
 import { parseUnmerged, planStop, sides, systemMatcher } from '../../src/git/resolve.js';
+import { parseStatusV2Z, summarize } from '../../src/git/status.js';
 
 describe('failure classification table', () => {
   // Texts captured from git 2.39 (LC_ALL=C) and common hosts.
@@ -160,6 +161,43 @@ describe('unmerged entries and sides', () => {
   });
   it('splits system files from user files by the globs (dotfiles included)', () => {
     expect(planStop(u, systemMatcher(['.claude/**']))).toEqual({ userPaths: ['f.txt', 'del me.txt'], systemPaths: ['.claude/settings.json'] });
+  });
+});
+
+describe('status --porcelain=v2 -z --branch (captured from git 2.39)', () => {
+  const h = '78981922613b2afb6025042ff6bd878ac1994e85';
+  const out = [
+    '# branch.oid 369fc7fe231fdf08cd57b1ac189e355df2dd8fa9',
+    '# branch.head main',
+    `1 .M N... 100644 100644 100644 ${h} ${h} a.txt`,
+    `1 .D N... 100644 100644 000000 ${h} ${h} gone.txt`,
+    `2 R. N... 100644 100644 100644 ${h} ${h} R100 new name.txt`,
+    'old.txt',
+    `1 A. N... 000000 100644 100644 0000000000000000000000000000000000000000 ${h} -rf --force.txt`,
+    `u UU N... 100644 100644 100644 100644 ${h} ${h} ${h} both edited.txt`,
+    '? new\nline.txt',
+    '',
+  ].join('\0');
+  it('reads HEAD, the branch and every entry in v1 terms (paths with spaces, newlines, dashes)', () => {
+    const st = parseStatusV2Z(out);
+    expect(st.head).toBe('369fc7fe231fdf08cd57b1ac189e355df2dd8fa9');
+    expect(st.branch).toBe('main');
+    expect(st.entries).toEqual([
+      { x: ' ', y: 'M', path: 'a.txt' },
+      { x: ' ', y: 'D', path: 'gone.txt' },
+      { x: 'R', y: ' ', path: 'new name.txt', origPath: 'old.txt' },
+      { x: 'A', y: ' ', path: '-rf --force.txt' },
+      { x: 'U', y: 'U', path: 'both edited.txt' },
+      { x: '?', y: '?', path: 'new\nline.txt' },
+    ]);
+    expect(summarize(st.entries)).toEqual({ added: ['-rf --force.txt', 'new\nline.txt'], modified: ['a.txt', 'both edited.txt'], deleted: ['gone.txt'], renamed: ['new name.txt'] });
+  });
+  it('knows an unborn branch and a detached HEAD', () => {
+    expect(parseStatusV2Z('# branch.oid (initial)\0# branch.head main\0')).toEqual({ head: null, branch: 'main', entries: [] });
+    expect(parseStatusV2Z(`# branch.oid ${h}\0# branch.head (detached)\0`)).toEqual({ head: h, branch: null, entries: [] });
+  });
+  it('refuses output without the branch header rather than guess the branch', () => {
+    expect(() => parseStatusV2Z('? x\0')).toThrow(/branch header/);
   });
 });
 
