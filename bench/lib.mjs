@@ -8,7 +8,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
-export const BIN = join(ROOT, 'dist', 'src', 'bin', 'sync-coordinator.js');
+export const BIN = join(ROOT, 'dist', 'bin', 'sync-coordinator.js');
 
 export function makeSandbox(prefix = 'sc-bench-') {
   const dir = realpathSync(mkdtempSync(join(tmpdir(), prefix)));

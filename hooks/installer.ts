@@ -14,11 +14,11 @@
  */
 import { promises as fs } from 'node:fs';
 import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { UsageError } from '../src/core/errors.js';
 import { ensureStateDir, statePaths } from '../src/core/workspace.js';
 import { fsyncDir, tempPathFor, writeFileAtomic } from '../src/core/atomic-file.js';
 import { createGit } from '../src/git/git.js';
+import { packagedHookScript } from '../src/core/package-root.js';
 import {
   acceptsShellLines,
   blockText,
@@ -122,17 +122,14 @@ function runtimePath(ctx: InstallContext): string {
   return join(ctx.root, SCRIPT_DIR_REL, 'runtime');
 }
 
-/** hooks/<hook>.sh of this package, beside this module (tests) or two levels up (dist/hooks/). */
+/** hooks/<hook>.sh shipped with this package. */
 async function packagedScript(hook: HookName): Promise<string> {
-  const candidates = [new URL(`./${hook}.sh`, import.meta.url), new URL(`../../hooks/${hook}.sh`, import.meta.url)];
-  for (const url of candidates) {
-    try {
-      return await fs.readFile(fileURLToPath(url), 'utf8');
-    } catch {
-      /* try the next layout */
-    }
+  const path = packagedHookScript(`${hook}.sh`);
+  try {
+    return await fs.readFile(path, 'utf8');
+  } catch (e) {
+    throw new Error(`cannot read ${hook}.sh of the sync-coordinator package at ${path}: ${(e as Error).message}`);
   }
-  throw new Error(`cannot find ${hook}.sh of the sync-coordinator package (looked in ${candidates.map((u) => fileURLToPath(u)).join(', ')})`);
 }
 
 function checkPath(what: string, value: string): void {

@@ -5,7 +5,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const PROJECT_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-export const BIN = join(PROJECT_ROOT, 'dist', 'src', 'bin', 'sync-coordinator.js');
+export const BIN = join(PROJECT_ROOT, 'dist', 'bin', 'sync-coordinator.js');
 
 export function assertBuilt() {
   if (!existsSync(BIN)) throw new Error(`${BIN} is missing: run "npm run build" first (npm run demo does it)`);

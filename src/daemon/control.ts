@@ -6,15 +6,10 @@
 import { spawn } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { mainBinPath } from '../core/package-root.js';
 import { liveness } from '../core/process-identity.js';
 import { daemonStatePath, readDaemonState } from './daemon-state.js';
 import { readDaemonInfo, removeStalePidFile, type DaemonInfo } from './pidfile.js';
-
-/** The main bin of this install (dist/src/bin/sync-coordinator.js), whatever alias ran us. */
-export function mainBinPath(): string {
-  return fileURLToPath(new URL('../bin/sync-coordinator.js', import.meta.url));
-}
 
 /** stdout/stderr of a detached daemon: what it prints before its logger runs (and crashes). */
 export function daemonOutPath(stateDir: string): string {

@@ -69,6 +69,12 @@ describe('invariant 8: no recursion, no prompt', () => {
   it('every git child gets the sanitized environment, closed stdin for the network, and no variable leaked from a hook', async () => {
     const rec = envRecorder();
     const other = sb.clone('other');
+    // Another device pushed meanwhile, so this sync talks to the remote for fetch and push.
+    const upstream = sb.clone('upstream');
+    writeFileSync(join(upstream, 'upstream.txt'), 'from upstream\n');
+    sb.git(upstream, 'add', 'upstream.txt');
+    sb.git(upstream, 'commit', '-q', '-m', 'upstream work');
+    sb.git(upstream, 'push', '-q', 'origin', 'HEAD:main');
     writeFileSync(join(repo, 'note.txt'), 'hello\n');
     const env = {
       ...sb.env,
@@ -94,7 +100,7 @@ describe('invariant 8: no recursion, no prompt', () => {
       for (const leaked of ['GIT_DIR', 'GIT_INDEX_FILE', 'GIT_WORK_TREE', 'GIT_EDITOR', 'EDITOR', 'SECRET_TOKEN']) expect(c.env[leaked], `${leaked} in ${c.args}`).toBeUndefined();
     }
     const network = calls.filter((c) => / (fetch|push) /.test(` ${c.args} `));
-    expect(network.length).toBeGreaterThanOrEqual(2);
+    expect(network.some((c) => c.args.includes(' fetch ')) && network.some((c) => c.args.includes(' push ')), network.map((c) => c.args).join('; ')).toBe(true);
     for (const c of network) {
       expect(c.stdin).toBe('/dev/null');
       expect(c.env.SYNC_COORDINATOR_OP).toMatch(/^\d{8}-\d{6}-[0-9a-f]{6}$/);
@@ -140,7 +146,7 @@ describe('invariant 3: requests that arrive during a sync', () => {
     writeFileSync(join(repo, 'a.txt'), 'a\n');
     await runCli(['init'], { cwd: repo, env: sb.env });
     const queue = join(repo, '.claude/sync-coordination/queue');
-    // During the first sync's fetch, two requests land in the queue: one stamped before
+    // During the first sync's push, two requests land in the queue: one stamped before
     // the sync started (its writer was slow to rename it in), one stamped now.
     const bin = join(sb.dir, 'inject-bin');
     mkdirSync(bin);
@@ -148,7 +154,7 @@ describe('invariant 3: requests that arrive during a sync', () => {
     writeFileSync(
       join(bin, 'git'),
       `#!/bin/sh
-case " $* " in *" fetch "*)
+case " $* " in *" push "*)
   if [ ! -e '${sb.dir}/injected' ]; then
     : > '${sb.dir}/injected'
     printf '{"id":"0000000000001-1-aaaaaaaa","type":"smart","caller":"early","priority":"normal","reason":"","created_at":"${old}","pid":1}\n' > '${queue}/0000000000001-1-aaaaaaaa.json'

@@ -3,7 +3,7 @@
  * (macOS) that runs `daemon run` for this work tree at login, and print how to enable it.
  * It never enables anything itself.
  */
-import { mainBinPath } from '../../daemon/control.js';
+import { mainBinPath } from '../../core/package-root.js';
 import { planService, writeService } from '../../daemon/service.js';
 import { UsageError } from '../../core/errors.js';
 import { safeValue } from '../../core/sanitize.js';

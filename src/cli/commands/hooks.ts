@@ -3,8 +3,8 @@
  * hooks directory (core.hooksPath, husky 9's .husky/, or .git/hooks), chained with the
  * user's own hooks.
  */
-import { fileURLToPath } from 'node:url';
 import { hooksStatus, installHooks, uninstallHooks, type HooksStatus, type InstallContext } from '../../../hooks/installer.js';
+import { mainBinPath } from '../../core/package-root.js';
 import { safeValue } from '../../core/sanitize.js';
 import type { CommandContext } from '../context.js';
 
@@ -13,8 +13,7 @@ type Opts = { json?: boolean };
 async function installContext(ctx: CommandContext): Promise<InstallContext> {
   const ws = await ctx.workspace();
   // The bin of this very install, so a hook starts the same version that installed it.
-  const binPath = fileURLToPath(new URL('../../bin/sync-coordinator.js', import.meta.url));
-  return { root: ws.root, gitDir: ws.gitDir, commonDir: ws.commonDir, nodePath: process.execPath, binPath };
+  return { root: ws.root, gitDir: ws.gitDir, commonDir: ws.commonDir, nodePath: process.execPath, binPath: mainBinPath() };
 }
 
 function printStatus(ctx: CommandContext, s: HooksStatus): void {

@@ -1,0 +1,38 @@
+#!/usr/bin/env node
+// Bundles the bins into dist/bin/ (part of `npm run build`, after tsc has type-checked).
+//
+// Why bundle: a hook or script starts a fresh node for every request, and resolving and
+// compiling ~60 separate ES modules (plus commander's and proper-lockfile's CommonJS
+// files) was a third of sync-now's own time. Code splitting keeps every command's
+// code in its own chunk, still loaded only when that command runs (zod, the conflict
+// machinery and the daemon never load for a plain sync).
+//
+// pino, pino-roll and pino-pretty stay external: pino finds its worker and transport
+// files by path at run time, which a bundle would break. All chunks sit in one
+// directory, so `import.meta.url` means the same folder in each of them.
+import { build } from 'esbuild';
+import { rmSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const outdir = join(root, 'dist', 'bin');
+rmSync(outdir, { recursive: true, force: true });
+
+await build({
+  absWorkingDir: root,
+  entryPoints: ['src/bin/sync-coordinator.ts', 'src/bin/sync-now.ts', 'src/bin/claude-sync-daemon.ts'],
+  outdir,
+  bundle: true,
+  splitting: true,
+  format: 'esm',
+  platform: 'node',
+  target: 'node20',
+  external: ['pino', 'pino-roll', 'pino-pretty'],
+  // Bundled CommonJS packages (commander, proper-lockfile) call require() for node's
+  // own modules; an ES module has no require of its own.
+  banner: { js: "import { createRequire as __scCreateRequire } from 'node:module'; const require = __scCreateRequire(import.meta.url);" },
+  sourcemap: 'linked',
+  legalComments: 'linked',
+  logLevel: 'warning',
+});
