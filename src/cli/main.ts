@@ -15,9 +15,11 @@ function lazy(load: () => Promise<{ run: Action }>) {
   return async (...args: unknown[]) => {
     const cmd = args[args.length - 1] as Command;
     const ctx = createContext(cmd.optsWithGlobals() as { C?: string });
-    // Every command needs the work tree: its git call runs while the command's modules load.
+    // The command's modules load while the work tree is found: the import's file reads
+    // are under way before the git child is spawned (a spawn blocks this thread).
+    const loading = load();
     ctx.workspace().catch(() => {});
-    const mod = await load();
+    const mod = await loading;
     const code = await mod.run(ctx, ...args.slice(0, -1));
     if (typeof code === 'number' && code !== 0) process.exitCode = code;
   };

@@ -216,9 +216,11 @@ async function runBatch(opts: ProcessOptions, lock: LockHandle, store: StateStor
   const log = opts.logger.child({ op: opId, type });
   await lock.setOp(opId);
   const me = selfIdentity();
+  // Not fsynced: until `mark` (durable) records a rebase or merge, a crash leaves
+  // nothing to recover, and `mark` writes this record durably along with it.
   await store.update((s) => {
     s.active = { op: opId, type, step: 'queued', started_at: new Date().toISOString(), pid: me.pid, start_time: me.start_time, branch: null, backup_ref: null, integrating: null, request_ids: batch.map((e) => e.request.id) };
-  });
+  }, { durable: false });
   log.info({ requests: batch.length, priority, callers: [...new Set(batch.map((e) => e.request.caller))].slice(0, 10) }, 'sync started');
   let outcome: SyncOutcome | null = null;
   let error: unknown = null;

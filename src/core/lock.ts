@@ -132,7 +132,9 @@ async function tryAcquire(opts: LockOptions, caller: string, op: string | null):
     lock_ino: st.ino,
     lock_birthtime_ms: st.birthtimeMs,
   };
-  await writeFileAtomic(opts.paths.lockOwner, JSON.stringify(owner) + '\n', { fsyncDir: false });
+  // Not fsynced: the record only has to outlive a process, not the machine. After a
+  // reboot the boot id differs and a lost or torn record falls to the mtime rule.
+  await writeFileAtomic(opts.paths.lockOwner, JSON.stringify(owner) + '\n', { fsync: false, fsyncDir: false });
   let released = false;
   const handle: LockHandle = {
     owner,
@@ -148,7 +150,7 @@ async function tryAcquire(opts: LockOptions, caller: string, op: string | null):
     },
     async setOp(newOp: string) {
       owner.op = newOp;
-      await writeFileAtomic(opts.paths.lockOwner, JSON.stringify(owner) + '\n', { fsyncDir: false });
+      await writeFileAtomic(opts.paths.lockOwner, JSON.stringify(owner) + '\n', { fsync: false, fsyncDir: false });
     },
     async release() {
       if (released) return;

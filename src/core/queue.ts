@@ -18,18 +18,24 @@ export function newRequestId(now = Date.now()): string {
   return `${now.toString().padStart(13, '0')}-${process.pid}-${randomBytes(4).toString('hex')}`;
 }
 
-export async function enqueue(queueDir: string, req: SyncRequest): Promise<string> {
+/**
+ * `durable: false` skips both fsyncs, for a caller that processes the request itself
+ * before it reports anything (sync-now): if the machine loses power first, the caller
+ * never said "done", so nothing promised is lost. The rename keeps it atomic either way.
+ */
+export async function enqueue(queueDir: string, req: SyncRequest, opts: { durable?: boolean } = {}): Promise<string> {
+  const durable = opts.durable !== false;
   const file = join(queueDir, `${req.id}.json`);
   const tmp = join(queueDir, `.tmp-${req.id}`);
   const handle = await fs.open(tmp, 'wx', 0o600);
   try {
     await handle.writeFile(JSON.stringify(req) + '\n', 'utf8');
-    await handle.sync();
+    if (durable) await handle.sync();
   } finally {
     await handle.close();
   }
   await fs.rename(tmp, file);
-  await fsyncDir(queueDir);
+  if (durable) await fsyncDir(queueDir);
   return file;
 }
 

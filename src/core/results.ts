@@ -38,8 +38,15 @@ export async function pruneResults(dir: string, maxAgeMs = 3_600_000, now = Date
   } catch {
     return;
   }
+  // A request id starts with its creation time in ms, and a result is written after
+  // its request was made: a result whose request is younger than maxAge is younger
+  // too, so only the others are stat'ed (this runs before every sync).
+  const candidates = names.filter((n) => {
+    const made = Number(/^(\d{13})-/.exec(n)?.[1]);
+    return !(now - made <= maxAgeMs);
+  });
   await Promise.all(
-    names.map(async (n) => {
+    candidates.map(async (n) => {
       const p = join(dir, n);
       try {
         if (now - (await fs.stat(p)).mtimeMs > maxAgeMs) await fs.rm(p, { force: true });

@@ -20,7 +20,8 @@ export async function run(ctx: CommandContext, opts: { json?: boolean; reason?: 
   const logger = await ctx.logger();
   const now = Date.now();
   const request: SyncRequest = { id: newRequestId(now), type: 'manual', caller: 'sync-now', priority: 'high', reason, created_at: new Date(now).toISOString(), pid: process.pid };
-  await enqueue(ws.paths.queue, request);
+  // Processed right here before anything is reported: no fsync needed (see enqueue).
+  await enqueue(ws.paths.queue, request, { durable: false });
   const progress = createProgress(ctx, opts.json ? 'silent' : process.stdout.isTTY === true ? 'tty' : 'lines');
   const report = await processQueue({ ws, config, logger, caller: 'sync-now', lockTimeoutMs: config.lock_timeout_ms, onStep: progress.step, signal: ctx.signal });
   progress.done();
