@@ -1,8 +1,8 @@
 // Error recovery (issue 4: under 50 ms median): time from a transient failure to the
 // start of the successful retry, excluding the configured backoff delay (set to 0 here,
 // so everything measured is the coordinator's own work: classify, decide, retry).
-// A `git` wrapper first on PATH fails the first fetch of every op with a real
-// "connection refused" error. Baseline: the gap between two consecutive git calls of a
+// A `git` wrapper first on PATH fails the first push (a sync's first network call
+// after a local commit) of every op with a real "connection refused" error. Baseline: the gap between two consecutive git calls of a
 // sync that does not fail (the pipeline's normal step-to-step cost).
 import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -28,13 +28,13 @@ export async function run({ iterations = 15 } = {}) {
       `#!/bin/sh
 s=$(date +%s%N)
 case " $* " in
-  *" fetch "*)
+  *" push "*)
     if [ -n "$SYNC_COORDINATOR_OP" ] && [ ! -e '${marks}'/"$SYNC_COORDINATOR_OP" ] && [ -e '${marks}/ARMED' ]; then
       : > '${marks}'/"$SYNC_COORDINATOR_OP"
       echo "ssh: connect to host example.test port 22: Connection refused" >&2
       echo "fatal: Could not read from remote repository." >&2
       e=$(date +%s%N)
-      echo "$s $e FAIL $SYNC_COORDINATOR_OP fetch" >> '${log}'
+      echo "$s $e FAIL $SYNC_COORDINATOR_OP push" >> '${log}'
       exit 128
     fi ;;
 esac
@@ -61,7 +61,7 @@ exit $rc
         if (i < 2) continue;
         if (armed) {
           const fail = calls.findIndex((c) => c.kind === 'FAIL');
-          const retry = calls.slice(fail + 1).find((c) => c.kind === 'OK' && / fetch /.test(` ${c.args} `));
+          const retry = calls.slice(fail + 1).find((c) => c.kind === 'OK' && / push /.test(` ${c.args} `));
           if (fail < 0 || !retry) throw new Error('no failure/retry pair recorded');
           recovery.push(retry.s - calls[fail].e);
         } else {
