@@ -14,10 +14,11 @@
  *   on the branch (at the branch's tip, which is the backup or our finished rebase);
  * - on the branch, nothing in progress: the integration finished or never began;
  *   nothing to restore.
- * Work-tree edits made while the sync lay dead are saved and written back (restore.ts),
- * so recovery never discards a change. If recovery cannot finish, the marker stays set
- * and the next run tries again. The interrupted sync itself is simply retried by the
- * next sync (its requests are still queued).
+ * Work-tree edits made while the sync lay dead (or while recovery runs) are saved in a
+ * snapshot ref and never overwritten (restore.ts), so recovery never discards a change.
+ * If recovery cannot finish, the marker stays set and the next run tries again. The
+ * interrupted sync itself is simply retried by the next sync (its requests are still
+ * queued).
  */
 import { withdrawConflictsOfOp } from '../core/conflict-log.js';
 import type { LockHandle } from '../core/lock.js';

@@ -6,17 +6,17 @@
  *
  * Recovery (src/git/recovery.ts → restore.ts `restoreBranch`) saves the edits made
  * meanwhile (changed files in a commit under `refs/sync-coordinator/backup/<op>-worktree`,
- * deleted files in a list), then runs `git rebase --abort` / `reset --hard` (which
- * overwrite tracked files and bring deleted ones back), then writes the saved edits back.
- * Before the fix a kill between the abort and the write-back left HEAD on the branch with
- * nothing in progress, so the next run found "nothing to restore": the modified file
- * stayed reverted (its edit only in the -worktree ref) and the deleted file came back,
- * and both were committed and pushed. Invariant 4 ("never discard a working-tree change").
+ * deleted files in a list) and then restores the branch. Before 81d6ce3 the restore was
+ * `git rebase --abort` / `reset --hard` followed by a write-back of the saved edits, and a
+ * kill between the two left HEAD on the branch with nothing in progress: the next run
+ * found "nothing to restore", the modified file stayed reverted and the deleted file came
+ * back, both committed and pushed. Invariant 4 ("never discard a working-tree change").
+ * The restore no longer writes those files at all; the kills below land at each step of
+ * it (and at the step that rewrote the work tree in the older versions).
  *
- * The chaos run hit it with a kill timed at the recovering process's `git rebase --abort`;
- * here a git in front of the real one does the two kills deterministically: it holds the
- * first rebase open (kill -9 of the CLI and its git, as in test/engine/crash.test.ts),
- * and in the next run it lets `rebase --abort` finish and then kill -9s the CLI that ran it. */
+ * A git in front of the real one does the kills deterministically: it holds the first
+ * rebase open (kill -9 of the CLI and its git, as in test/engine/crash.test.ts), and in
+ * the next run it lets the chosen step finish and then kill -9s the CLI that ran it. */
 import { execFileSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -27,6 +27,7 @@ import { chaosConfig } from './harness/world.js';
 
 const STATE = '.claude/sync-coordination';
 
+/** A git in front of the real one; `body` sees `$real`, `$rebase`, `$ctl` and the arguments. */
 function fakeGit(dir: string, name: string, body: string): string {
   const bin = join(dir, name);
   mkdirSync(bin, { recursive: true });
@@ -35,12 +36,11 @@ function fakeGit(dir: string, name: string, body: string): string {
     join(bin, 'git'),
     `#!/bin/sh
 real='${real}'
-rebase=; ctl=; abort=
+rebase=; ctl=
 for a in "$@"; do
   case "$a" in
     rebase) rebase=1 ;;
-    --abort) ctl=1; abort=1 ;;
-    --continue|--skip|--quit|--edit-todo|--show-current-patch) ctl=1 ;;
+    --abort|--continue|--skip|--quit|--edit-todo|--show-current-patch) ctl=1 ;;
   esac
 done
 ${body}
@@ -50,6 +50,9 @@ exec "$real" "$@"
   chmodSync(join(bin, 'git'), 0o755);
   return bin;
 }
+
+/** Shell pattern (for `case " $* " in`) of the git that saves recovery's work-tree snapshot. */
+const SNAPSHOT_SAVED = `*" update-ref "*"refs/sync-coordinator/backup/"*"-worktree "*`;
 
 /** A clone `a` whose sync was kill -9'd (with its git) in the middle of a rebase. */
 async function crashedMidRebase(prefix: string): Promise<{ sb: Sandbox; a: string; cli: (args: string[], env?: NodeJS.ProcessEnv) => Promise<CliResult> }> {
@@ -89,7 +92,20 @@ fi`);
   return { sb, a, cli };
 }
 
-describe('kill -9 of the process that recovers a crashed rebase', () => {
+/** Path → content of every file on the remote's main. */
+function remoteFiles(sb: Sandbox): Map<string, string> {
+  const files = sb.git(sb.remote, 'ls-tree', '-r', '--name-only', '-z', 'main').split('\0').filter(Boolean);
+  return new Map(files.map((p) => [p, sb.git(sb.remote, 'show', `main:${p}`)]));
+}
+
+const KILL_POINTS: Array<{ step: string; pattern: string }> = [
+  { step: 'the work-tree snapshot is saved', pattern: SNAPSHOT_SAVED },
+  // read-tree -m -u: today's restore; rebase --abort / reset --hard: before the fix.
+  { step: 'the work tree is restored', pattern: `*" read-tree "*|*" rebase --abort "*|*" reset --hard "*` },
+  { step: 'the rebase state is dropped (HEAD still detached)', pattern: `*" rebase --quit "*` },
+];
+
+describe.each(KILL_POINTS)('kill -9 of the process that recovers a crashed rebase, right after $step', ({ pattern }) => {
   let sb: Sandbox;
   let a: string;
   let killed: CliResult;
@@ -100,16 +116,20 @@ describe('kill -9 of the process that recovers a crashed rebase', () => {
     let cli: Awaited<ReturnType<typeof crashedMidRebase>>['cli'];
     ({ sb, a, cli } = await crashedMidRebase('sc-chaos-recovery-'));
 
-    // The user keeps working while the sync lies dead: edits one file, deletes another.
+    // The user keeps working while the sync lies dead: edits one file, deletes another,
+    // creates a third.
     writeFileSync(join(a, 'notes.txt'), 'edit made while the sync lay dead\n');
     rmSync(join(a, 'doomed.txt'));
+    writeFileSync(join(a, 'new.txt'), 'created while the sync lay dead\n');
 
-    // The next sync recovers; it is kill -9'd right after its `rebase --abort`.
-    const killer = fakeGit(sb.dir, 'kill-bin', `if [ -n "$rebase" ] && [ -n "$abort" ]; then
+    // The next sync recovers; it is kill -9'd right after the chosen step (once).
+    const killer = fakeGit(sb.dir, 'kill-bin', `case " $* " in ${pattern})
+  [ -e '${sb.dir}/killed' ] && exec "$real" "$@"
+  : > '${sb.dir}/killed'
   "$real" "$@"; rc=$?
   kill -9 $PPID
-  exit $rc
-fi`);
+  exit $rc ;;
+esac`);
     killed = await cli(['sync-now'], { ...sb.env, PATH: `${killer}:${sb.env.PATH}` });
     worktreeRef = sb.git(a, 'for-each-ref', '--format=%(refname)', 'refs/sync-coordinator/backup/').split('\n').find((r) => r.endsWith('-worktree')) ?? '';
 
@@ -118,7 +138,7 @@ fi`);
   });
   afterAll(() => sb?.cleanup());
 
-  it('the scenario ran as planned (recovery snapshotted the edits, then was killed after its abort)', () => {
+  it('the scenario ran as planned (recovery snapshotted the edits, then was killed at that step)', () => {
     expect(killed.signal).toBe('SIGKILL');
     expect(worktreeRef).not.toBe('');
     expect(sb.git(a, 'show', `${worktreeRef}:notes.txt`)).toBe('edit made while the sync lay dead\n');
@@ -127,24 +147,30 @@ fi`);
     expect(sb.git(sb.remote, 'rev-parse', 'main')).toBe(sb.git(a, 'rev-parse', 'HEAD'));
   });
 
-  // Before 81d6ce3: notes.txt was back at "edit before the crash" and doomed.txt was back,
-  // both committed and pushed; the edit lived only in the -worktree backup ref.
-  it('keeps the edit and the delete made while the sync lay dead (invariant 4)', () => {
-    const files = sb.git(sb.remote, 'ls-tree', '-r', '--name-only', 'main').split('\n');
-    expect(sb.git(sb.remote, 'show', 'main:notes.txt')).toBe('edit made while the sync lay dead\n');
-    expect(files).not.toContain('doomed.txt');
+  // Before 81d6ce3 (kill after the abort): notes.txt was back at "edit before the crash"
+  // and doomed.txt was back, both committed and pushed; the edit lived only in the
+  // -worktree backup ref.
+  it('keeps the edit, the delete and the new file made while the sync lay dead (invariant 4)', () => {
+    const files = remoteFiles(sb);
+    expect(files.get('notes.txt')).toBe('edit made while the sync lay dead\n');
+    expect(files.has('doomed.txt')).toBe(false);
+    expect(files.get('new.txt')).toBe('created while the sync lay dead\n');
+    expect(files.get('b.txt')).toBe('from b\n');
   });
 });
 
 /**
- * A narrower relative of the bug above (found while analysing it; no kill needed): the
- * recovery snapshots the work tree, then runs `git rebase --abort` (a hard reset) some
- * tens of ms later (about 70 ms in the chaos logs), then writes the snapshot back. An
- * edit saved in between is overwritten by the abort and then by the older snapshot.
- * A non-destructive restore (`git read-tree -m -u` / a non-forced checkout, which refuse
- * to overwrite a file that changed) would shrink the window to git's own.
+ * The narrower relative of the bug above (no kill needed): the recovery snapshotted the
+ * work tree, ran `git rebase --abort` (a hard reset) some tens of ms later (about 70 ms in
+ * the chaos logs, 750 ms under load), then wrote the snapshot back, so an edit saved in
+ * between was overwritten by the abort and then by the older snapshot. The restore now
+ * never writes a file that is not exactly what git left there (restore.ts). Here the
+ * user's editor saves three files right after the snapshot is saved: one the user had
+ * already edited, one git left clean and the restore does not change, and one git left
+ * clean that the restore removes (device b's file, which the stopped rebase had checked
+ * out).
  */
-describe('an edit saved while recovery restores the branch', () => {
+describe('edits saved while recovery restores the branch', () => {
   let sb: Sandbox;
   let a: string;
   let result: CliResult;
@@ -153,10 +179,13 @@ describe('an edit saved while recovery restores the branch', () => {
     let cli: Awaited<ReturnType<typeof crashedMidRebase>>['cli'];
     ({ sb, a, cli } = await crashedMidRebase('sc-chaos-recovery-window-'));
     writeFileSync(join(a, 'notes.txt'), 'edit made while the sync lay dead\n');
-    // The user's editor saves again just as the recovery's abort starts.
-    const late = fakeGit(sb.dir, 'late-bin', `if [ -n "$rebase" ] && [ -n "$abort" ]; then
+    const late = fakeGit(sb.dir, 'late-bin', `case " $* " in ${SNAPSHOT_SAVED})
+  "$real" "$@"; rc=$?
   printf 'edit saved during the recovery\\n' > '${a}/notes.txt'
-fi`);
+  printf 'late edit of a clean file\\n' > '${a}/doomed.txt'
+  printf 'late edit of b\\n' > '${a}/b.txt'
+  exit $rc ;;
+esac`);
     result = await cli(['sync-now'], { ...sb.env, PATH: `${late}:${sb.env.PATH}` });
   });
   afterAll(() => sb?.cleanup());
@@ -164,11 +193,18 @@ fi`);
   it('the recovery and the sync completed', () => {
     expect(result.code, result.stderr).toBe(0);
     expect(sb.git(sb.remote, 'rev-parse', 'main')).toBe(sb.git(a, 'rev-parse', 'HEAD'));
+    expect(sb.git(a, 'status', '--porcelain')).toBe('');
   });
 
-  // Fails today: the remote has "edit made while the sync lay dead" (the snapshot).
-  it.fails('keeps the later edit', () => {
-    expect(sb.git(sb.remote, 'show', 'main:notes.txt')).toBe('edit saved during the recovery\n');
+  // Before the fix the remote had the snapshot's "edit made while the sync lay dead", the
+  // base doomed.txt, and no trace of the late b.txt.
+  it('keeps every later edit', () => {
+    const files = remoteFiles(sb);
+    expect(files.get('notes.txt')).toBe('edit saved during the recovery\n');
+    expect(files.get('doomed.txt')).toBe('late edit of a clean file\n');
+    // b.txt: device b's version stays at the path, the late local one is a conflict copy.
+    expect(files.get('b.txt')).toBe('from b\n');
+    expect([...files].filter(([p, text]) => p.startsWith('b.sync-conflict-') && text === 'late edit of b\n')).toHaveLength(1);
   });
 });
 
