@@ -213,6 +213,18 @@ async function resolveCurrentStop(ctx: SyncContext, run: SyncRun, how: Integrati
   const { git } = ctx;
   const unmerged = parseUnmerged((await git.run(['ls-files', '-u', '-z'], { readOnly: true })).stdout);
   if (unmerged.length === 0) {
+    // `rebase --continue` refuses while any tracked file differs from the index, and then
+    // says "You must edit all merge conflicts and then mark them as resolved using git
+    // add" although no conflict is left: somebody edited, deleted or renamed a file while
+    // the rebase was stopped. Say so; the undo that follows keeps those changes.
+    const edited = (await git.run(['diff', '--name-only', '--no-renames', '-z'], { readOnly: true })).stdout.split('\0').filter(Boolean);
+    if (edited.length > 0) {
+      const names = `${edited.slice(0, 5).join(', ')}${edited.length > 5 ? ', ...' : ''}`;
+      throw new SyncFailedError(
+        `the ${how} could not go on: ${edited.length} tracked file(s) changed in the work tree while it was stopped on a conflict (${names}), and git continues only over unchanged files; the integration is undone, the changes stay in the work tree, and the next sync commits them`,
+        { code: 'EWORKTREE' },
+      );
+    }
     throw new SyncFailedError(`the ${how} stopped without a conflict: ${output.trim().split('\n').slice(-2).join(' | ').slice(0, 300)}`, { code: 'EINTEGRATE' });
   }
   await ctx.step('resolve');
