@@ -3,12 +3,13 @@
 import { mkdirSync, mkdtempSync, rmdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { BIN, median, round } from '../lib.mjs';
+import { median, ROOT, round } from '../lib.mjs';
 
 export const name = 'lock';
 
 export async function run({ iterations = 300 } = {}) {
-  const dist = join(BIN, '..', '..');
+  // The compiled modules (tsc's dist/src), not the bins' bundle: the lock in-process.
+  const dist = join(ROOT, 'dist', 'src');
   const { acquireLock } = await import(join(dist, 'core', 'lock.js'));
   const { statePaths } = await import(join(dist, 'core', 'workspace.js'));
   const { silentLogger } = await import(join(dist, 'log.js'));
