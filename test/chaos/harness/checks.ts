@@ -249,55 +249,17 @@ export function countCommits(world: World, remoteMain: string): number {
   return Number(gitOk(world.sb.env, world.sb.remote, ['rev-list', '--count', remoteMain]).trim());
 }
 
-/**
- * Where a restore ran: from the work-tree snapshot (`diff --name-status`, the first git
- * of restore.ts `captureStrayEdits`) to the end of the `reset --hard` that follows it in
- * the same op (or the op's last git, if it was killed first). An edit saved inside such
- * a span is overwritten by the abort/reset and then by the older snapshot: the open
- * issue reproduced by test/chaos/recovery-crash.test.ts ("an edit saved while recovery
- * restores the branch").
- */
-export interface RestoreWindow {
-  clone: string;
-  op: string;
-  from: number;
-  to: number;
-}
-
-export function restoreWindows(world: World): RestoreWindow[] {
-  const out: RestoreWindow[] = [];
-  for (const c of world.clones.values()) {
-    const calls = readCalls(c.recorder.logFile).sort((x, y) => (x.start < y.start ? -1 : 1));
-    calls.forEach((k, i) => {
-      if (!k.op || subcommand(k.args) !== 'diff' || !k.args.includes('--name-status')) return;
-      const later = calls.slice(i + 1).filter((x) => x.op === k.op);
-      const reset = later.find((x) => subcommand(x.args) === 'reset' && x.args.includes('--hard'));
-      const last = reset ?? later[later.length - 1] ?? k;
-      out.push({ clone: c.name, op: k.op, from: Number(k.start / 1_000_000n), to: Number(last.end / 1_000_000n) });
-    });
-  }
-  return out;
-}
-
 export interface LedgerResult {
   violations: string[];
-  /** Violations explained by the known restore-window issue (also in `violations`). */
-  known: string[];
   required: number;
   lost: number;
   deletesUndone: number;
   inCopies: number;
 }
 
-export function ledgerCheck(world: World, ledger: Ledger, files: Map<string, string>, remoteMain: string, windows: RestoreWindow[] = []): LedgerResult {
+export function ledgerCheck(world: World, ledger: Ledger, files: Map<string, string>, remoteMain: string): LedgerResult {
   const v: string[] = [];
-  const known: string[] = [];
-  const report = (text: string, clone: string, at: number | undefined) => {
-    const w = at === undefined ? undefined : windows.find((x) => x.clone === clone && x.from <= at && at <= x.to);
-    const full = w ? `${text} — made inside the restore of op ${w.op} (snapshot at ${new Date(w.from).toISOString()}, reset done at ${new Date(w.to).toISOString()}): known issue, test/chaos/recovery-crash.test.ts` : text;
-    v.push(full);
-    if (w) known.push(full);
-  };
+  const report = (text: string) => v.push(text);
   const stamp = (at: number | undefined) => (at === undefined ? '?' : `${new Date(at).toISOString()} (${at})`);
   const required = ledger.required();
   const verdicts = locateTokens(world, required, files, remoteMain);
@@ -305,7 +267,7 @@ export function ledgerCheck(world: World, ledger: Ledger, files: Map<string, str
   for (const x of lost) {
     const t = x.token;
     const ev = ledger.events.find((e) => e.token === t.token);
-    report(`lost edit: ${t.token} (clone ${t.clone}, round ${t.round}, at ${stamp(ev?.at)}, ${t.kind}${t.concurrent ? ', made while syncs ran' : ''}) at ${t.path}: ${x.where}${x.detail ? ` [${x.detail}]` : ''}`, t.clone, ev?.at);
+    report(`lost edit: ${t.token} (clone ${t.clone}, round ${t.round}, at ${stamp(ev?.at)}, ${t.kind}${t.concurrent ? ', made while syncs ran' : ''}) at ${t.path}: ${x.where}${x.detail ? ` [${x.detail}]` : ''}`);
   }
   let deletesUndone = 0;
   for (const d of ledger.deletedOwnFiles()) {
@@ -313,9 +275,9 @@ export function ledgerCheck(world: World, ledger: Ledger, files: Map<string, str
     deletesUndone++;
     const del = [...ledger.events].reverse().find((e) => e.path === d.path && e.kind === 'own-delete');
     const content = files.get(d.path)!.trim().split('\n').pop();
-    report(`undone delete: ${d.path} (deleted in clone ${d.clone} in round ${del?.round} at ${stamp(del?.at)}${del?.concurrent ? ' while syncs ran' : ''}, removing ${del?.superseded.join(',')}) is back in the final tree with ${content}`, d.clone, del?.at);
+    report(`undone delete: ${d.path} (deleted in clone ${d.clone} in round ${del?.round} at ${stamp(del?.at)}${del?.concurrent ? ' while syncs ran' : ''}, removing ${del?.superseded.join(',')}) is back in the final tree with ${content}`);
   }
-  return { violations: v, known, required: required.length, lost: lost.length, deletesUndone, inCopies: verdicts.filter((x) => x.where === 'copy').length };
+  return { violations: v, required: required.length, lost: lost.length, deletesUndone, inCopies: verdicts.filter((x) => x.where === 'copy').length };
 }
 
 export { CONFLICT_COPY };

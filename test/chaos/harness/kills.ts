@@ -10,7 +10,7 @@ import { gitCommandsIn } from './procs.js';
 import type { Clone } from './world.js';
 
 /** Git subcommands whose interruption leaves the most to recover. */
-export const TARGET_STEPS = ['rebase', 'rebase', 'rebase', 'push', 'push', 'commit', 'fetch', 'merge', 'reset', 'checkout-index', 'update-ref'] as const;
+export const TARGET_STEPS = ['rebase', 'rebase', 'rebase', 'push', 'push', 'commit', 'fetch', 'merge', 'read-tree', 'checkout-index', 'update-ref'] as const;
 
 /** The subcommand of a live git's argv (`git ...` or our recorder `sh .../git ...`). */
 function liveSubcommand(argv: string[]): string {

@@ -9,7 +9,7 @@ import { writeFileSync } from 'node:fs';
 import { isAlive } from './procs.js';
 import { TARGET_STEPS, whenRunning } from './kills.js';
 import { settle } from './settle.js';
-import { checkConvergence, checkGitCalls, logEvents, checkLeftovers, checkNoForcePush, checkNoMarkers, checkRequests, loggedCopies, countCommits, CONFLICT_COPY, finalTree, ledgerCheck, remoteFsck, restoreWindows } from './checks.js';
+import { checkConvergence, checkGitCalls, logEvents, checkLeftovers, checkNoForcePush, checkNoMarkers, checkRequests, loggedCopies, countCommits, CONFLICT_COPY, finalTree, ledgerCheck, remoteFsck } from './checks.js';
 import { revParse } from './gitread.js';
 import { Ledger, SHARED_FILES, SHARED_LINES } from './ledger.js';
 import { createRng } from './prng.js';
@@ -22,12 +22,6 @@ export interface ChaosOptions {
   log?: (line: string) => void;
   /** Max CLI processes started per round. */
   maxProcs?: number;
-  /**
-   * Report losses explained by an open, reproduced product issue (an edit saved inside a
-   * restore's snapshot-to-reset span) as notes instead of violations. For the CI subset,
-   * so a known bug with its own failing test does not make every CI run a lottery.
-   */
-  knownIssuesAsNotes?: boolean;
 }
 
 export interface ChaosFigures {
@@ -49,8 +43,6 @@ export interface ChaosFigures {
   edits_lost: number;
   /** Own files deleted (the last action on them) that are back in the final tree. */
   deletes_undone: number;
-  /** Lost edits and undone deletes made inside a restore window (the known open issue). */
-  losses_known_issue: number;
   edits_in_conflict_copies: number;
   edits_skipped_busy: number;
   conflict_copies: number;
@@ -283,10 +275,8 @@ export async function runChaos(world: World, opts: ChaosOptions): Promise<ChaosR
   };
   violations.push(...(await guard('convergence', () => checkConvergence(world, remoteMain), [])));
   const files = await guard('final tree', () => finalTree(world, remoteMain), new Map<string, string>());
-  const windows = await guard('restore windows', () => restoreWindows(world), []);
-  const edits = await guard('edits', () => ledgerCheck(world, ledger, files, remoteMain, windows), { violations: [], known: [], required: -1, lost: -1, deletesUndone: -1, inCopies: -1 });
-  const knownSet = new Set(opts.knownIssuesAsNotes ? edits.known : []);
-  violations.push(...edits.violations.filter((x) => !knownSet.has(x)));
+  const edits = await guard('edits', () => ledgerCheck(world, ledger, files, remoteMain), { violations: [], required: -1, lost: -1, deletesUndone: -1, inCopies: -1 });
+  violations.push(...edits.violations);
   const markers = await guard('markers', () => checkNoMarkers(world), { violations: [], notes: [] });
   violations.push(...markers.violations);
   const fp = await guard('force push', () => checkNoForcePush(world, tips), { violations: [], pushes: -1 });
@@ -304,7 +294,7 @@ export async function runChaos(world: World, opts: ChaosOptions): Promise<ChaosR
   const unlogged = [...files.keys()].filter((p) => CONFLICT_COPY.test(p) && !loggedSet.has(p));
   for (const p of unlogged) violations.push(`conflict log: copy ${p} is in the final tree but in no clone's conflicts.log (not shown by "conflicts"/"status")`);
   // Soft findings: reported, not failing.
-  const notes: string[] = [...markers.notes, ...knownSet];
+  const notes: string[] = [...markers.notes];
   const figures: ChaosFigures = {
     seed: opts.seed,
     rounds: opts.rounds,
@@ -322,7 +312,6 @@ export async function runChaos(world: World, opts: ChaosOptions): Promise<ChaosR
     edits_required: edits.required,
     edits_lost: edits.lost,
     deletes_undone: edits.deletesUndone,
-    losses_known_issue: edits.known.length,
     edits_in_conflict_copies: edits.inCopies,
     edits_skipped_busy: ledger.skippedBusy + ledger.skippedMarkers + ledger.skippedAbsent,
     conflict_copies: [...files.keys()].filter((p) => CONFLICT_COPY.test(p)).length,
