@@ -11,15 +11,16 @@
 // files by path at run time, which a bundle would break. All chunks sit in one
 // directory, so `import.meta.url` means the same folder in each of them.
 import { build } from 'esbuild';
-import { rmSync } from 'node:fs';
+import { readdirSync, rmSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const outdir = join(root, 'dist', 'bin');
-rmSync(outdir, { recursive: true, force: true });
+const STALE_MS = 10 * 60_000;
+const builtAt = Date.now();
 
-await build({
+const result = await build({
   absWorkingDir: root,
   entryPoints: ['src/bin/sync-coordinator.ts', 'src/bin/sync-now.ts', 'src/bin/claude-sync-daemon.ts'],
   outdir,
@@ -35,4 +36,13 @@ await build({
   sourcemap: 'linked',
   legalComments: 'linked',
   logLevel: 'warning',
+  metafile: true,
 });
+
+// Chunks of earlier builds are removed only once they are old: a daemon or a test
+// process started before this build may still lazy-load them by their hashed names.
+const current = new Set(Object.keys(result.metafile.outputs).map((f) => join(root, f)));
+for (const name of readdirSync(outdir)) {
+  const file = join(outdir, name);
+  if (!current.has(file) && builtAt - statSync(file).mtimeMs > STALE_MS) rmSync(file, { force: true });
+}

@@ -18,7 +18,8 @@ import { GitError } from './git-error.js';
 import { assertCommittable, assertHeadClean, type ConflictTracker } from './markers.js';
 import type { SyncContext } from './pipeline.js';
 import { parseUnmerged, planStop, resolveStop, systemMatcher, type Integration } from './resolve.js';
-import { integrationInProgress, restoreBranch, type RepoLocation } from './restore.js';
+import { integrationInProgress } from './preflight.js';
+import { restoreBranch, type RepoLocation } from './restore.js';
 
 import { aheadBehind, COMMIT_CONFIG } from './rev.js';
 
@@ -177,7 +178,7 @@ async function rebaseWithPolicy(ctx: SyncContext, run: SyncRun, records: Conflic
   const commits = Number((await git.run(['rev-list', '--count', `${run.remoteRef}..HEAD`], { readOnly: true })).stdout.trim());
   let res = await git.run(['rebase', '--merge', '--no-autosquash', '--no-autostash', run.remoteRef], { okCodes: [1], config: REBASE_CONFIG });
   for (let stops = 0; ; stops++) {
-    const ip = await integrationInProgress(git, ctx.ws.root);
+    const ip = integrationInProgress(ctx.ws.gitDir);
     if (!ip.rebaseDir) {
       if (res.code === 0) return true;
       if (stops > 0) throw new SyncFailedError(`rebase --continue failed: ${(res.stderr || res.stdout).trim().slice(0, 300)}`, { code: 'EINTEGRATE' });
@@ -197,7 +198,7 @@ async function mergeWithPolicy(ctx: SyncContext, run: SyncRun, records: Conflict
   const { git } = ctx;
   const message = `sync(${ctx.type}): merge ${run.remote}/${run.branch} on ${run.device}\n\nSync-Op: ${ctx.opId}\n`;
   const res = await git.run(['merge', '--no-ff', '--no-edit', '-m', message, run.remoteRef], { okCodes: [1], config: MERGE_CONFIG, env: EDITOR_ENV });
-  const ip = await integrationInProgress(git, ctx.ws.root);
+  const ip = integrationInProgress(ctx.ws.gitDir);
   if (!ip.mergeHead) {
     if (res.code === 0) return true;
     const err = toSyncError(new GitError(['merge'], res.code, res.stdout, res.stderr, 'exit'), { step: 'integrate', network: false });

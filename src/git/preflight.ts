@@ -38,6 +38,20 @@ export function operationsInProgress(gitDir: string): RepoOperation[] {
   return found;
 }
 
+export interface InProgress {
+  rebaseDir: string | null;
+  mergeHead: string | null;
+}
+
+/** A rebase or merge in progress in this work tree (read like operationsInProgress). */
+export function integrationInProgress(gitDir: string): InProgress {
+  const at = (name: string) => {
+    const path = join(gitDir, name);
+    return existsSync(path) ? path : null;
+  };
+  return { rebaseDir: at('rebase-merge') ?? at('rebase-apply'), mergeHead: at('MERGE_HEAD') };
+}
+
 /** The branch HEAD points at, or null when detached. */
 export async function currentBranch(git: Git): Promise<string | null> {
   const res = await git.run(['symbolic-ref', '-q', 'HEAD'], { readOnly: true, okCodes: [1] });

@@ -28,8 +28,8 @@ import { SyncFailedError } from '../core/errors.js';
 import type { StateStore } from '../core/state.js';
 import type { Workspace } from '../core/workspace.js';
 import type { Logger } from '../log.js';
-import { currentBranch } from './preflight.js';
-import { integrationInProgress, rebaseIsOurs, restoreBranch } from './restore.js';
+import { currentBranch, integrationInProgress } from './preflight.js';
+import { rebaseIsOurs, restoreBranch } from './restore.js';
 
 const WAIT_FOR_ORPHANS_MS = 10_000;
 
@@ -56,7 +56,7 @@ export async function recoverInterruptedOp(deps: { ws: Workspace; store: StateSt
   if (active.integrating && active.backup_ref && active.branch) {
     const loc = { root: deps.ws.root, gitDir: deps.ws.gitDir };
     const backup = (await git.run(['rev-parse', '--verify', '-q', `${active.backup_ref}^{commit}`], { readOnly: true, okCodes: [1] })).stdout.trim();
-    const ip = await integrationInProgress(git, deps.ws.root);
+    const ip = integrationInProgress(deps.ws.gitDir);
     const branch = await currentBranch(git);
     const headSha = (await git.run(['rev-parse', '--verify', '-q', 'HEAD'], { readOnly: true, okCodes: [1] })).stdout.trim();
     if (!backup) {

@@ -18,34 +18,19 @@
  * merge, not an edit: it is replaced like the unmerged paths (only if still as saved),
  * its content stays in the snapshot ref, and the log names it.
  */
-import { existsSync, lstatSync, promises as fs, readFileSync } from 'node:fs';
-import { dirname, isAbsolute, join } from 'node:path';
+import { lstatSync, promises as fs, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { SyncFailedError } from '../core/errors.js';
 import { statePaths } from '../core/workspace.js';
 import type { Logger } from '../log.js';
 import { saveBackup } from './backup.js';
 import type { Git } from './git.js';
 import { markerLines } from './markers.js';
-import { currentBranch, unmergedPaths } from './preflight.js';
+import { currentBranch, integrationInProgress, unmergedPaths } from './preflight.js';
 
 export interface RepoLocation {
   root: string;
   gitDir: string;
-}
-
-export interface InProgress {
-  rebaseDir: string | null;
-  mergeHead: string | null;
-}
-
-/** A rebase or merge in progress in this work tree (paths via `rev-parse --git-path`). */
-export async function integrationInProgress(git: Git, root: string): Promise<InProgress> {
-  const res = await git.run(['rev-parse', '--git-path', 'rebase-merge', '--git-path', 'rebase-apply', '--git-path', 'MERGE_HEAD'], { readOnly: true });
-  const [rm = '', ra = '', mh = ''] = res.stdout.split('\n').map((p) => (p && !isAbsolute(p) ? join(root, p) : p));
-  return {
-    rebaseDir: rm && existsSync(rm) ? rm : ra && existsSync(ra) ? ra : null,
-    mergeHead: mh && existsSync(mh) ? mh : null,
-  };
 }
 
 /** Our rebase: started from `expectedOrigHead` on `branch` (so a user's own rebase is never ours). */
@@ -267,8 +252,8 @@ async function missingOrInTheWay(git: Git, root: string, from: string, target: s
 }
 
 /** Drop the rebase/merge state without touching the index or the work tree (already restored). */
-async function dropIntegrationState(git: Git, root: string): Promise<void> {
-  let ip = await integrationInProgress(git, root);
+async function dropIntegrationState(git: Git, gitDir: string): Promise<void> {
+  let ip = integrationInProgress(gitDir);
   if (ip.rebaseDir) await git.run(['rebase', '--quit'], { okCodes: [1, 128] });
   if (ip.mergeHead) {
     const quit = await git.run(['merge', '--quit'], { okCodes: [1, 128, 129] });
@@ -277,7 +262,7 @@ async function dropIntegrationState(git: Git, root: string): Promise<void> {
     // tree) and never overwrites a file with local changes.
     if (quit.code === 129) await git.run(['merge', '--abort'], { okCodes: [1, 128] });
   }
-  ip = await integrationInProgress(git, root);
+  ip = integrationInProgress(gitDir);
   if (ip.rebaseDir || ip.mergeHead) throw new SyncFailedError('could not end the interrupted rebase/merge; see "git status"', { code: 'ERESTORE' });
 }
 
@@ -297,7 +282,7 @@ export async function restoreBranch(git: Git, loc: RepoLocation, o: { branch: st
   await restoreTree(git, loc, targetSha, cap, o.logger);
   // Work tree and index first, HEAD last: a kill in between leaves a rebase/merge in
   // progress or a detached HEAD, which recovery finds and restores again.
-  await dropIntegrationState(git, loc.root);
+  await dropIntegrationState(git, loc.gitDir);
   if (tip !== targetSha) await git.run(['update-ref', '-m', 'sync-coordinator: restore', branchRef, targetSha, ...(tip ? [tip] : [])]);
   if ((await currentBranch(git)) !== o.branch) await git.run(['symbolic-ref', '-m', 'sync-coordinator: restore', 'HEAD', branchRef]);
   await git.run(['update-index', '-q', '--refresh'], { okCodes: [1] });
