@@ -38,7 +38,7 @@ describe('rate limit through request-sync (invariant 6)', () => {
     expect((await status()).rate_limit).toMatchObject({ used: 0, resets_at: null });
     for (let i = 0; i < 2; i++) {
       edit();
-      const r = await cli(['request-sync', 'smart', `t${i}`, '--json']);
+      const r = await cli(['request-sync', 'smart', `t${i}`, '--json', '--wait']);
       expect(JSON.parse(r.stdout)).toMatchObject({ status: 'processed', result: 'ok' });
     }
     expect((await status()).rate_limit).toMatchObject({ used: 2, limit: 2, burst: 1 });
@@ -46,9 +46,11 @@ describe('rate limit through request-sync (invariant 6)', () => {
     edit();
     const rejected = await cli(['request-sync', 'smart', 'over', 'normal', '--json']);
     expect(rejected.code).toBe(3);
+    // --json prints exactly the contract's keys; the reason and the reset time go to stderr.
     const rj = JSON.parse(rejected.stdout);
+    expect(Object.keys(rj).sort()).toEqual(['id', 'priority', 'status', 'type']);
     expect(rj.status).toBe('rejected');
-    expect(rj.resets_at).toBe((await status()).rate_limit.resets_at);
+    expect(rejected.stderr).toContain(`resets at ${(await status()).rate_limit.resets_at}`);
     const human = await cli(['request-sync', 'smart', 'over', 'normal']);
     expect(human.code).toBe(3);
     expect(human.stderr).toMatch(/resets at \d{4}-\d\d-\d\dT/);
@@ -60,7 +62,7 @@ describe('rate limit through request-sync (invariant 6)', () => {
     expect(s.queue).toMatchObject({ pending: 1, deferred: 1 });
 
     // high: burst; serves the deferred low request too (coalesced).
-    const high = await cli(['request-sync', 'manual', 'me', 'high', '--json']);
+    const high = await cli(['request-sync', 'manual', 'me', 'high', '--json', '--wait']);
     expect(JSON.parse(high.stdout)).toMatchObject({ status: expect.stringMatching(/processed|merged/), result: 'ok' });
     s = await status();
     expect(s.queue.pending).toBe(0);
@@ -70,9 +72,9 @@ describe('rate limit through request-sync (invariant 6)', () => {
     const high2 = await cli(['request-sync', 'manual', 'me', 'high', '--json']);
     expect(high2.code).toBe(3);
 
-    const critical = await cli(['request-sync', 'robust', 'ops', 'critical', '--json']);
+    const critical = await cli(['request-sync', 'robust', 'ops', 'critical', '--json', '--wait']);
     expect(critical.code).toBe(0);
-    expect(JSON.parse(critical.stdout).result).toBe('ok');
+    expect(JSON.parse(critical.stdout)).toEqual({ id: expect.stringMatching(/^\d{13}-\d+-[0-9a-f]{8}$/), status: 'processed', type: 'robust', priority: 'critical', result: 'ok' });
     s = await status();
     expect(s.rate_limit.used).toBe(4);
     expect(s.stats.rejected).toBe(3);
@@ -181,7 +183,7 @@ describe('bad input (invariant 10): exit code, one clear line, nothing changed',
     writeFileSync(join(dir, 'coordinator-state.json'), '{"version": 1, "stats": tru');
     writeFileSync(join(dir, 'queue', '0000000000001-1-deadbeef.json'), 'garbage{');
     edit();
-    const r = await cli(['request-sync', 'smart', 'me', '--json']);
+    const r = await cli(['request-sync', 'smart', 'me', '--json', '--wait']);
     expect(r.code, r.stderr).toBe(0);
     expect(JSON.parse(r.stdout).result).toBe('ok');
     expect(readdirSync(dir).some((n) => /^coordinator-state\.json\.corrupt-/.test(n))).toBe(true);

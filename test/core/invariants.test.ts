@@ -87,7 +87,7 @@ describe('invariant 8: no recursion, no prompt', () => {
       EDITOR: 'vim',
       SECRET_TOKEN: 'hunter2',
     };
-    const r = await runCli(['request-sync', 'manual', 'hook', '--json'], { cwd: repo, env });
+    const r = await runCli(['request-sync', 'manual', 'hook', '--json', '--wait'], { cwd: repo, env });
     expect(r.code, r.stderr).toBe(0);
     expect(JSON.parse(r.stdout).result).toBe('ok');
     // It synced the repository it was started in, not the one GIT_DIR named.
@@ -166,7 +166,7 @@ exec '${realGitPath()}' "$@"
 `,
     );
     chmodSync(join(bin, 'git'), 0o755);
-    const r = await runCli(['request-sync', 'smart', 'first', '--json'], { cwd: repo, env: { ...sb.env, PATH: `${bin}:${sb.env.PATH}` } });
+    const r = await runCli(['request-sync', 'smart', 'first', '--json', '--wait'], { cwd: repo, env: { ...sb.env, PATH: `${bin}:${sb.env.PATH}` } });
     expect(r.code, r.stderr).toBe(0);
     const op = JSON.parse(r.stdout);
     expect(op.result).toBe('ok');
@@ -217,7 +217,7 @@ describe('invariant 9: git lock files of a dead owner', () => {
     await lock2.release();
     // The repository works again.
     writeFileSync(join(repo, 'after.txt'), 'x\n');
-    const r = await runCli(['request-sync', 'smart', 'me', '--json'], { cwd: repo, env: sb.env });
+    const r = await runCli(['request-sync', 'smart', 'me', '--json', '--wait'], { cwd: repo, env: sb.env });
     expect(JSON.parse(r.stdout).result).toBe('ok');
   });
 });

@@ -81,11 +81,12 @@ export async function run(ctx: CommandContext, typeArg: string, callerArg: strin
 
 function print(ctx: CommandContext, opts: Opts, req: SyncRequest, o: { status: string; result: string | null; message: string; resets_at?: string | null }): void {
   if (opts.json) {
+    // Exactly the contract's keys (DESIGN.md section 3); what a person would read (why it
+    // was rejected, when the window resets) goes to stderr as a diagnostic.
     const obj: Record<string, unknown> = { id: req.id, status: o.status, type: req.type, priority: req.priority };
-    if (opts.wait || o.result) obj.result = o.result;
-    if (o.status === 'rejected' || o.status === 'deferred') obj.resets_at = o.resets_at ?? null;
-    obj.message = o.message;
+    if (opts.wait) obj.result = o.result;
     ctx.out(JSON.stringify(obj));
+    if (o.status === 'rejected' || o.status === 'deferred' || o.result === 'failed' || o.result === 'conflict') ctx.err(safeValue(`${o.status}: ${o.message}`));
     return;
   }
   const head = `${o.status}: ${req.type} request ${req.id} (${req.priority})`;

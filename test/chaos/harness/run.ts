@@ -329,7 +329,7 @@ export async function runChaos(world: World, opts: ChaosOptions): Promise<ChaosR
   return { figures, violations, notes, failures: [...failures].sort((a, b) => b[1] - a[1]).map(([k, v]) => `${v}x ${k}`) };
 }
 
-/** The message of a `--json` result line (sync-now, request-sync, process). */
+/** The message of a `--json` result line (sync-now, process). */
 function jsonMessage(stdout: string): string | null {
   const last = stdout.trim().split('\n').pop();
   if (!last) return null;
