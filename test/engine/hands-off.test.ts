@@ -1,13 +1,15 @@
 /**
- * Hands off the user's git (invariant 5): a user's own rebase stopped on a conflict, and
- * a detached HEAD. The sync exits non-zero with a clear message and changes nothing:
- * HEAD, the index, the work tree and .git/rebase-merge stay byte-identical.
+ * Hands off the user's git (invariant 5): a user's own rebase stopped on a conflict, a
+ * detached HEAD, and a merge the user starts while the sync reads the work tree. The
+ * sync exits non-zero with a clear message and changes nothing: HEAD, the index, the
+ * work tree and .git/rebase-merge stay byte-identical.
  */
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { makeSandbox, type Sandbox } from '../helpers/git-fixture.js';
 import { spawnSync } from 'node:child_process';
+import { realGitPath } from '../helpers/git-recorder.js';
 import { cli, commitAll, dirSnapshot, sh, setupDevice, STATE_DIR, testConfig, worktreeSnapshot } from './engine-helpers.js';
 
 /** The pid of a process that has exited. */
@@ -87,5 +89,49 @@ describe('hands off the user\'s git', () => {
     expect(r.stderr).toMatch(/HEAD is detached; check out a branch/);
     expect(repoSnapshot(sb, a)).toEqual(before);
     expect(sb.git(a, 'status', '--porcelain')).toMatch(/f\.txt/);
+  });
+
+  it('a merge the user starts while preflight reads the work tree stops the sync before it stages anything', async () => {
+    // The user's branch and main both change f.txt: their merge stops on a conflict.
+    sb.git(a, 'checkout', '-q', '-b', 'topic');
+    writeFileSync(join(a, 'f.txt'), 'from topic\n');
+    commitAll(sb, a, 'topic');
+    sb.git(a, 'checkout', '-q', 'main');
+    writeFileSync(join(a, 'f.txt'), 'from main\n');
+    commitAll(sb, a, 'main edit');
+    writeFileSync(join(a, 'new.txt'), 'a change for the sync to commit\n');
+    // The git first on PATH runs the user's `git merge topic` right after the sync's
+    // status, while the sync still holds that status's output: the merge lands inside
+    // preflight, after the work tree was read.
+    const bin = join(sb.dir, 'merging-git');
+    mkdirSync(bin);
+    writeFileSync(
+      join(bin, 'git'),
+      `#!/bin/sh
+'${realGitPath()}' "$@"
+rc=$?
+case " $* " in *" status "*)
+  if [ ! -e '${sb.dir}/merged' ]; then
+    : > '${sb.dir}/merged'
+    (unset CLAUDE_SYNC_ACTIVE AUTOMATED_SYNC SYNC_COORDINATOR_OP; cd '${a}' && '${realGitPath()}' merge -q --no-edit topic >/dev/null 2>&1)
+  fi ;;
+esac
+exit $rc
+`,
+    );
+    chmodSync(join(bin, 'git'), 0o755);
+    const head = sb.git(a, 'rev-parse', 'HEAD');
+    const remoteTip = sb.git(sb.remote, 'rev-parse', 'main');
+    const r = await cli(sb, a, ['sync-now'], { ...sb.env, PATH: `${bin}:${sb.env.PATH}` });
+    expect(existsSync(join(sb.dir, 'merged')), 'the merge ran').toBe(true);
+    expect(existsSync(join(a, '.git', 'MERGE_HEAD'))).toBe(true);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/a merge is in progress in this repository; finish or abort it/);
+    // Nothing staged or committed: the conflict is still the user's, markers and all.
+    expect(sb.git(a, 'rev-parse', 'HEAD')).toBe(head);
+    expect(sb.git(a, 'ls-files', '-u')).toMatch(/f\.txt/);
+    expect(sb.git(a, 'status', '--porcelain')).toMatch(/^\?\? new\.txt$/m);
+    expect(readFileSync(join(a, 'f.txt'), 'utf8')).toMatch(/^<<<<<<< /m);
+    expect(sb.git(sb.remote, 'rev-parse', 'main')).toBe(remoteTip);
   });
 });
