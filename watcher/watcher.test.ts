@@ -3,13 +3,13 @@
  * seconds). Conditions are polled with a deadline; the only fixed waits assert that
  * nothing more happens, and they are a few quiet periods long.
  */
-import { renameSync, rmSync, writeFileSync } from 'node:fs';
+import { Dirent, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { watch } from 'chokidar';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { runWatch } from './run-watch.js';
 import { makeTestRepo } from './test-repo.js';
-import { startWatcher, type RunningWatcher, type WatcherDeps, type WatcherOptions } from './watcher.js';
+import { startWatcher, watchDirectories, type RunningWatcher, type WatcherDeps, type WatcherOptions } from './watcher.js';
 
 const DEBOUNCE_MS = 300;
 /** Long enough for a stray second fire to show up: several quiet periods. */
@@ -284,5 +284,30 @@ describe('runWatch', () => {
       signal: AbortSignal.abort(),
     });
     expect(logs).toEqual([]);
+  });
+});
+
+describe('watchDirectories', () => {
+  it('lists directories with readdir file types: no stat per file, symlinks not entered', async () => {
+    repo.write('a/b.txt');
+    repo.write('a/deeper/c.txt');
+    symlinkSync(join(repo.root, 'a'), join(repo.root, 'link'));
+    const seen = new Map<string, unknown>();
+    const w = watchDirectories(repo.root, {
+      ignoreInitial: true,
+      followSymlinks: false,
+      ignored: (path, stats) => {
+        if (stats !== undefined) seen.set(path.slice(repo.root.length + 1), stats);
+        return path.includes('/.git') || (stats !== undefined && !stats.isDirectory());
+      },
+    });
+    try {
+      await new Promise<void>((r) => w.once('ready', () => r()));
+      for (const file of ['README.md', 'a/b.txt', 'a/deeper/c.txt', 'link']) expect(seen.get(file), file).toBeInstanceOf(Dirent);
+      const inside = Object.keys(w.getWatched()).filter((d) => d === repo.root || d.startsWith(`${repo.root}/`));
+      expect(inside.map((d) => d.slice(repo.root.length)).sort()).toEqual(['', '/a', '/a/deeper']);
+    } finally {
+      await w.close();
+    }
   });
 });
