@@ -41,8 +41,9 @@ export type StartOutcome =
  * - `--expose-gc`: lets the daemon collect once after a burst of work (daemon.ts,
  *   idleCollector).
  *
- * A daemon started another way (the systemd unit runs `daemon run` directly) runs
- * without these; it works the same, with a larger footprint.
+ * The service files of `daemon install-service` (service.ts) start node with the same
+ * flags; a `daemon run` started by hand runs without them: the same daemon, with a
+ * larger footprint.
  */
 export const DAEMON_NODE_FLAGS = ['--max-semi-space-size=1', '--no-opt', '--expose-gc'];
 

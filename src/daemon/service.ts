@@ -9,6 +9,7 @@ import { homedir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { hasControl } from '../core/sanitize.js';
 import { UsageError } from '../core/errors.js';
+import { DAEMON_NODE_FLAGS } from './control.js';
 
 export interface ServiceSpec {
   root: string;
@@ -58,7 +59,7 @@ export function systemdUnit(spec: ServiceSpec): string {
     '',
     '[Service]',
     'Type=simple',
-    `ExecStart=${[spec.node, spec.bin, '-C', spec.root, 'daemon', 'run'].map(systemdQuote).join(' ')}`,
+    `ExecStart=${daemonArgv(spec).map(systemdQuote).join(' ')}`,
     `WorkingDirectory=${escapeSpecifiers(spec.root)}`,
   ];
   if (spec.path) lines.push(`Environment=${systemdQuote(`PATH=${spec.path}`)}`);
@@ -77,8 +78,13 @@ export function systemdUnit(spec: ServiceSpec): string {
   return lines.join('\n');
 }
 
+/** What the service runs: the daemon exactly as `daemon start` starts it (its node flags included). */
+function daemonArgv(spec: ServiceSpec): string[] {
+  return [spec.node, ...DAEMON_NODE_FLAGS, spec.bin, '-C', spec.root, 'daemon', 'run'];
+}
+
 export function launchdPlist(label: string, spec: ServiceSpec): string {
-  const args = [spec.node, spec.bin, '-C', spec.root, 'daemon', 'run'];
+  const args = daemonArgv(spec);
   const env = spec.path ? `  <key>EnvironmentVariables</key>\n  <dict>\n    <key>PATH</key>\n    <string>${xml(spec.path)}</string>\n  </dict>\n` : '';
   return `<?xml version="1.0" encoding="UTF-8"?>
 <!DOCTYPE plist PUBLIC "-//Apple//DTD PLIST 1.0//EN" "http://www.apple.com/DTDs/PropertyList-1.0.dtd">

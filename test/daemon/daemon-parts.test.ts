@@ -11,6 +11,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { waitFor } from '../helpers/cli.js';
 import { makeSandbox, type Sandbox } from '../helpers/git-fixture.js';
 import { defaultConfig, type Config } from '../../src/core/config.js';
+import { DAEMON_NODE_FLAGS } from '../../src/daemon/control.js';
 import { enqueue, newRequestId, countQueue } from '../../src/core/queue.js';
 import { ensureStateDir, resolveWorkspace } from '../../src/core/workspace.js';
 import { silentLogger } from '../../src/log.js';
@@ -180,7 +181,9 @@ describe('daemon logger', () => {
 describe('service files', () => {
   it('quotes paths for systemd and escapes its specifiers', () => {
     const unit = systemdUnit({ root: '/home/u/my "repo" 100%', node: '/usr/bin/node', bin: '/opt/sc/bin.js', path: '/usr/bin:/bin' });
-    expect(unit).toContain('ExecStart="/usr/bin/node" "/opt/sc/bin.js" "-C" "/home/u/my \\"repo\\" 100%%" "daemon" "run"');
+    // The daemon's own node flags (its memory budget) come before the bin, as `daemon start` passes them.
+    expect(unit).toContain(`ExecStart="/usr/bin/node" ${DAEMON_NODE_FLAGS.map((f) => `"${f}"`).join(' ')} "/opt/sc/bin.js" "-C" "/home/u/my \\"repo\\" 100%%" "daemon" "run"`);
+    expect(DAEMON_NODE_FLAGS).toContain('--no-opt');
     expect(unit).toContain('WorkingDirectory=/home/u/my "repo" 100%%');
     expect(unit).toContain('Environment="PATH=/usr/bin:/bin"');
     const plan = planService({ root: '/w/proj', node: '/n', bin: '/b', path: undefined }, 'linux', { XDG_CONFIG_HOME: '/xdg' }, '/home/u');
