@@ -1,9 +1,11 @@
 /**
- * The three read-only questions the watcher asks git, each with a pure parser for its
- * `-z` output (NUL-separated, never quoted, so any file name survives).
+ * The three read-only questions the watcher asks git, each read from `-z` output
+ * (NUL-separated, never quoted, so any file name survives); status uses the sync
+ * engine's parser.
  */
 import type { GitIgnored } from './ignore.js';
 import type { ReadGit } from './git-read.js';
+import { parseStatusZ } from '../src/git/status.js';
 
 function splitNul(out: string): string[] {
   return out.split('\0').filter((s) => s !== '');
@@ -47,23 +49,8 @@ export interface StatusEntry {
   path: string;
 }
 
-/** `status --porcelain=v1 -z`: `XY path\0`, and for renames/copies `XY to\0from\0`. */
-export function parseStatusZ(out: string): StatusEntry[] {
-  const tokens = out.split('\0');
-  const entries: StatusEntry[] = [];
-  for (let i = 0; i < tokens.length; i++) {
-    const token = tokens[i]!;
-    if (token.length < 4) continue;
-    const xy = token.slice(0, 2);
-    entries.push({ xy, path: token.slice(3) });
-    // The source of a rename or copy follows as its own token; it is not a new entry.
-    if (/[RC]/.test(xy)) i++;
-  }
-  return entries;
-}
-
 /** What differs from HEAD in the worktree and index, untracked files listed one by one. */
 export async function statusEntries(git: ReadGit): Promise<StatusEntry[]> {
   const { stdout } = await git(['status', '--porcelain=v1', '-z', '--untracked-files=all']);
-  return parseStatusZ(stdout);
+  return parseStatusZ(stdout).map((e) => ({ xy: e.x + e.y, path: e.path }));
 }

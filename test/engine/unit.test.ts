@@ -16,7 +16,7 @@ import { GitError } from '../../src/git/git-error.js';
 import { markerLines, parseCheckMarkers, unquoteGitPath } from '../../src/git/markers.js';
 import { parsePushPorcelain } from '../../src/git/push.js';
 import { parseUnmerged, planStop, sides, systemMatcher } from '../../src/git/resolve.js';
-import { parseStatusV2Z, summarize } from '../../src/git/status.js';
+import { parseStatusV2Z, parseStatusZ, summarize } from '../../src/git/status.js';
 
 describe('failure classification table', () => {
   // Texts captured from git 2.39 (LC_ALL=C) and common hosts.
@@ -161,6 +161,26 @@ describe('unmerged entries and sides', () => {
   });
   it('splits system files from user files by the globs (dotfiles included)', () => {
     expect(planStop(u, systemMatcher(['.claude/**']))).toEqual({ userPaths: ['f.txt', 'del me.txt'], systemPaths: ['.claude/settings.json'] });
+  });
+});
+
+describe('status --porcelain=v1 -z (captured from git 2.39)', () => {
+  it('reads every entry, renames with their source', () => {
+    const out = 'AM d/e\0 D del.txt\0 M mod.txt\0R  new name.txt\0old.txt\0?? un tracked.md\0';
+    expect(parseStatusZ(out)).toEqual([
+      { x: 'A', y: 'M', path: 'd/e' },
+      { x: ' ', y: 'D', path: 'del.txt' },
+      { x: ' ', y: 'M', path: 'mod.txt' },
+      { x: 'R', y: ' ', path: 'new name.txt', origPath: 'old.txt' },
+      { x: '?', y: '?', path: 'un tracked.md' },
+    ]);
+  });
+  it('keeps odd names intact and reads empty output as clean', () => {
+    expect(parseStatusZ('?? a\nb\0?? -x\0')).toEqual([
+      { x: '?', y: '?', path: 'a\nb' },
+      { x: '?', y: '?', path: '-x' },
+    ]);
+    expect(parseStatusZ('')).toEqual([]);
   });
 });
 
