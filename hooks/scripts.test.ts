@@ -4,12 +4,13 @@
  * to reach. The git-driven behaviour is in hooks.test.ts.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
 import { processStartTime } from '../src/core/process-identity.js';
+import { removeEntries } from '../src/core/queue.js';
 import { waitFor } from '../test/helpers/cli.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
@@ -94,7 +95,13 @@ describe('post-merge.sh', () => {
     expect(String(req.created_at)).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{3})?Z$/);
     expect(Math.abs(Date.parse(String(req.created_at)) - Number(String(req.id).slice(0, 13)))).toBeLessThan(1000);
     expect(typeof req.pid).toBe('number');
-    expect(readdirSync(join(state, 'queue')).filter((n) => n.startsWith('.'))).toEqual([]);
+    // Published with a hard link: the only other entry is the dot-file twin of the same
+    // file, which readers never list and the processor removes with the request.
+    const twin = `.tmp-${String(req.id)}`;
+    expect(readdirSync(join(state, 'queue')).filter((n) => n.startsWith('.'))).toEqual([twin]);
+    expect(statSync(join(state, 'queue', twin)).ino).toBe(statSync(join(state, 'queue', files[0]!)).ino);
+    await removeEntries([{ file: join(state, 'queue', files[0]!), request: req as never }]);
+    expect(readdirSync(join(state, 'queue'))).toEqual([]);
     const [call] = await waitFor(() => (readCalls().length ? readCalls() : null), { what: 'the detached process call' });
     // The hook's repository variables do not leak into node, and it keeps the user's
     // umask (its git children check files out).

@@ -6,10 +6,12 @@
  * every accepted request in the spool (invariant 2). Ids sort by creation time.
  *
  * The hooks write the same format from sh (hooks/post-merge.sh); keep them in step.
+ * The hook publishes with a hard link instead of a rename (a faster process to start),
+ * so its `.tmp-<id>` stays beside the request until the request is removed.
  */
 import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { fsyncDir, quarantine, writeFileAtomic } from './atomic-file.js';
 import { requestFromJson, type SyncRequest } from './request.js';
 import type { Logger } from '../log.js';
@@ -88,7 +90,13 @@ export async function countQueue(queueDir: string): Promise<number> {
 }
 
 export async function removeEntries(entries: QueueEntry[]): Promise<void> {
-  await Promise.all(entries.map((e) => fs.rm(e.file, { force: true })));
+  await Promise.all(
+    entries.flatMap((e) => [
+      fs.rm(e.file, { force: true }),
+      // The post-merge hook publishes with a hard link: its `.tmp-<id>` twin goes too.
+      fs.rm(join(dirname(e.file), `.tmp-${basename(e.file, '.json')}`), { force: true }),
+    ]),
+  );
 }
 
 /** Rewrite a request in place (e.g. to mark it deferred); atomic. */
