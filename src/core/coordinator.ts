@@ -6,7 +6,6 @@
  * written while it held the lock is never stranded (invariant 2).
  */
 import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
 import type { Config, Priority, SyncType } from './config.js';
 import { CoordinatorError, ExitCode, LockBusyError, SyncFailedError } from './errors.js';
 import { acquireLock, type LockHandle } from './lock.js';
@@ -97,13 +96,6 @@ function isDeferred(e: QueueEntry, now: number): boolean {
 
 async function drainUnderLock(opts: ProcessOptions, lock: LockHandle, report: ProcessReport): Promise<void> {
   const store = await openStateStore(opts.ws.paths.state, opts.logger);
-  if (existsSync(opts.ws.paths.restorePending)) {
-    // A restore killed before it wrote the user's edits back: first of all, before any
-    // commit could record the reverted files.
-    const { finishPendingRestore } = await import('../git/restore.js');
-    await lock.assertOwned();
-    await finishPendingRestore(opts.ws.git.withOp(store.get().active?.op ?? newOpId(), { logger: opts.logger }), { root: opts.ws.root, gitDir: opts.ws.gitDir }, opts.logger);
-  }
   if (store.get().active) {
     // Only after a crash or a failed cleanup: the recovery code is not loaded otherwise.
     const { recoverInterruptedOp } = await import('../git/recovery.js');

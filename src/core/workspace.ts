@@ -22,8 +22,6 @@ export interface StatePaths {
   daemonLog: string;
   conflictsLog: string;
   daemonPid: string;
-  /** Work-tree edits a restore saved and has not written back yet (see git/restore.ts). */
-  restorePending: string;
 }
 
 export interface Workspace {
@@ -49,7 +47,6 @@ export function statePaths(root: string): StatePaths {
     daemonLog: join(dir, 'daemon.log'),
     conflictsLog: join(dir, 'conflicts.log'),
     daemonPid: join(dir, 'daemon.pid'),
-    restorePending: join(dir, 'restore-pending.json'),
   };
 }
 

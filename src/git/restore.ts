@@ -19,9 +19,8 @@
  * its content stays in the snapshot ref, and the log names it.
  */
 import { lstatSync, promises as fs, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { SyncFailedError } from '../core/errors.js';
-import { statePaths } from '../core/workspace.js';
 import type { Logger } from '../log.js';
 import { saveBackup } from './backup.js';
 import type { Git } from './git.js';
@@ -291,89 +290,4 @@ export async function restoreBranch(git: Git, loc: RepoLocation, o: { branch: st
     o.logger?.warn({ replaced: replaced.slice(0, 20), ref: cap.ref }, 'some changed files carried conflict markers from the interrupted merge and got the restored version; their content is kept in the snapshot ref');
   }
   return { snapshot: cap.snapshot, ref: cap.ref, changed: cap.changed, deleted: cap.deleted };
-}
-
-/**
- * Edits saved by a restore whose write-back had not finished (state dir, survives a
- * kill). Only versions before the non-destructive restore above wrote this record; it is
- * still finished for a repository that such a version left behind.
- */
-export function pendingRestoreFile(loc: RepoLocation): string {
-  return statePaths(loc.root).restorePending;
-}
-
-/** Write saved edits back onto the restored work tree. Returns paths not written back. */
-async function reapplyStrayEdits(git: Git, loc: RepoLocation, edits: StrayEdits, logger: Logger | null): Promise<string[]> {
-  const skipped: string[] = [];
-  const wanted = new Set(edits.changed);
-  if (edits.snapshot && edits.changed.length > 0) {
-    const res = await git.run(['ls-tree', '-r', '-z', '--full-tree', edits.snapshot], { readOnly: true });
-    for (const [path, { mode, sha }] of parseEntries(res.stdout, 2)) {
-      if (!wanted.has(path)) continue;
-      const blob = (await git.run(['cat-file', 'blob', sha], { readOnly: true })).stdoutBytes;
-      if (await introducesMarkers(git, 'HEAD', path, blob.toString('utf8'))) {
-        skipped.push(path);
-        continue;
-      }
-      try {
-        await writeEntry(join(loc.root, path), mode, blob);
-      } catch (e) {
-        skipped.push(path);
-        logger?.warn({ path, err: (e as Error).message }, 'could not write back a saved work-tree edit');
-      }
-    }
-  }
-  for (const path of edits.deleted) await fs.rm(join(loc.root, path), { force: true }).catch(() => {});
-  if (skipped.length > 0) {
-    logger?.warn({ skipped: skipped.slice(0, 20), ref: edits.ref }, 'some saved work-tree files were not written back (they carry conflict markers from the interrupted merge); their content is kept in the snapshot ref');
-  }
-  return skipped;
-}
-
-async function writeEntry(abs: string, mode: string, blob: Buffer): Promise<void> {
-  await fs.mkdir(dirname(abs), { recursive: true });
-  const st = await fs.lstat(abs).catch(() => null);
-  if (st?.isDirectory()) throw new Error('a directory is in the way');
-  if (mode === '120000') {
-    await fs.rm(abs, { force: true });
-    await fs.symlink(blob.toString('utf8'), abs);
-    return;
-  }
-  if (st?.isSymbolicLink()) await fs.rm(abs, { force: true });
-  await fs.writeFile(abs, blob);
-  await fs.chmod(abs, mode === '100755' ? 0o755 : 0o644);
-}
-
-/**
- * A restore of such a version was killed between its abort/reset and writing the saved
- * edits back: write them back now, before anything commits the reverted files. Only paths that are still
- * exactly as git left them are written (a path the user changed since keeps the user's
- * newer content; the saved version stays in the snapshot ref, named in the log).
- */
-export async function finishPendingRestore(git: Git, loc: RepoLocation, logger: Logger | null): Promise<boolean> {
-  const file = pendingRestoreFile(loc);
-  let saved: StrayEdits & { op?: string };
-  try {
-    saved = JSON.parse(await fs.readFile(file, 'utf8')) as StrayEdits & { op?: string };
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return false;
-    logger?.warn({ file, err: (e as Error).message }, 'unreadable pending restore record; moving it aside');
-    await fs.rename(file, `${file}.corrupt-${Date.now()}`).catch(() => {});
-    return false;
-  }
-  // What differs from HEAD now was changed after the interrupted restore: not ours to overwrite.
-  const touched = new Set([
-    ...splitZ((await git.run(['diff', 'HEAD', '--name-only', '--no-renames', '-z'], { readOnly: true, okCodes: [128] })).stdout),
-    ...splitZ((await git.run(['ls-files', '-o', '--exclude-standard', '-z'], { readOnly: true })).stdout),
-  ]);
-  const changed = (saved.changed ?? []).filter((p) => !touched.has(p));
-  const deleted = (saved.deleted ?? []).filter((p) => !touched.has(p));
-  const keptNewer = [...(saved.changed ?? []), ...(saved.deleted ?? [])].filter((p) => touched.has(p));
-  await reapplyStrayEdits(git, loc, { snapshot: saved.snapshot ?? null, ref: saved.ref ?? null, changed, deleted }, logger);
-  await fs.rm(file, { force: true });
-  logger?.warn(
-    { op: saved.op, written_back: changed.length, deleted: deleted.length, kept_newer: keptNewer.slice(0, 20), ref: saved.ref },
-    'finished an interrupted restore: wrote back the work-tree edits it had saved',
-  );
-  return true;
 }
