@@ -91,6 +91,24 @@ describe('hands off the user\'s git', () => {
     expect(sb.git(a, 'status', '--porcelain')).toMatch(/f\.txt/);
   });
 
+  it('unmerged paths without any operation in progress (a conflicted stash pop) are left alone', async () => {
+    writeFileSync(join(a, 'f.txt'), 'stashed edit\n');
+    sb.git(a, 'stash', '-q');
+    writeFileSync(join(a, 'f.txt'), 'committed edit\n');
+    commitAll(sb, a, 'edit');
+    expect(sh(sb, a, ['stash', 'pop']).code).not.toBe(0);
+    expect(existsSync(join(a, '.git', 'MERGE_HEAD'))).toBe(false);
+    expect(sb.git(a, 'ls-files', '-u')).toMatch(/f\.txt/);
+    const before = repoSnapshot(sb, a);
+    const remoteTip = sb.git(sb.remote, 'rev-parse', 'main');
+    const r = await cli(sb, a, ['sync-now']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/1 path\(s\) are unmerged; resolve them/);
+    // Nothing staged or committed: the markers stay the user's to resolve.
+    expect(repoSnapshot(sb, a)).toEqual(before);
+    expect(sb.git(sb.remote, 'rev-parse', 'main')).toBe(remoteTip);
+  });
+
   it('a merge the user starts while preflight reads the work tree stops the sync before it stages anything', async () => {
     // The user's branch and main both change f.txt: their merge stops on a conflict.
     sb.git(a, 'checkout', '-q', '-b', 'topic');
