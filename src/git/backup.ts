@@ -53,8 +53,10 @@ export interface BackupRow {
 
 /**
  * Which backups to delete (pure): keep the newest `keep` ops' backups and none older
- * than `maxAgeDays`; the current op's backups are always kept. All refs of one op
- * (`<op>`, `<op>-2`, `<op>-worktree`) stay or go together.
+ * than `maxAgeDays`; the current op's backups are always kept and count as the newest
+ * (op ids have 1 s resolution, so a tie must not push the current op past `keep` and
+ * keep one op too many). All refs of one op (`<op>`, `<op>-2`, `<op>-worktree`) stay
+ * or go together.
  */
 export function backupsToPrune(rows: BackupRow[], keep: number, maxAgeDays: number, now: number, currentOp: string | null): string[] {
   const byOp = new Map<string, { time: number | null; refs: string[] }>();
@@ -64,7 +66,8 @@ export function backupsToPrune(rows: BackupRow[], keep: number, maxAgeDays: numb
     g.refs.push(r.ref);
     byOp.set(op, g);
   }
-  const ops = [...byOp.entries()].sort((a, b) => (b[1].time ?? -Infinity) - (a[1].time ?? -Infinity));
+  const rank = (op: string, time: number | null): number => (op === currentOp ? Infinity : (time ?? -Infinity));
+  const ops = [...byOp.entries()].sort((a, b) => rank(b[0], b[1].time) - rank(a[0], a[1].time));
   const cutoff = now - maxAgeDays * 86_400_000;
   const doomed: string[] = [];
   ops.forEach(([op, g], i) => {

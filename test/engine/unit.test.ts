@@ -240,8 +240,23 @@ describe('backup pruning', () => {
       `${P}20260101-110000-dddddd-worktree`,
     ].map((ref) => ({ ref, time: backupTime(ref) }));
     expect(backupsToPrune(rows, 50, 14, now, null).sort()).toEqual([`${P}20260101-110000-dddddd`, `${P}20260101-110000-dddddd-worktree`, `${P}20260601-110000-cccccc`]);
-    expect(backupsToPrune(rows, 1, 365, now, '20260101-110000-dddddd').sort()).toEqual([`${P}20260601-110000-cccccc`, `${P}20260629-110000-bbbbbb`]);
+    // The current op is ranked newest and counts toward keep (keep = 1: only it stays).
+    expect(backupsToPrune(rows, 1, 365, now, '20260101-110000-dddddd').sort()).toEqual([
+      `${P}20260601-110000-cccccc`,
+      `${P}20260629-110000-bbbbbb`,
+      `${P}20260630-110000-aaaaaa`,
+      `${P}20260630-110000-aaaaaa-2`,
+    ]);
     expect(backupsToPrune(rows, 50, 365, now - 400 * day, null)).toEqual([]);
+  });
+  it('three ops in the same second with keep = 2 keep exactly two, the current one among them', () => {
+    const same = ['111111', '222222', '333333'].map((x) => `${P}20260630-115959-${x}`);
+    const rows = same.map((ref) => ({ ref, time: backupTime(ref) }));
+    for (const cur of ['111111', '222222', '333333']) {
+      const doomed = backupsToPrune(rows, 2, 14, now, `20260630-115959-${cur}`);
+      expect(doomed).toHaveLength(1);
+      expect(doomed).not.toContain(`${P}20260630-115959-${cur}`);
+    }
   });
 });
 
