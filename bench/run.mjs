@@ -2,7 +2,7 @@
 // `npm run bench`: every figure the issues name, each against a baseline measured in
 // the same run; prints a table and writes bench/results.json.
 // Usage: node bench/run.mjs [figure ...]   (default: all)
-import { writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { machine, ROOT } from './lib.mjs';
 
@@ -14,29 +14,49 @@ if (unknown.length) {
   process.exit(2);
 }
 
+const out = join(ROOT, 'bench', 'results.json');
 const results = { date: new Date().toISOString(), machine: machine(), figures: {} };
+const measured = {};
 for (const name of wanted) {
   process.stderr.write(`bench: ${name} ...\n`);
   const started = performance.now();
+  const at = new Date().toISOString();
   try {
     const mod = await import(`./figures/${name}.mjs`);
-    results.figures[name] = { ...(await mod.run()), seconds: Math.round((performance.now() - started) / 100) / 10 };
+    measured[name] = { ...(await mod.run()), seconds: Math.round((performance.now() - started) / 100) / 10, measured_at: at };
   } catch (e) {
-    results.figures[name] = { error: String(e?.stack ?? e) };
+    measured[name] = { error: String(e?.stack ?? e), measured_at: at };
   }
 }
+// A run of some figures updates those in results.json and keeps the others, each with
+// its own measured_at, so measuring one figure again does not throw the rest away.
+results.figures = { ...previousFigures(), ...measured };
 
-const rows = Object.entries(results.figures).map(([name, f]) => {
+const rows = Object.entries(measured).map(([name, f]) => {
   if (f.error) return [name, 'ERROR', f.error.split('\n')[0], '', ''];
   return [name, f.figure, summary(f), f.target ?? '', f.pass === undefined ? '' : f.pass ? 'pass' : 'MISS'];
 });
 const widths = [0, 1, 2, 3, 4].map((i) => Math.max(...rows.map((r) => String(r[i]).length), 6));
 console.log(`sync-coordinator bench — ${results.date} — ${results.machine.node}, ${results.machine.git}, ${results.machine.cpus} cpus`);
 for (const r of rows) console.log(r.map((c, i) => String(c).padEnd(widths[i])).join('  '));
-const out = join(ROOT, 'bench', 'results.json');
 writeFileSync(out, JSON.stringify(results, null, 2) + '\n');
-console.log(`\nwritten: ${out}`);
-if (Object.values(results.figures).some((f) => f.error)) process.exitCode = 1;
+const kept = Object.keys(results.figures).filter((n) => !(n in measured));
+console.log(`\nwritten: ${out}${kept.length ? ` (kept from earlier runs: ${kept.join(', ')})` : ''}`);
+if (Object.values(measured).some((f) => f.error)) process.exitCode = 1;
+
+function previousFigures() {
+  if (!existsSync(out)) return {};
+  try {
+    const prev = JSON.parse(readFileSync(out, 'utf8'));
+    const figures = {};
+    for (const [name, f] of Object.entries(prev.figures ?? {})) {
+      if (ALL.includes(name)) figures[name] = { measured_at: prev.date, ...f };
+    }
+    return figures;
+  } catch {
+    return {};
+  }
+}
 
 function summary(f) {
   const parts = [];
