@@ -102,7 +102,10 @@ Examples:
     .option('--json', 'print JSON')
     .action(lazy(() => import('./commands/conflicts.js')));
 
-  const daemon = program.command('daemon').description('background processor (alias: claude-sync-daemon)');
+  const daemon = program
+    .command('daemon')
+    .description('background processor (alias: claude-sync-daemon)')
+    .addHelpText('after', '\nA running daemon applies a changed config.json by itself, after the sync in progress;\nan invalid one is logged (see "doctor") and the daemon keeps its previous config.');
   daemon.command('start').description('start the daemon in the background (exit 0 and no second daemon when one already runs)').option('--json', 'print JSON').action(lazy(() => import('./commands/daemon-start.js')));
   daemon.command('stop').description('stop the daemon (SIGTERM, waits for a clean exit)').option('--timeout <s>', 'seconds to wait for the exit', '30').option('--json', 'print JSON').action(lazy(() => import('./commands/daemon-stop.js')));
   daemon.command('status').description('"running (pid N)" or "not running"').option('--json', 'print {"running","pid","since"}').action(lazy(() => import('./commands/daemon-status.js')));

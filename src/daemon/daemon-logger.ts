@@ -26,6 +26,8 @@ import { safeValue } from '../core/sanitize.js';
 
 export interface DaemonLog {
   logger: Logger;
+  /** Change the level of the root logger and of children made after the change. */
+  setLevel(level: LogLevel): void;
   /** Why daemon.log is not written (transport failed), or null. */
   error(): string | null;
   /**
@@ -138,6 +140,11 @@ export async function createDaemonLogger(opts: DaemonLogOptions): Promise<Daemon
   let closing: Promise<void> | null = null;
   return {
     logger,
+    // pino copies the level into each child when it is made: the daemon makes its
+    // children again for each run of its loop.
+    setLevel: (level: LogLevel) => {
+      (logger as unknown as { level: string }).level = level;
+    },
     error: () => failure,
     async reopenIfRemoved() {
       if (closing) return false;

@@ -51,6 +51,8 @@ export interface DaemonState {
   paused_reason: string | null;
   /** daemon.log could not be written (the daemon logs to coordinator.log instead). */
   log_error: string | null;
+  /** config.json changed to something invalid; the daemon runs on its previous config. */
+  config_error: string | null;
 }
 
 export async function writeDaemonState(file: string, state: DaemonState): Promise<void> {
@@ -82,6 +84,7 @@ export async function readDaemonState(file: string): Promise<DaemonState | null>
     last_stuck: r.last_stuck && typeof r.last_stuck === 'object' ? r.last_stuck : null,
     paused_reason: typeof r.paused_reason === 'string' ? r.paused_reason : null,
     log_error: typeof r.log_error === 'string' ? r.log_error : null,
+    config_error: typeof r.config_error === 'string' ? r.config_error : null,
   };
 }
 

@@ -15,6 +15,10 @@
  *   aborts our own operation once it runs longer than `stuck_timeout_s` (the pipeline
  *   restores what it started) and records it.
  * - Rotates coordinator.log by size. Writes daemon-state.json.
+ * - Re-reads config.json when it changes (checked each cycle): a valid change ends this
+ *   loop after the current sync with reason 'reload', and the caller runs it again with
+ *   the new config (same process and daemon.pid); an invalid one is logged and shown,
+ *   and the daemon keeps its running config.
  * - Never dies of a transient error or a corrupt file: it logs and tries again next cycle.
  *
  * Shutdown (the `signal`): stop taking work, abort the current step, let processQueue
@@ -22,7 +26,8 @@
  * the logger and exits.
  */
 import { watch as fsWatch, existsSync, promises as fs, type FSWatcher } from 'node:fs';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
+import { isDeepStrictEqual } from 'node:util';
 import type { Config, Priority, SyncType } from '../core/config.js';
 import { processQueue, type ProcessReport } from '../core/coordinator.js';
 import { SyncFailedError } from '../core/errors.js';
@@ -92,12 +97,21 @@ export interface DaemonOptions {
   logError?: () => string | null;
   /** Called each cycle: re-create daemon.log if it was deleted under us. */
   reopenLog?: () => Promise<boolean>;
+  /**
+   * Reads config.json again (default: not watched). When it differs from `config` and is
+   * valid, the loop ends with reason 'reload' and the new config, keeping daemon.pid, so
+   * that the caller runs the daemon again with it; an invalid one is logged and shown
+   * (config_error) and the daemon keeps its running config.
+   */
+  reloadConfig?: () => Promise<Config>;
   now?: () => number;
 }
 
 export interface DaemonResult {
   exitCode: number;
-  reason: 'signal' | 'superseded' | 'hung';
+  reason: 'signal' | 'superseded' | 'hung' | 'reload';
+  /** With reason 'reload': the config to run with next. */
+  config?: Config;
 }
 
 /** After an abort (shutdown or stuck op), how long processQueue may take to unwind. */
@@ -136,6 +150,7 @@ export async function runDaemon(o: DaemonOptions): Promise<DaemonResult> {
     last_stuck: null,
     paused_reason: null,
     log_error: null,
+    config_error: null,
   };
   let result: DaemonResult = { exitCode: 0, reason: 'signal' };
   let stopping = false;
@@ -153,8 +168,8 @@ export async function runDaemon(o: DaemonOptions): Promise<DaemonResult> {
   };
   signal.addEventListener('abort', onAbort, { once: true });
 
-  // ---- the spool watch -------------------------------------------------------------
-  let queueWatch: { close(): void; ino: number; broken: boolean } | null = null;
+  // ---- the spool and config.json watches ------------------------------------------------
+  let housekeepingDue = false;
   let pokeTimer: NodeJS.Timeout | null = null;
   const pokeSoon = () => {
     if (pokeTimer) return;
@@ -163,42 +178,72 @@ export async function runDaemon(o: DaemonOptions): Promise<DaemonResult> {
       if (!stopping) wake.poke();
     }, QUEUE_DEBOUNCE_MS);
   };
-  const closeQueueWatch = () => {
+  const queueWatch = dirWatch(ws.paths.queue, 'the queue directory', 'requests are served every process_interval_s', (n) => {
+    if (n !== null && (!n.endsWith('.json') || n.startsWith('.'))) return;
+    if (n !== null && !existsSync(join(ws.paths.queue, n))) return; // a served request going away
+    pokeSoon();
+  });
+  const configName = basename(ws.paths.config);
+  const configWatch = o.reloadConfig
+    ? dirWatch(dirname(ws.paths.config), 'the state directory', 'config.json changes are noticed every process_interval_s', (n) => {
+        if (n === null || n === configName) pokeSoon();
+      })
+    : null;
+  const ensureWatches = async () => {
+    await queueWatch.ensure();
+    await configWatch?.ensure();
+  };
+  const closeWatches = () => {
     if (pokeTimer) clearTimeout(pokeTimer);
     pokeTimer = null;
-    queueWatch?.close();
-    queueWatch = null;
+    queueWatch.close();
+    configWatch?.close();
   };
-  async function watchQueue(): Promise<void> {
-    let ino: number;
-    try {
-      ino = (await fs.stat(ws.paths.queue)).ino;
-    } catch {
-      return;
-    }
-    if (queueWatch && !queueWatch.broken && queueWatch.ino === ino) return;
-    queueWatch?.close();
-    let w: FSWatcher;
-    try {
-      w = fsWatch(ws.paths.queue, { persistent: true }, (_event, name) => {
-        const n = name === null ? null : String(name);
-        if (n !== null && (!n.endsWith('.json') || n.startsWith('.'))) return;
-        if (n !== null && !existsSync(join(ws.paths.queue, n))) return; // a served request going away
-        pokeSoon();
-      });
-    } catch (e) {
-      log.warn({ err: errText(e) }, 'cannot watch the queue directory; requests are served every process_interval_s');
-      queueWatch = null;
-      return;
-    }
-    const handle = { close: () => w.close(), ino, broken: false };
-    w.on('error', (e) => {
-      log.warn({ err: errText(e) }, 'queue directory watch failed; re-creating it next cycle');
-      handle.broken = true;
-      w.close();
-      wake.poke();
-    });
-    queueWatch = handle;
+
+  /** fs.watch on a directory, re-created by ensure() when it broke or the directory was replaced. */
+  function dirWatch(dir: string, what: string, fallback: string, onName: (name: string | null) => void) {
+    let current: { close(): void; ino: number; broken: boolean } | null = null;
+    return {
+      async ensure(): Promise<void> {
+        let ino: number;
+        try {
+          ino = (await fs.stat(dir)).ino;
+        } catch {
+          return;
+        }
+        if (current && !current.broken && current.ino === ino) return;
+        current?.close();
+        let w: FSWatcher;
+        try {
+          w = fsWatch(dir, { persistent: true }, (_event, name) => {
+            // The directory itself went away (`git clean -fdx`): restore the state
+            // directory now rather than at the next process_interval_s.
+            if (!existsSync(dir)) {
+              housekeepingDue = true;
+              pokeSoon();
+              return;
+            }
+            onName(name === null ? null : String(name));
+          });
+        } catch (e) {
+          log.warn({ err: errText(e) }, `cannot watch ${what}; ${fallback}`);
+          current = null;
+          return;
+        }
+        const handle = { close: () => w.close(), ino, broken: false };
+        w.on('error', (e) => {
+          log.warn({ err: errText(e) }, `watch of ${what} failed; re-creating it next cycle`);
+          handle.broken = true;
+          w.close();
+          wake.poke();
+        });
+        current = handle;
+      },
+      close(): void {
+        current?.close();
+        current = null;
+      },
+    };
   }
 
   // ---- requests of our own ------------------------------------------------------------
@@ -294,9 +339,38 @@ export async function runDaemon(o: DaemonOptions): Promise<DaemonResult> {
     }
     await ensureStateDir(ws).catch((e: unknown) => log.warn({ err: errText(e) }, 'state directory unusable'));
     if (await o.reopenLog?.().catch(() => false)) log.warn({ file: ws.paths.daemonLog }, 'daemon.log was deleted or had failed; reopened it');
-    await watchQueue();
+    await ensureWatches();
     if (await rotateBySize(ws.paths.coordinatorLog, maxLogBytes, config.log.max_files).catch(() => false)) log.info({ file: ws.paths.coordinatorLog }, 'rotated coordinator.log');
     if (state.paused_reason) setDiskPause(await checkDisk(ws.root, o.health));
+  }
+
+  // ---- config.json changes ---------------------------------------------------------------
+  // Checked on every cycle (each process_interval_s, each request, and each event of the
+  // state directory's watch naming config.json) by its stat signature; parsed only when
+  // that changes. The first check always parses, so a change
+  // made between the caller's load and our start is not missed.
+  let configSeen: string | null = null;
+  async function checkConfig(): Promise<void> {
+    if (!o.reloadConfig) return;
+    const sig = await fs.stat(ws.paths.config).then(
+      (st) => `${st.ino}:${st.size}:${st.mtimeMs}`,
+      (e: NodeJS.ErrnoException) => (e.code === 'ENOENT' ? 'absent' : `error:${e.code ?? ''}`),
+    );
+    if (sig === configSeen) return;
+    configSeen = sig;
+    let next: Config;
+    try {
+      next = await o.reloadConfig();
+    } catch (e) {
+      if (state.config_error !== errText(e)) log.error({ err: errText(e) }, 'config.json changed but is not valid; the daemon keeps its running configuration until it is fixed');
+      state.config_error = errText(e);
+      return;
+    }
+    if (state.config_error) log.info({}, 'config.json is valid again');
+    state.config_error = null;
+    if (isDeepStrictEqual(next, config)) return;
+    log.info({ changed: changedKeys(config, next) }, 'config.json changed; restarting the daemon loop with it (after the current sync)');
+    stop({ exitCode: 0, reason: 'reload', config: next });
   }
 
   // ---- reconcile: inotify can drop events -----------------------------------------------
@@ -393,7 +467,7 @@ export async function runDaemon(o: DaemonOptions): Promise<DaemonResult> {
   }
 
   // ---- the loop -------------------------------------------------------------------------
-  await watchQueue();
+  await ensureWatches();
   log.info(
     { root: ws.root, process_interval_s: config.process_interval_s, pull_interval_s: config.pull_interval_s, health_interval_s: config.health_interval_s, watch: config.watch.enabled },
     'daemon started',
@@ -409,12 +483,15 @@ export async function runDaemon(o: DaemonOptions): Promise<DaemonResult> {
     const t = now();
     const tick = t >= nextTick;
     try {
+      await checkConfig();
+      if (stopping) break;
       if (t >= nextHealth) {
         nextHealth = t + healthMs;
         await health();
       }
-      if (tick) {
-        nextTick = t + processMs;
+      if (tick || housekeepingDue) {
+        if (tick) nextTick = t + processMs;
+        housekeepingDue = false;
         await housekeeping();
       }
       if (stopping || signal.aborted) break;
@@ -443,14 +520,20 @@ export async function runDaemon(o: DaemonOptions): Promise<DaemonResult> {
   // ---- shutdown -------------------------------------------------------------------------
   idleGc.cancel();
   signal.removeEventListener('abort', onAbort);
-  closeQueueWatch();
+  closeWatches();
   if (watcher) {
     const closed = await withTimeout(watcher.close().then(() => true, () => true), WATCHER_CLOSE_TIMEOUT_MS);
     if (!closed) log.warn({ timeout_ms: WATCHER_CLOSE_TIMEOUT_MS }, 'watcher did not close in time');
   }
+  watcher = null;
+  if (result.reason === 'reload') {
+    // The caller runs the loop again at once with the new config: same process, same
+    // daemon.pid, and the next state write replaces this one.
+    log.info({}, 'daemon loop stopped for the new config');
+    return result;
+  }
   state.stopped_at = iso();
   await save();
-  watcher = null;
   await releasePidFile(ws.paths.daemonPid, o.pidContent).catch(() => false);
   log.info({ reason: result.reason, exit_code: result.exitCode }, 'daemon stopped');
   return result;
@@ -559,6 +642,11 @@ async function withTimeout<T>(p: Promise<T>, ms: number): Promise<T | null> {
   } finally {
     clearTimeout(timer);
   }
+}
+
+/** Top-level config keys whose values differ, for the reload log line. */
+function changedKeys(a: Config, b: Config): string[] {
+  return (Object.keys(b) as (keyof Config)[]).filter((k) => !isDeepStrictEqual(a[k], b[k]));
 }
 
 function errText(e: unknown): string {

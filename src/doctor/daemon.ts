@@ -1,8 +1,9 @@
 /**
  * Daemon: running, not running, or a stale pid file left by a daemon that died. When it
  * runs, what it last wrote to daemon-state.json (only trusted when written by the daemon
- * that runs now): the watcher fell back from native watching, syncs paused for low disk
- * space, a failed health check, or no cycle for a long time (hung).
+ * that runs now): config.json changed to something invalid, the watcher fell back from
+ * native watching, syncs paused for low disk space, a failed health check, or no cycle
+ * for a long time (hung).
  */
 import { readDaemonInfo, type DaemonInfo } from '../daemon/pidfile.js';
 import { daemonStatePath, readDaemonState, type DaemonState } from '../daemon/daemon-state.js';
@@ -22,6 +23,9 @@ export function judgeDaemon(info: DaemonInfo, state: DaemonState | null, process
   const running = `running (pid ${info.pid}${info.since ? `, since ${info.since}` : ''})`;
   const live = state && state.pid === info.pid && !state.stopped_at ? state : null;
   if (!live) return ok(NAME, running);
+  if (live.config_error) {
+    return warn(NAME, `${running}, on its previous configuration: config.json changed and is not valid (${live.config_error})`, 'fix config.json; the daemon picks it up within process_interval_s');
+  }
   if (live.paused_reason) return warn(NAME, `${running}, but syncs are paused: ${live.paused_reason}`, 'free some disk space; syncs resume by themselves');
   if (live.watcher_error && !live.watcher) return warn(NAME, `${running}, but its watcher is off: ${live.watcher_error}`, 'sync-coordinator daemon logs  (then daemon stop / daemon start)');
   if (live.watcher && live.watcher.mode !== 'native') {

@@ -228,6 +228,8 @@ describe('daemon and a deleted state directory', () => {
     const t = await setup({ process_interval_s: 1 });
     expect((await t.cli(['daemon', 'start'])).code).toBe(0);
     const pid = readPid(t.state)!;
+    // config.json goes too, so the daemon reloads the defaults (a 30 s interval): it must
+    // notice the removal itself, not wait for its next cycle.
     // The daemon may write into it meanwhile (ENOTEMPTY): try again, like a user would.
     await waitFor(() => {
       rmSync(t.state, { recursive: true, force: true });
@@ -243,6 +245,42 @@ describe('daemon and a deleted state directory', () => {
     await waitFor(() => remoteHas('after-clean.txt'), { what: 'the change on the remote', timeoutMs: 10_000 });
     await logShows(t.state, 'daemon.log was deleted or had failed; reopened it');
     expect((await t.cli(['daemon', 'stop'])).code).toBe(0);
+  });
+});
+
+describe('daemon and config.json changes', () => {
+  it('an invalid change is shown and the daemon keeps its config; a valid one applies at once, same process', async () => {
+    const t = await setup({ process_interval_s: 30 });
+    expect((await t.cli(['daemon', 'start'])).code).toBe(0);
+    const pid = readPid(t.state)!;
+    const status = async () => JSON.parse((await t.cli(['status', '--json'])).stdout);
+    const cfg = join(t.state, 'config.json');
+
+    // A typo: every command refuses it (exit 2) as always; the running daemon logs it,
+    // keeps its config and keeps running; doctor says so.
+    writeFileSync(cfg, JSON.stringify({ pull_interval_s: 0, watch: { enabled: false }, process_interval_s: 30, debounce: 300 }));
+    await logShows(t.state, 'config.json changed but is not valid; the daemon keeps its running configuration');
+    expect(daemonLogText(t.state)).toMatch(/unknown key \\"debounce\\"/);
+    expect((await t.cli(['status'])).code).toBe(2);
+    const doctor = JSON.parse((await t.cli(['doctor', '--json'])).stdout);
+    const check = (name: string) => doctor.checks.find((c: { name: string }) => c.name === name);
+    expect(check('config')).toMatchObject({ status: 'fail' });
+    expect(check('daemon')).toMatchObject({ status: 'warn' });
+    expect(check('daemon').message).toMatch(/on its previous configuration/);
+    expect(alive(pid)).toBe(true);
+
+    // Fixed, and turning the watcher on: no restart needed, no request needed.
+    writeFileSync(cfg, JSON.stringify({ pull_interval_s: 0, process_interval_s: 30, debounce_ms: 300, max_wait_ms: 2000, watch: { enabled: true } }));
+    await waitFor(async () => (await status()).watcher?.watching === true, { what: 'the watcher started by the new config', timeoutMs: 15_000 });
+    const after = await status();
+    expect(after.daemon).toMatchObject({ running: true, pid });
+    expect(readPid(t.state)).toBe(pid);
+    expect(daemonPids(sb!.dir)).toEqual([pid]);
+    writeFileSync(join(t.repo, 'after-reload.txt'), 'saved\n');
+    await waitFor(() => remoteHas('after-reload.txt'), { what: 'the saved file on the remote, through the watcher', timeoutMs: 15_000 });
+    await logShows(t.state, 'config.json changed; restarting the daemon loop with it');
+    expect((await t.cli(['daemon', 'stop'])).code).toBe(0);
+    expect(alive(pid)).toBe(false);
   });
 });
 

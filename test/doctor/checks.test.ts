@@ -96,7 +96,7 @@ describe('daemon', () => {
   const state = (over: Partial<DaemonState>): DaemonState => ({
     version: 1, pid: 7, started_at: info.since, updated_at: info.since, stopped_at: null,
     watcher: { mode: 'native', watching: true, pending: 0, lastEventAt: null, lastFireAt: null, error: null },
-    watcher_error: null, last_cycle_at: new Date(now - 10_000).toISOString(), last_process: null, last_health: null, last_stuck: null, paused_reason: null, log_error: null,
+    watcher_error: null, last_cycle_at: new Date(now - 10_000).toISOString(), last_process: null, last_health: null, last_stuck: null, paused_reason: null, log_error: null, config_error: null,
     ...over,
   });
   it('not running, stale pid file, running', () => {
@@ -113,6 +113,9 @@ describe('daemon', () => {
     expect(judgeDaemon(info, state({ paused_reason: 'low disk space' }), 30, now).message).toMatch(/paused: low disk space/);
     expect(judgeDaemon(info, state({ last_health: { at: 'x', ok: false, problems: ['git fsck failed'], disk: { free_bytes: null, min_free_bytes: 0, ok: true, error: null }, git: { ok: false, check: 'fsck', ms: 1, error: 'e' }, lock: { held: false, stale: false, owner_pid: null, owner_caller: null } } }), 30, now).message).toMatch(/git fsck failed/);
     expect(judgeDaemon(info, state({ last_cycle_at: new Date(now - 20 * 60_000).toISOString() }), 30, now).message).toMatch(/may be hung/);
+    const badConfig = judgeDaemon(info, state({ config_error: 'config.json: unknown key "debounce"' }), 30, now);
+    expect(badConfig).toMatchObject({ status: 'warn' });
+    expect(badConfig.message).toMatch(/previous configuration.*unknown key "debounce"/);
   });
 });
 

@@ -1,10 +1,12 @@
 /**
  * `daemon run`: the daemon in the foreground (what systemd and `daemon start` run).
  * Claims daemon.pid (exit 4 when another daemon of this workspace is alive), logs to
- * daemon.log through pino-roll, and on SIGTERM/SIGINT/SIGHUP shuts down cleanly and
- * exits 0 only after the log transport has drained (reliability.md 6.1).
+ * daemon.log through pino-roll, runs the daemon loop again with the new config when
+ * config.json changes, and on SIGTERM/SIGINT/SIGHUP shuts down cleanly and exits 0
+ * only after the log transport has drained (reliability.md 6.1).
  */
 import { readFileSync, unlinkSync } from 'node:fs';
+import { loadConfig } from '../../core/config.js';
 import { ExitCode } from '../../core/errors.js';
 import { createDaemonLogger } from '../../daemon/daemon-logger.js';
 import { runDaemon } from '../../daemon/daemon.js';
@@ -21,7 +23,7 @@ export async function run(ctx: CommandContext): Promise<number> {
   process.on('SIGHUP', () => hup.abort(new Error('received SIGHUP')));
   const signal = AbortSignal.any([ctx.signal, hup.signal]);
   const ws = await ctx.stateWorkspace();
-  const config = await ctx.config();
+  let config = await ctx.config();
   const claim = await claimPidFile(ws.paths.daemonPid);
   if (!claim.acquired) {
     ctx.err(`daemon already running for ${ws.root} (pid ${claim.running.pid}); not starting another`);
@@ -71,8 +73,24 @@ export async function run(ctx: CommandContext): Promise<number> {
   ctx.out(`running (pid ${process.pid})`);
   let exitCode: number;
   try {
-    const result = await runDaemon({ ws, config, logger: dlog.logger, signal, pidContent, logError: () => logError ?? dlog.error(), reopenLog: () => dlog.reopenIfRemoved() });
-    exitCode = result.exitCode;
+    for (;;) {
+      const result = await runDaemon({
+        ws,
+        config,
+        logger: dlog.logger,
+        signal,
+        pidContent,
+        logError: () => logError ?? dlog.error(),
+        reopenLog: () => dlog.reopenIfRemoved(),
+        reloadConfig: () => loadConfig(ws.paths.config),
+      });
+      exitCode = result.exitCode;
+      if (result.reason !== 'reload' || !result.config) break;
+      // daemon.log's rotation limits belong to its transport, opened once: they apply
+      // from the next start; everything else (level included) applies now.
+      config = result.config;
+      dlog.setLevel(config.log.level);
+    }
   } catch (e) {
     log.error({ err: e instanceof Error ? e.message : String(e) }, 'daemon failed');
     await releasePidFile(ws.paths.daemonPid, pidContent).catch(() => false);
