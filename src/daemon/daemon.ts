@@ -15,10 +15,11 @@
  *   aborts our own operation once it runs longer than `stuck_timeout_s` (the pipeline
  *   restores what it started) and records it.
  * - Rotates coordinator.log by size. Writes daemon-state.json.
- * - Re-reads config.json when it changes (checked each cycle): a valid change ends this
- *   loop after the current sync with reason 'reload', and the caller runs it again with
- *   the new config (same process and daemon.pid); an invalid one is logged and shown,
- *   and the daemon keeps its running config.
+ * - Re-reads config.json when it changes (watched, and checked each cycle): a valid
+ *   change ends this loop after the current sync with reason 'reload', and the caller
+ *   runs it again with the new config (same process and daemon.pid); an invalid one is
+ *   logged and shown, and the daemon keeps its running config. A removed state
+ *   directory is restored at once (the watches see it go).
  * - Never dies of a transient error or a corrupt file: it logs and tries again next cycle.
  *
  * Shutdown (the `signal`): stop taking work, abort the current step, let processQueue
@@ -347,8 +348,8 @@ export async function runDaemon(o: DaemonOptions): Promise<DaemonResult> {
   // ---- config.json changes ---------------------------------------------------------------
   // Checked on every cycle (each process_interval_s, each request, and each event of the
   // state directory's watch naming config.json) by its stat signature; parsed only when
-  // that changes. The first check always parses, so a change
-  // made between the caller's load and our start is not missed.
+  // that changes. The first check always parses, so a change made between the caller's
+  // load and our start is not missed.
   let configSeen: string | null = null;
   async function checkConfig(): Promise<void> {
     if (!o.reloadConfig) return;
