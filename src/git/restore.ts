@@ -18,7 +18,7 @@
  * merge, not an edit: it is replaced like the unmerged paths (only if still as saved),
  * its content stays in the snapshot ref, and the log names it.
  */
-import { lstatSync, promises as fs, readFileSync } from 'node:fs';
+import { existsSync, lstatSync, promises as fs, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { SyncFailedError } from '../core/errors.js';
 import type { Logger } from '../log.js';
@@ -251,7 +251,8 @@ async function missingOrInTheWay(git: Git, root: string, from: string, target: s
 }
 
 /** Drop the rebase/merge state without touching the index or the work tree (already restored). */
-async function dropIntegrationState(git: Git, gitDir: string): Promise<void> {
+async function dropIntegrationState(git: Git, gitDir: string, target: string): Promise<void> {
+  await dropOurPickState(git, gitDir, target);
   let ip = integrationInProgress(gitDir);
   if (ip.rebaseDir) await git.run(['rebase', '--quit'], { okCodes: [1, 128] });
   if (ip.mergeHead) {
@@ -263,6 +264,29 @@ async function dropIntegrationState(git: Git, gitDir: string): Promise<void> {
   }
   ip = integrationInProgress(gitDir);
   if (ip.rebaseDir || ip.mergeHead) throw new SyncFailedError('could not end the interrupted rebase/merge; see "git status"', { code: 'ERESTORE' });
+}
+
+/**
+ * The rebase's sequencer writes CHERRY_PICK_HEAD (and MERGE_MSG) for a pick that stops
+ * on a conflict and deletes it again a moment later, in the same process: a kill in
+ * between leaves it, `rebase --quit` does not remove it, and every later sync would then
+ * refuse to run beside "a cherry-pick in progress". It is ours when it names a commit of
+ * the history being restored (the local commits our rebase was replaying); a user's own
+ * cherry-pick of another commit is left alone.
+ */
+async function dropOurPickState(git: Git, gitDir: string, target: string): Promise<void> {
+  const file = join(gitDir, 'CHERRY_PICK_HEAD');
+  let picked: string;
+  try {
+    picked = readFileSync(file, 'utf8').trim();
+  } catch {
+    return;
+  }
+  if (!/^[0-9a-f]{40,64}$/.test(picked) || existsSync(join(gitDir, 'sequencer'))) return;
+  const ours = await git.run(['merge-base', '--is-ancestor', picked, target], { readOnly: true, okCodes: [1, 128] });
+  if (ours.code !== 0) return;
+  await git.run(['update-ref', '-d', 'CHERRY_PICK_HEAD', picked], { okCodes: [1] });
+  await fs.rm(join(gitDir, 'MERGE_MSG'), { force: true });
 }
 
 /**
@@ -281,7 +305,7 @@ export async function restoreBranch(git: Git, loc: RepoLocation, o: { branch: st
   await restoreTree(git, loc, targetSha, cap, o.logger);
   // Work tree and index first, HEAD last: a kill in between leaves a rebase/merge in
   // progress or a detached HEAD, which recovery finds and restores again.
-  await dropIntegrationState(git, loc.gitDir);
+  await dropIntegrationState(git, loc.gitDir, targetSha);
   if (tip !== targetSha) await git.run(['update-ref', '-m', 'sync-coordinator: restore', branchRef, targetSha, ...(tip ? [tip] : [])]);
   if ((await currentBranch(git)) !== o.branch) await git.run(['symbolic-ref', '-m', 'sync-coordinator: restore', 'HEAD', branchRef]);
   await git.run(['update-index', '-q', '--refresh'], { okCodes: [1] });

@@ -15,12 +15,16 @@ const BUDGET_MS = 60_000;
 
 describe(`chaos (CI subset): ${rounds} rounds, seed ${seed}`, () => {
   let world: World | null = null;
+  let ok = false;
   beforeAll(async () => {
     process.stdout.write(`CHAOS_SEED=${seed} CHAOS_CI_ROUNDS=${rounds}\n`);
     world = await World.create();
   });
   afterAll(async () => {
-    await world?.dispose();
+    // As in the full suite: the sandbox is kept for a look only when asked (CHAOS_KEEP=1).
+    const keep = process.env.CHAOS_KEEP === 'always' || (process.env.CHAOS_KEEP === '1' && !ok);
+    if (keep && world) process.stdout.write(`CHAOS_KEPT ${world.sb.dir}\n`);
+    await world?.dispose(!keep);
   });
 
   it(
@@ -31,6 +35,7 @@ describe(`chaos (CI subset): ${rounds} rounds, seed ${seed}`, () => {
       if (report.notes.length) process.stdout.write(`chaos notes:\n  ${report.notes.join('\n  ')}\n`);
       expect(report.violations, `seed ${seed} (replay with CHAOS_SEED=${seed} CHAOS_CI_ROUNDS=${rounds} npx vitest run test/chaos-ci)`).toEqual([]);
       expect(report.figures.edits_lost + report.figures.deletes_undone).toBe(0);
+      ok = true;
     },
     BUDGET_MS,
   );

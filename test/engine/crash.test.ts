@@ -120,6 +120,39 @@ describe('kill -9 during a sync that is rebasing', () => {
     assertNoMarkersInHistory(sb, a);
   });
 
+  it('a kill between the sequencer writing CHERRY_PICK_HEAD and deleting it: recovery removes it, the sync completes', async () => {
+    await crashDuringRebase('mid-rebase');
+    // git's sequencer writes CHERRY_PICK_HEAD and MERGE_MSG for a pick that stops on a
+    // conflict and deletes them again in the same process; a kill in that window (found
+    // by the chaos suite) leaves them naming the local commit being replayed.
+    const picked = sb.git(a, 'rev-parse', 'refs/heads/main').trim();
+    writeFileSync(join(a, '.git', 'CHERRY_PICK_HEAD'), `${picked}\n`);
+    writeFileSync(join(a, '.git', 'MERGE_MSG'), 'local commit message\n');
+
+    const r = await cli(sb, a, ['sync-now']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(existsSync(join(a, '.git', 'CHERRY_PICK_HEAD'))).toBe(false);
+    expect(existsSync(join(a, '.git', 'MERGE_MSG'))).toBe(false);
+    expect(sb.git(a, 'status', '--porcelain')).toBe('');
+    expect(sb.git(sb.remote, 'rev-parse', 'main').trim()).toBe(sb.git(a, 'rev-parse', 'HEAD').trim());
+    expect(lsTree(sb, sb.remote, 'main').has('pre.txt')).toBe(true);
+    // And the next sync is not refused as "a cherry-pick in progress".
+    writeFileSync(join(a, 'next.txt'), 'next\n');
+    const next = await cli(sb, a, ['sync-now']);
+    expect(next.code, next.stderr).toBe(0);
+  });
+
+  it('a user\'s own cherry-pick (of a commit not in the restored history) is left alone: the sync refuses', async () => {
+    await crashDuringRebase('mid-rebase');
+    // A commit only on another branch, as a user's `git cherry-pick` would have named.
+    const other = sb.git(a, 'commit-tree', '-m', 'elsewhere', sb.git(a, 'rev-parse', 'HEAD^{tree}').trim()).trim();
+    writeFileSync(join(a, '.git', 'CHERRY_PICK_HEAD'), `${other}\n`);
+    const r = await cli(sb, a, ['sync-now']);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toMatch(/cherry-pick/);
+    expect(readFileSync(join(a, '.git', 'CHERRY_PICK_HEAD'), 'utf8').trim()).toBe(other);
+  });
+
   it('SIGTERM while the rebase runs: the aborted op still cleans up (abort, restore), clears its marker, loses nothing', async () => {
     writeFileSync(join(a, 'a.txt'), 'edit before the signal\n');
     const bin = fakeGit(sb.dir, 'mid-rebase');
