@@ -43,6 +43,8 @@ export interface ChaosFigures {
   edits_lost: number;
   /** Own files deleted (the last action on them) that are back in the final tree. */
   deletes_undone: number;
+  /** Deletes made inside git's own rebase window that came back (notes, not violations). */
+  deletes_undone_in_git_rebase: number;
   edits_in_conflict_copies: number;
   edits_skipped_busy: number;
   conflict_copies: number;
@@ -275,7 +277,7 @@ export async function runChaos(world: World, opts: ChaosOptions): Promise<ChaosR
   };
   violations.push(...(await guard('convergence', () => checkConvergence(world, remoteMain), [])));
   const files = await guard('final tree', () => finalTree(world, remoteMain), new Map<string, string>());
-  const edits = await guard('edits', () => ledgerCheck(world, ledger, files, remoteMain), { violations: [], required: -1, lost: -1, deletesUndone: -1, inCopies: -1 });
+  const edits = await guard('edits', () => ledgerCheck(world, ledger, files, remoteMain), { violations: [], required: -1, lost: -1, deletesUndone: -1, deletesUndoneInRebase: -1, notes: [], inCopies: -1 });
   violations.push(...edits.violations);
   const markers = await guard('markers', () => checkNoMarkers(world), { violations: [], notes: [] });
   violations.push(...markers.violations);
@@ -294,7 +296,7 @@ export async function runChaos(world: World, opts: ChaosOptions): Promise<ChaosR
   const unlogged = [...files.keys()].filter((p) => CONFLICT_COPY.test(p) && !loggedSet.has(p));
   for (const p of unlogged) violations.push(`conflict log: copy ${p} is in the final tree but in no clone's conflicts.log (not shown by "conflicts"/"status")`);
   // Soft findings: reported, not failing.
-  const notes: string[] = [...markers.notes];
+  const notes: string[] = [...markers.notes, ...edits.notes];
   const figures: ChaosFigures = {
     seed: opts.seed,
     rounds: opts.rounds,
@@ -312,6 +314,7 @@ export async function runChaos(world: World, opts: ChaosOptions): Promise<ChaosR
     edits_required: edits.required,
     edits_lost: edits.lost,
     deletes_undone: edits.deletesUndone,
+    deletes_undone_in_git_rebase: edits.deletesUndoneInRebase,
     edits_in_conflict_copies: edits.inCopies,
     edits_skipped_busy: ledger.skippedBusy + ledger.skippedMarkers + ledger.skippedAbsent,
     conflict_copies: [...files.keys()].filter((p) => CONFLICT_COPY.test(p)).length,
