@@ -18,10 +18,10 @@
  *     over an edit, so no edit is lost; the record says the deletion was undone.
  * - user files, policy `manual`: nothing is resolved; the caller aborts and restores.
  */
-import { lstatSync } from 'node:fs';
 import { join } from 'node:path';
 import picomatch from 'picomatch';
 import type { ConflictRecord } from '../core/conflict-log.js';
+import { existsNoFollow } from '../core/exists-no-follow.js';
 import { SyncFailedError } from '../core/errors.js';
 import { conflictStamp, pickConflictCopyPath } from './conflict-copy.js';
 import type { Git } from './git.js';
@@ -178,15 +178,6 @@ async function conflictKind(git: Git, u: UnmergedPath, local: StageEntry | undef
 async function isBinaryBlob(git: Git, sha: string): Promise<boolean> {
   const res = await git.run(['cat-file', 'blob', sha], { readOnly: true });
   return res.stdoutBytes.subarray(0, 8000).includes(0);
-}
-
-function existsNoFollow(p: string): boolean {
-  try {
-    lstatSync(p);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 async function unlinkQuiet(p: string): Promise<void> {

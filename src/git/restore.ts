@@ -18,9 +18,10 @@
  * merge, not an edit: it is replaced like the unmerged paths (only if still as saved),
  * its content stays in the snapshot ref, and the log names it.
  */
-import { existsSync, lstatSync, promises as fs, readFileSync } from 'node:fs';
+import { existsSync, promises as fs, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { SyncFailedError } from '../core/errors.js';
+import { existsNoFollow } from '../core/exists-no-follow.js';
 import type { Logger } from '../log.js';
 import { saveBackup } from './backup.js';
 import type { Git } from './git.js';
@@ -91,15 +92,6 @@ function parseEntries(out: string, shaField: 1 | 2): Map<string, Entry> {
   return map;
 }
 
-function lexists(abs: string): boolean {
-  try {
-    lstatSync(abs);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /**
  * Hash work-tree files the way `git add` would (filters, symlinks, exec bit), in a
  * throw-away index. A path that is gone by now is simply absent from the result.
@@ -147,7 +139,7 @@ export async function captureStrayEdits(git: Git, loc: RepoLocation, opId: strin
   // Unmerged paths: git wrote them (with markers) and the index has no record of what it
   // wrote, so their content as of now is taken as git's: read it first thing.
   const unmerged = await unmergedPaths(git);
-  const gitWritten = (await hashFiles(git, loc, unmerged.filter((p) => lexists(join(loc.root, p))))).entries;
+  const gitWritten = (await hashFiles(git, loc, unmerged.filter((p) => existsNoFollow(join(loc.root, p))))).entries;
   const diff = splitZ((await git.run(['diff', '--name-status', '--no-renames', '-z'], { readOnly: true })).stdout);
   // `git diff` lists unmerged paths as "U" and again as a change against stage 2, so
   // exclude them by the index, not by status.
@@ -244,7 +236,7 @@ async function missingOrInTheWay(git: Git, root: string, from: string, target: s
   for (let i = 0; i + 1 < changes.length; i += 2) {
     const status = changes[i]!;
     const path = changes[i + 1]!;
-    const there = lexists(join(root, path));
+    const there = existsNoFollow(join(root, path));
     if (status === 'A' ? there : status !== 'D' && !there) keep.push(path);
   }
   return keep;
