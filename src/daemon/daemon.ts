@@ -37,6 +37,7 @@ import type { SyncRequest } from '../core/request.js';
 import { stripControl } from '../core/sanitize.js';
 import { readState } from '../core/state.js';
 import { ensureStateDir, STATE_DIR_REL, type Workspace } from '../core/workspace.js';
+import { parseStatusZ } from '../git/status.js';
 import type { Logger } from '../log.js';
 import { daemonStatePath, writeDaemonState, type DaemonState, type StuckRecord, type WatcherView } from './daemon-state.js';
 import { checkDisk, lowDiskMessage, runHealthCheck, type HealthDeps } from './health.js';
@@ -385,7 +386,7 @@ export async function runDaemon(o: DaemonOptions): Promise<DaemonResult> {
     if (pending.length > 0) return;
     if ((await readState(ws.paths.state, null)).paused) return; // a conflict waits for the user
     const out = (await ws.git.run(['status', '--porcelain', '-z', '--untracked-files=normal'], { readOnly: true, timeoutMs: 60_000 })).stdout;
-    const dirty = porcelainPaths(out).filter((p) => !(ignoresPath?.(p) ?? false));
+    const dirty = parseStatusZ(out).map((e) => e.path).filter((p) => !(ignoresPath?.(p) ?? false));
     // An edit that arrived while git status ran belongs to the watcher's quiet period.
     const after = safeWatcherState(watcher);
     if (after.pending > 0 || after.lastEventAt !== w.lastEventAt) return;
@@ -538,19 +539,6 @@ export async function runDaemon(o: DaemonOptions): Promise<DaemonResult> {
   await releasePidFile(ws.paths.daemonPid, o.pidContent).catch(() => false);
   log.info({ reason: result.reason, exit_code: result.exitCode }, 'daemon stopped');
   return result;
-}
-
-/** Paths in `git status --porcelain -z` output (renames: the new path). */
-export function porcelainPaths(out: string): string[] {
-  const parts = out.split('\0');
-  const paths: string[] = [];
-  for (let i = 0; i < parts.length; i++) {
-    const entry = parts[i]!;
-    if (entry.length < 4) continue;
-    paths.push(entry.slice(3));
-    if (entry[0] === 'R' || entry[0] === 'C') i++; // the source path follows
-  }
-  return paths;
 }
 
 interface Wake {

@@ -15,7 +15,8 @@ import { DAEMON_NODE_FLAGS } from '../../src/daemon/control.js';
 import { enqueue, newRequestId, countQueue } from '../../src/core/queue.js';
 import { ensureStateDir, resolveWorkspace } from '../../src/core/workspace.js';
 import { silentLogger } from '../../src/log.js';
-import { runDaemon, porcelainPaths } from '../../src/daemon/daemon.js';
+import { runDaemon } from '../../src/daemon/daemon.js';
+import { parseStatusZ } from '../../src/git/status.js';
 import { createDaemonLogger } from '../../src/daemon/daemon-logger.js';
 import { readDaemonState } from '../../src/daemon/daemon-state.js';
 import { checkDisk } from '../../src/daemon/health.js';
@@ -241,8 +242,9 @@ describe('daemon loop (in-process)', () => {
     expect(await checkDisk('/', { statfs: async () => Promise.reject(new Error('ENOSYS')) })).toMatchObject({ ok: true, free_bytes: null, error: 'ENOSYS' });
   });
 
-  it('porcelainPaths reads -z output, renames included', () => {
-    expect(porcelainPaths(' M a.txt\0R  new name.txt\0old.txt\0?? dir/x\0')).toEqual(['a.txt', 'new name.txt', 'dir/x']);
-    expect(porcelainPaths('')).toEqual([]);
+  it('the reconcile check reads its -z status with the shared parser, renames included', () => {
+    const paths = (out: string) => parseStatusZ(out).map((e) => e.path);
+    expect(paths(' M a.txt\0R  new name.txt\0old.txt\0?? dir/x\0')).toEqual(['a.txt', 'new name.txt', 'dir/x']);
+    expect(paths('')).toEqual([]);
   });
 });
