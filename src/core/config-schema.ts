@@ -20,6 +20,7 @@ export const configSchema = z.strictObject({
   pull_interval_s: int(0, 86_400).optional(),
   health_interval_s: int(1, 86_400).optional(),
   stuck_timeout_s: int(1, 86_400).optional(),
+  network_timeout_s: int(1, 86_400).optional(),
   lock_timeout_ms: int(0, 3_600_000).optional(),
   lock_stale_ms: int(2_000, 3_600_000).optional(),
   retries: z.strictObject({
@@ -38,6 +39,14 @@ export const configSchema = z.strictObject({
     enabled: z.boolean().optional(),
     ignore: z.array(z.string().min(1).max(1024)).optional(),
   }).optional(),
+  max_file_size_mb: z.number().positive().max(1_000_000).optional(),
+  merge: z.array(z.strictObject({
+    glob: z.string().min(1).max(1024),
+    strategy: z.enum(['text', 'json', 'union', 'text-newest', 'copy']),
+  })).max(1000).optional(),
+  max_parallel_syncs: int(1, 64).optional(),
+  poll_active_s: int(1, 86_400).optional(),
+  active_window_s: int(0, 86_400 * 30).optional(),
   log: z.strictObject({
     level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'silent']).optional(),
     max_size_mb: int(1, 10_000).optional(),

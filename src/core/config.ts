@@ -11,6 +11,18 @@ import { ConfigError } from './errors.js';
 export type SyncType = 'intelligent-auto' | 'smart' | 'robust' | 'manual' | 'post-merge';
 export type Priority = 'critical' | 'high' | 'normal' | 'low';
 
+export type MergeStrategy = 'text' | 'json' | 'union' | 'text-newest' | 'copy';
+export interface MergeRule {
+  glob: string;
+  strategy: MergeStrategy;
+}
+
+export const DEFAULT_MERGE_RULES: readonly MergeRule[] = [
+  { glob: '*.{json,jsonc}', strategy: 'json' },
+  { glob: '{*.log,*.jsonl,*.ndjson,CHANGELOG*,HISTORY*,History*}', strategy: 'union' },
+  { glob: '*', strategy: 'text' },
+];
+
 export interface Config {
   max_syncs_per_hour: number;
   hour_reset_time: 'auto' | string;
@@ -25,6 +37,8 @@ export interface Config {
   pull_interval_s: number;
   health_interval_s: number;
   stuck_timeout_s: number;
+  /** Deadline for one git command that talks to the remote (fetch, push, ls-remote). */
+  network_timeout_s: number;
   lock_timeout_ms: number;
   lock_stale_ms: number;
   retries: { default: number; robust: number; min_delay_ms: number; max_delay_ms: number };
@@ -32,6 +46,16 @@ export interface Config {
   system_files: string[];
   user_conflict_policy: 'conflict-copy' | 'manual';
   watch: { enabled: boolean; ignore: string[] };
+  /** Files larger than this are never committed by a sync (invariant 16). */
+  max_file_size_mb: number;
+  /** Merge strategies by path, first matching glob wins (DESIGN.md section 13). */
+  merge: MergeRule[];
+  /** User daemon: git work across workspaces at once (DESIGN.md section 11). */
+  max_parallel_syncs: number;
+  /** Remote probe interval while the workspace is active. */
+  poll_active_s: number;
+  /** A workspace is active for this long after a local change or a sync. */
+  active_window_s: number;
   log: { level: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'silent'; max_size_mb: number; max_files: number };
   backups: { keep: number; max_age_days: number };
 }
@@ -51,6 +75,7 @@ export function defaultConfig(): Config {
     pull_interval_s: 300,
     health_interval_s: 300,
     stuck_timeout_s: 600,
+    network_timeout_s: 60,
     lock_timeout_ms: 30000,
     lock_stale_ms: 10000,
     retries: { default: 4, robust: 8, min_delay_ms: 500, max_delay_ms: 30000 },
@@ -58,6 +83,11 @@ export function defaultConfig(): Config {
     system_files: ['.claude/**'],
     user_conflict_policy: 'conflict-copy',
     watch: { enabled: true, ignore: [] },
+    max_file_size_mb: 50,
+    merge: DEFAULT_MERGE_RULES.map((r) => ({ ...r })),
+    max_parallel_syncs: 2,
+    poll_active_s: 10,
+    active_window_s: 600,
     log: { level: 'info', max_size_mb: 10, max_files: 5 },
     backups: { keep: 50, max_age_days: 14 },
   };
