@@ -16,11 +16,14 @@ export interface ConflictRecord {
   time: string;
   op: string;
   path: string;
-  policy: 'system-ours' | 'conflict-copy' | 'manual';
-  outcome: 'resolved-ours' | 'copy-created' | 'kept-modified' | 'left-for-user';
+  policy: 'system-ours' | 'conflict-copy' | 'manual' | 'auto-merge';
+  outcome: 'resolved-ours' | 'copy-created' | 'kept-modified' | 'left-for-user' | 'auto-merged';
   copy_path: string | null;
-  kind: 'content' | 'delete-modify' | 'rename' | 'binary' | 'add-add' | 'other';
+  kind: 'content' | 'delete-modify' | 'rename' | 'binary' | 'add-add' | 'file-directory' | 'other';
   device: string;
+  /** auto-merged: the resolver's strategy and how many conflicting hunks it merged. */
+  strategy?: string;
+  hunks?: number;
 }
 
 export interface ResolutionRecord {

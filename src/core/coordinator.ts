@@ -16,7 +16,7 @@ import { pruneResults, writeResult, type RequestOutcome, type RequestResult } fr
 import { openStateStore, type StateStore } from './state.js';
 import type { Workspace } from './workspace.js';
 import type { Logger } from '../log.js';
-import { runPipeline, type StepName, type SyncOutcome } from '../git/pipeline.js';
+import { deviceName, runPipeline, type StepName, type SyncOutcome } from '../git/pipeline.js';
 import { selfIdentity } from './process-identity.js';
 
 export interface ProcessOptions {
@@ -234,6 +234,7 @@ async function runBatch(opts: ProcessOptions, lock: LockHandle, store: StateStor
       logger: log,
       opId,
       type,
+      device: deviceName(opts.config),
       signal,
       clock: opts.clock ?? Date.now,
       step: async (name) => {
@@ -265,12 +266,12 @@ async function runBatch(opts: ProcessOptions, lock: LockHandle, store: StateStor
   const message = err ? err.message : outcome?.message ?? '';
   if (failed) log.error({ err: message, code: err?.code }, 'sync failed');
   else log.info({ result, committed: outcome?.committed, pulled: outcome?.pulled, pushed: outcome?.pushed, head: outcome?.head }, 'sync finished');
-  // A rebase/merge whose cleanup could not finish keeps its recovery marker (finishBatch
-  // clears `active`): the next drain recovers it from the backup ref.
-  const unfinished = store.get().active?.integrating ? structuredClone(store.get().active) : null;
+  // A move cut short keeps its recovery marker (finishBatch clears `active`): the next
+  // drain completes it.
+  const unfinished = store.get().active?.moving ? structuredClone(store.get().active) : null;
   await finishBatch(opts, store, batch, report, { op: opId, type, priority, result, message, exitCode: err ? err.exitCode : ExitCode.ok, counted, outcome });
   if (unfinished) {
-    log.error({ backup_ref: unfinished.backup_ref }, 'the sync left an unfinished rebase/merge; it is recovered before the next sync');
+    log.error({ moving: unfinished.moving }, 'the sync left an unfinished move of the branch and index; it is completed before the next sync');
     await store.update((s) => {
       s.active = unfinished;
     });

@@ -44,7 +44,7 @@ export function isRetryable(e: unknown): boolean {
 export async function withRetry<T>(
   what: string,
   attempt: (n: number) => Promise<T>,
-  opts: { policy: RetryPolicy; classify?: (e: unknown) => unknown; logger?: Logger; signal?: AbortSignal },
+  opts: { policy: RetryPolicy; classify?: (e: unknown) => unknown; logger?: Logger; signal?: AbortSignal; onFailure?: (raw: unknown) => Promise<void> },
 ): Promise<T> {
   const classify = opts.classify ?? ((e: unknown) => e);
   return pRetry(
@@ -52,6 +52,7 @@ export async function withRetry<T>(
       try {
         return await attempt(n);
       } catch (raw) {
+        await opts.onFailure?.(raw);
         const e = classify(raw);
         if (isRetryable(e)) throw e;
         // Permanent or unknown: stop now. p-retry rethrows `e` itself (originalError).

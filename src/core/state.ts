@@ -38,9 +38,23 @@ export interface ActiveOp {
   branch: string | null;
   /** Set before the coordinator starts a rebase/merge: what crash recovery restores to. */
   backup_ref: string | null;
-  /** The coordinator itself has a rebase/merge in progress (crash recovery marker). */
+  /**
+   * Legacy (before integration moved off the work tree): a rebase/merge of ours was in
+   * progress. Still read, so a marker an older version left is handled.
+   */
   integrating: 'rebase' | 'merge' | null;
+  /** The sync is moving the branch, index and files (move.ts): what recovery needs. */
+  moving?: MovingMarker | null;
   request_ids: string[];
+}
+
+export interface MovingMarker {
+  /** The commit the user's index was relative to before the move. */
+  base: string | null;
+  /** The commit the branch moves to. */
+  to: string;
+  /** Digest of the user's index before the move (recovery: unchanged = not yet replaced). */
+  index_digest: string;
 }
 
 export interface PauseState {
@@ -67,6 +81,10 @@ export interface CoordinatorState {
   last_served: string[];
   /** When backup refs were last pruned (they are pruned on integration and daily). */
   backups_pruned_at: string | null;
+  /** The last time another device rewrote the remote branch (force push) and the sync followed it. */
+  remote_rewrite?: { at: string; op: string; old: string; new: string; backup_ref: string } | null;
+  /** The last time the remote tracked paths under the state directory (untracked by the sync). */
+  untracked_state?: { at: string; op: string; paths: string[]; count: number } | null;
 }
 
 export function emptyState(): CoordinatorState {

@@ -115,6 +115,11 @@ export function toSyncError(e: unknown, opts: { step: string; network: boolean; 
   if (e instanceof CoordinatorError) return e;
   if (!(e instanceof GitError)) return e;
   if (e.kind === 'aborted') return new SyncFailedError(`sync stopped during ${opts.step} (${e.message})`, { code: 'EABORTED', cause: e });
+  if (!opts.network && e.kind === 'signal') {
+    // A local git killed by a signal (SIGBUS while it read a file an editor rewrote in
+    // place): its lock files are cleaned up by the caller, and the step runs again.
+    return new GitLockedError(`${opts.step}: git was killed by a signal (${e.message}); its lock files were cleaned up; will retry`, e);
+  }
   const cls = classifyGitError(e, opts.network);
   const said = gitSaid(e);
   const r = opts.remote;

@@ -35,7 +35,7 @@ export interface GitRunOptions {
   config?: string[];
   signal?: AbortSignal;
   /** Bytes to write on stdin (otherwise stdin is closed). */
-  input?: string;
+  input?: string | Buffer;
   /** Extra env of ours (constants only), e.g. GIT_EDITOR=true for `rebase --continue`. */
   env?: Record<string, string>;
   /**

@@ -9,30 +9,35 @@
  * counts toward the remote's persisted circuit breaker (core/breaker.ts); while it is
  * open, syncs commit locally and skip fetch/push.
  */
+import { existsSync } from 'node:fs';
 import { hostname } from 'node:os';
+import { join } from 'node:path';
 import { breakerView, effectiveState, recordNetworkFailure, recordSuccess } from '../core/breaker.js';
-import { BreakerOpenError, RemoteUnavailableError, RepoBusyError, SyncFailedError } from '../core/errors.js';
+import { appendConflict, type ConflictRecord } from '../core/conflict-log.js';
+import { BreakerOpenError, ConflictError, RemoteUnavailableError, RepoBusyError, SyncFailedError } from '../core/errors.js';
+import { removeDeadGitLocks } from '../core/lock.js';
 import { retryPolicy, withRetry, type RetryPolicy } from '../core/retry.js';
 import type { Config, SyncType } from '../core/config.js';
-import type { StateStore } from '../core/state.js';
+import type { MovingMarker, StateStore } from '../core/state.js';
 import type { Workspace } from '../core/workspace.js';
 import type { Logger } from '../log.js';
 import { pruneBackups } from './backup.js';
 import { gitSaid, toSyncError, type RemoteInfo } from './classify.js';
-import { commitMessage } from './commit-message.js';
 import type { Git } from './git.js';
 import { GitError } from './git-error.js';
-import type { PreSync, SyncRun } from './integrate.js';
-import { aheadBehind, COMMIT_CONFIG } from './rev.js';
-import { assertNoOperationInProgress, currentBranch, headBranchFromFile, preflight, type Preflight } from './preflight.js';
+import { readUserIndex, sweepPrivateFiles, type IndexSnapshot } from './index-file.js';
+import { buildLocalCommit, type LocalCommit } from './local-commit.js';
+import { moveToTarget, WorktreeChangedError } from './move.js';
+import { headBranchFromFile, preflight, type Preflight } from './preflight.js';
 import { parsePushPorcelain, type PushResult } from './push.js';
-import { parseStatusZ, summarize } from './status.js';
+import { readRef } from './refs.js';
+import { parseStatusV2Z, type StatusEntry } from './status.js';
+import { LeaveForUser, type ContentMerge } from './tree-merge.js';
 
 export type StepName = 'preflight' | 'commit' | 'fetch' | 'integrate' | 'resolve' | 'push' | 'verify';
 
 export interface RecoveryMarker {
-  integrating: 'rebase' | 'merge' | null;
-  backup_ref: string | null;
+  moving: MovingMarker | null;
   branch: string | null;
 }
 
@@ -46,10 +51,12 @@ export interface SyncContext {
   logger: Logger;
   opId: string;
   type: SyncType;
+  /** Device name for commit messages and conflict copies (config `device_name`). */
+  device: string;
   signal: AbortSignal;
   /** Announce a step: persists `active.step` and re-checks lock ownership. */
   step(name: StepName): Promise<void>;
-  /** Persist the crash-recovery marker before the coordinator starts a rebase/merge. */
+  /** Persist the crash-recovery marker before the sync moves the branch, index and files. */
   mark(marker: RecoveryMarker): Promise<void>;
   /** Wall clock for the breaker and conflict-copy names (default Date.now). */
   clock?: () => number;
@@ -66,7 +73,6 @@ export interface SyncOutcome {
   head: string | null;
 }
 
-const MAX_PUSH_ATTEMPTS = 4;
 const FSCK_MAX_MS = 120_000;
 
 export function deviceName(config: Config): string {
@@ -81,47 +87,130 @@ export async function runPipeline(ctx: SyncContext): Promise<SyncOutcome> {
 
   await ctx.step('preflight');
   const pf = await preflight(git, ctx.ws.gitDir, config.remote, config.branch);
+  await sweepPrivateFiles(ctx.ws.gitDir, ctx.opId);
   if (ctx.type === 'robust') await integrityCheck(ctx);
   const remote: RemoteInfo = { remote: pf.remote, url: pf.remoteUrl };
-
-  await ctx.step('commit');
-  const pre: PreSync = { head: pf.head, indexTree: null, commit: null, committed: false };
-  const committed = await withRetry('commit', () => commitLocalChanges(ctx, pre, pf), { policy, classify: (e) => toSyncError(e, { step: 'commit', network: false }), logger: ctx.logger, signal: ctx.signal });
-  pre.committed = committed;
+  const remoteRef = `refs/remotes/${pf.remote}/${pf.branch}`;
 
   // Circuit breaker (invariant 7): while open, the local commit is all we do.
   const breaker = ctx.state.get().breakers[pf.remote];
   const breakerState = effectiveState(breaker, now());
-  if (breakerState === 'open') {
-    const until = breaker?.open_until ?? null;
-    throw new BreakerOpenError(
-      `${committed ? 'committed locally' : 'nothing new to commit'}; remote "${pf.remote}" unavailable until ${until} (circuit breaker open after ${breaker?.failures ?? 0} consecutive failed syncs; last error: ${breaker?.last_error ?? 'unknown'}); fetch and push skipped`,
-      until,
-    );
-  }
   // Half-open: exactly one try, no retries.
   const netPolicy: RetryPolicy = breakerState === 'half-open' ? { ...policy, retries: 0 } : policy;
 
-  const run: SyncRun = {
-    device: deviceName(config),
-    now,
-    remote: pf.remote,
-    branch: pf.branch,
-    remoteRef: `refs/remotes/${pf.remote}/${pf.branch}`,
-    pre,
-    tracker: new Map(),
-    chosenCopies: new Set(),
-    records: [],
-  };
-  let pulled = false;
-  let pushed = false;
+  const run: RunState = { head: pf.head, status: pf.status, committed: false, pulled: false, pushed: false, records: [], chosenCopies: new Set(), rewrite: null, untrackedState: [] };
   try {
-    ({ pulled, pushed } = await fetchIntegratePush(ctx, pf, remote, run, netPolicy));
-    if (ctx.type === 'robust' && pushed) {
+    for (let round = 1; ; round++) {
+      await ctx.step('commit');
+      const userIndex = await readUserIndex(ctx.ws.gitDir);
+      const staged = run.status.filter((e) => e.x !== ' ' && e.x !== '?' && e.x !== '!').flatMap((e) => (e.origPath ? [e.path, e.origPath] : [e.path]));
+      const local = await withRetry('commit', (attempt) => buildLocalCommit({ git, root: ctx.ws.root, gitDir: ctx.ws.gitDir, commonDir: ctx.ws.commonDir, opId: ctx.opId, type: ctx.type, device: ctx.device, parent: run.head, entries: run.status, unstage: [], hooksPath: pf.hooksPath, userIndex, attempt: round * 100 + attempt }), localOptions(ctx, policy, 'commit'));
+      const tip = local?.commit ?? run.head;
+      run.pending = local ? { from: run.head, local, userIndex, staged } : null;
+      const move = async (to: string, reason: string) => {
+        await moveTo(ctx, pf.branch, { from: run.head, to, worktree: local?.commit ?? run.head, committed: local, userIndex, staged, reason });
+        run.pending = null;
+      };
+
+      if (breakerState === 'open') {
+        if (local) {
+          await move(local.commit, `commit (${ctx.type})`);
+          run.committed = true;
+        }
+        const until = breaker?.open_until ?? null;
+        throw new BreakerOpenError(
+          `${run.committed ? 'committed locally' : 'nothing new to commit'}; remote "${pf.remote}" unavailable until ${until} (circuit breaker open after ${breaker?.failures ?? 0} consecutive failed syncs; last error: ${breaker?.last_error ?? 'unknown'}); fetch and push skipped`,
+          until,
+        );
+      }
+
+      // Push first when this sync just committed on top of what it last saw of the remote:
+      // a push only ever fast-forwards the remote (never forced), so if it is accepted the
+      // remote had nothing we lacked. If the remote moved, git refuses the push without
+      // sending anything, and the round goes on to fetch and integrate.
+      if (local && round === 1 && optimisticPushSafe(ctx, pf.branch)) {
+        await ctx.step('push');
+        const status = await withRetry('push', () => pushOnce(ctx, pf, local.commit), netOptions(ctx, netPolicy, 'push', remote));
+        if (status.status === 'ok' || status.status === 'up-to-date') {
+          await move(local.commit, `commit (${ctx.type})`);
+          run.committed = true;
+          run.pushed = status.status === 'ok';
+          run.head = local.commit;
+          break;
+        }
+        if (status.status !== 'rejected-non-ff' && status.status !== 'remote-busy') throwPushFailure(status, round);
+        ctx.logger.info({ round, summary: status.summary }, 'push rejected (the remote moved meanwhile); fetching and integrating');
+      }
+
+      await ctx.step('fetch');
+      const previousRemote = await readRef(ctx.ws.commonDir, remoteRef);
+      const exists = await withRetry('fetch', () => fetchBranch(ctx, pf.remote, pf.branch, remoteRef), netOptions(ctx, netPolicy, 'fetch', remote));
+      const remoteTip = exists ? await readRef(ctx.ws.commonDir, remoteRef) : null;
+      if (!remoteTip) {
+        if (previousRemote) {
+          throw new SyncFailedError(`the branch "${pf.branch}" no longer exists on remote "${pf.remote}" (deleted by another device or on the server); not re-creating it silently; to publish it again run: git push -u ${pf.remote} ${pf.branch}`, { code: 'EREMOTEGONE' });
+        }
+        if (!tip) break; // an unborn branch with nothing to commit
+        if (local) await move(local.commit, `commit (${ctx.type})`);
+        run.committed ||= !!local;
+        run.head = tip;
+        await ctx.step('push');
+        const status = await withRetry('push', () => pushOnce(ctx, pf, tip), netOptions(ctx, netPolicy, 'push', remote));
+        if (status.status === 'ok' || status.status === 'up-to-date') {
+          run.pushed = status.status === 'ok';
+          break;
+        }
+        if (round >= MAX_ROUNDS) throwPushFailure(status, round);
+        run.status = await statusNow(ctx);
+        continue;
+      }
+
+      await ctx.step('integrate');
+      const { integrate } = await import('./replay.js');
+      const integ = await integrate(ctx, { local: tip, remote: remoteTip, previousRemote, branch: pf.branch, remoteName: pf.remote, remoteRef, chosenCopies: run.chosenCopies, ...(await resolverFor(ctx)) });
+      if (integ.target !== run.head) {
+        try {
+          await move(integ.target, integ.pulled ? `integrate ${pf.remote}/${pf.branch} (${integ.how})` : `commit (${ctx.type})`);
+        } catch (e) {
+          if (e instanceof WorktreeChangedError && round < MAX_ROUNDS) {
+            ctx.logger.info({ paths: e.paths.slice(0, 10) }, 'a file changed while the sync ran; nothing was overwritten; going again to commit it');
+            run.status = await statusNow(ctx);
+            continue;
+          }
+          throw e;
+        }
+      }
+      run.committed ||= !!local;
+      run.pulled ||= integ.pulled;
+      run.head = integ.target;
+      run.records.push(...integ.records);
+      if (integ.rewrite) run.rewrite = integ.rewrite;
+      if (integ.untracked_state.length) run.untrackedState = integ.untracked_state;
+      for (const rec of integ.records) appendConflict(ctx.ws.paths.conflictsLog, rec);
+      if (integ.records.length) ctx.logger.info({ conflicts: integ.records.map((r) => ({ path: r.path, outcome: r.outcome, copy: r.copy_path, kind: r.kind })) }, 'resolved conflicts');
+      if (!integ.ahead) break;
+
+      await ctx.step('push');
+      const target = integ.target;
+      const status = await withRetry('push', () => pushOnce(ctx, pf, target), netOptions(ctx, netPolicy, 'push', remote));
+      if (status.status === 'ok' || status.status === 'up-to-date') {
+        run.pushed = status.status === 'ok';
+        break;
+      }
+      if ((status.status !== 'rejected-non-ff' && status.status !== 'remote-busy') || round >= MAX_ROUNDS) throwPushFailure(status, round);
+      ctx.logger.info({ round, summary: status.summary }, 'push rejected (the remote moved meanwhile); fetching and integrating again');
+      if (status.status === 'remote-busy') await jitteredPause(netPolicy, round, ctx.signal);
+      run.status = await statusNow(ctx);
+    }
+    if (ctx.type === 'robust' && run.pushed) {
       await ctx.step('verify');
-      await withRetry('verify', () => verifyRemoteTip(ctx, pf.remote, pf.branch), netOptions(ctx, netPolicy, 'verify', remote));
+      const pushedTip = run.head;
+      await withRetry('verify', () => verifyRemoteTip(ctx, pf.remote, pf.branch, pushedTip), netOptions(ctx, netPolicy, 'verify', remote));
     }
   } catch (e) {
+    if (e instanceof LeaveForUser) throw await leaveForUser(ctx, e, pf, run);
+    // Invariant 4: local changes are committed whatever happens to the remote steps.
+    if (run.pending && !(e instanceof RepoBusyError) && !(e instanceof WorktreeChangedError)) await landPending(ctx, pf.branch, run);
     if (e instanceof RemoteUnavailableError) {
       const at = now();
       await ctx.state.update((s) => {
@@ -129,7 +218,7 @@ export async function runPipeline(ctx: SyncContext): Promise<SyncOutcome> {
       });
       const view = breakerView(ctx.state.get().breakers[pf.remote], config, at);
       if (view.state === 'open') ctx.logger.warn({ remote: pf.remote, failures: view.failures, open_until: view.open_until }, 'circuit breaker opened');
-      if (committed) e.message = `committed locally, but ${e.message}`;
+      if (run.committed) e.message = `committed locally, but ${e.message}`;
     }
     throw e;
   }
@@ -139,86 +228,134 @@ export async function runPipeline(ctx: SyncContext): Promise<SyncOutcome> {
     });
     ctx.logger.info({ remote: pf.remote }, 'remote reachable again; circuit breaker closed');
   }
+  if (run.rewrite || run.untrackedState.length) {
+    const at = new Date(now()).toISOString();
+    await ctx.state.update((s) => {
+      if (run.rewrite) s.remote_rewrite = { at, op: ctx.opId, old: run.rewrite.old, new: run.rewrite.new, backup_ref: run.rewrite.backup };
+      if (run.untrackedState.length) s.untracked_state = { at, op: ctx.opId, paths: run.untrackedState.slice(0, 50), count: run.untrackedState.length };
+    });
+  }
 
   // Housekeeping: backups are only written when remote commits are integrated, so the
   // count can only grow then; age-based pruning is also done once a day.
   const lastPrune = Date.parse(ctx.state.get().backups_pruned_at ?? '');
-  if (pulled || !(now() - lastPrune < 86_400_000)) {
+  if (run.pulled || !(now() - lastPrune < 86_400_000)) {
     await pruneBackups(git, config.backups.keep, config.backups.max_age_days, now(), ctx.opId).catch((e: unknown) => ctx.logger.warn({ err: (e as Error).message }, 'could not prune backup refs'));
     const at = new Date(now()).toISOString();
     await ctx.state.update((s) => {
       s.backups_pruned_at = at;
     }, { durable: false });
   }
-  const head = null; // not worth a git process per sync; the log has the op id and the remote has the tip
-  const result: SyncResult = committed || pulled || pushed ? 'ok' : 'noop';
+  const result: SyncResult = run.committed || run.pulled || run.pushed ? 'ok' : 'noop';
   const copies = run.records.filter((r) => r.outcome === 'copy-created').length;
+  const merged = run.records.filter((r) => r.outcome === 'auto-merged').length;
+  const details = [run.records.length ? `${run.records.length} conflict(s) resolved` : '', merged ? `${merged} auto-merged` : '', copies ? `${copies} conflict cop${copies === 1 ? 'y' : 'ies'} created` : ''].filter(Boolean).join(', ');
   const parts = [
-    committed ? 'committed local changes' : null,
-    pulled ? `integrated remote changes${run.records.length ? ` (${run.records.length} conflict(s) resolved${copies ? `, ${copies} conflict cop${copies === 1 ? 'y' : 'ies'} created` : ''})` : ''}` : null,
-    pushed ? 'pushed' : null,
+    run.committed ? 'committed local changes' : null,
+    run.pulled ? `integrated remote changes${details ? ` (${details})` : ''}` : null,
+    run.pushed ? 'pushed' : null,
+    run.rewrite ? `followed a rewrite of the remote branch (removed commits kept in ${run.rewrite.backup})` : null,
   ].filter(Boolean);
-  return { result, committed, pulled, pushed, head, message: parts.length ? parts.join(', ') : 'nothing to do' };
+  return { result, committed: run.committed, pulled: run.pulled, pushed: run.pushed, head: run.head, message: parts.length ? parts.join(', ') : 'nothing to do' };
+}
+
+/** What one sync has done so far, across its rounds. */
+interface RunState {
+  /** The branch's oid as this sync knows it (moves only through move.ts). */
+  head: string | null;
+  status: StatusEntry[];
+  committed: boolean;
+  pulled: boolean;
+  pushed: boolean;
+  records: ConflictRecord[];
+  chosenCopies: Set<string>;
+  rewrite: { old: string; new: string; backup: string } | null;
+  untrackedState: string[];
+  /** The sync's own commit, not yet on the branch (the branch moves once, at the end). */
+  pending?: { from: string | null; local: LocalCommit; userIndex: IndexSnapshot; staged: string[] } | null;
+}
+
+/** A failure after the commit step: the commit still lands on the branch (files untouched). */
+async function landPending(ctx: SyncContext, branch: string, run: RunState): Promise<void> {
+  const p = run.pending;
+  if (!p) return;
+  try {
+    await moveTo(ctx, branch, { from: p.from, to: p.local.commit, worktree: p.local.commit, committed: p.local, userIndex: p.userIndex, staged: p.staged, reason: `commit (${ctx.type})` });
+    run.pending = null;
+    run.committed = true;
+    run.head = p.local.commit;
+  } catch (e) {
+    ctx.logger.warn({ err: (e as Error).message }, 'could not put the local commit on the branch; the changes stay in the work tree for the next sync');
+  }
+}
+
+/** A save during a sync, a push race: each costs a round; the bound keeps a sync finite. */
+const MAX_ROUNDS = 4;
+
+async function moveTo(ctx: SyncContext, branch: string, m: { from: string | null; to: string; worktree: string | null; committed: LocalCommit | null; userIndex: IndexSnapshot; staged: string[]; reason: string }): Promise<void> {
+  await ctx.mark({ moving: { base: m.from, to: m.to, index_digest: m.userIndex.digest }, branch });
+  await moveToTarget({ git: ctx.git, gitDir: ctx.ws.gitDir, opId: ctx.opId, branch, ...m });
+  await ctx.mark({ moving: null, branch });
+}
+
+/** The optimistic push sends a commit built from the work tree before the branch moves: only while nobody is switching it. */
+function optimisticPushSafe(ctx: SyncContext, branch: string): boolean {
+  return headBranchFromFile(ctx.ws.gitDir) === branch && !existsSync(join(ctx.ws.gitDir, 'index.lock'));
+}
+
+async function statusNow(ctx: SyncContext): Promise<StatusEntry[]> {
+  return parseStatusV2Z((await ctx.git.run(['status', '--porcelain=v2', '-z', '--branch', '--untracked-files=all'], { readOnly: true })).stdout).entries;
+}
+
+async function resolverFor(_ctx: SyncContext): Promise<{ resolver?: ContentMerge }> {
+  return {};
+}
+
+function throwPushFailure(status: PushResult, attempt: number): never {
+  if (status.status === 'remote-rejected') {
+    throw new SyncFailedError(`the remote rejected the push (${status.summary}); check branch protection or server hooks`, { code: 'EREMOTEREJECTED' });
+  }
+  throw new SyncFailedError(`push failed after ${attempt} attempt(s): ${status.summary}`, { code: 'EPUSH', retryable: false });
+}
+
+/** `manual` policy: nothing was moved; record the conflict, pause, and say what works. */
+async function leaveForUser(ctx: SyncContext, e: LeaveForUser, pf: Preflight, run: RunState): Promise<ConflictError> {
+  const time = new Date((ctx.clock ?? Date.now)()).toISOString();
+  const paths = e.conflicts.map((c) => c.path);
+  for (const { path, kind } of e.conflicts) {
+    appendConflict(ctx.ws.paths.conflictsLog, { time, op: ctx.opId, path, policy: 'manual', outcome: 'left-for-user', copy_path: null, kind, device: ctx.device });
+  }
+  await ctx.state.update((s) => {
+    s.paused = { reason: 'conflict left for manual resolution', since: time, paths, op: ctx.opId };
+  });
+  const dirty = run.status.length > 0;
+  const steps = [
+    ...(dirty ? ['git add -A', 'git commit -m "my changes"'] : []),
+    `git pull --rebase ${pf.remote} ${pf.branch}`,
+    'edit the conflicted files, then: git add <file> and git rebase --continue',
+    'sync-now',
+  ];
+  return new ConflictError(
+    `conflict in ${paths.length} file(s) (${paths.slice(0, 5).join(', ')}${paths.length > 5 ? ', ...' : ''}) left for you (user_conflict_policy "manual"): the sync changed nothing (work tree, index and branch are as they were); automatic syncs are paused. To merge by hand: ${steps.map((s, i) => `(${i + 1}) ${s}`).join('; ')}. "sync-now" pushes the result and resumes automatic syncs (or run "sync-coordinator conflicts --resolve <path>" for each file).`,
+    paths,
+  );
 }
 
 function netOptions(ctx: SyncContext, policy: RetryPolicy, step: string, remote: RemoteInfo) {
   return { policy, classify: (e: unknown) => toSyncError(e, { step, network: true, remote }), logger: ctx.logger, signal: ctx.signal };
 }
 
-async function fetchIntegratePush(ctx: SyncContext, pf: Preflight, remote: RemoteInfo, run: SyncRun, policy: RetryPolicy): Promise<{ pulled: boolean; pushed: boolean }> {
-  const { git } = ctx;
-  let pulled = false;
-  // Push first when this sync just committed: a push only ever fast-forwards the remote
-  // (never forced), so if it is accepted the remote had nothing we lacked and a fetch
-  // would have found nothing to integrate. If the remote moved, git refuses the push
-  // ("fetch first") without sending anything, and the loop fetches and integrates.
-  // This spares the usual sync a fetch round trip and a rev-list.
-  let optimistic = run.pre.committed;
-  for (let attempt = 1; ; attempt++) {
-    if (!optimistic) {
-      await ctx.step('fetch');
-      const remoteExists = await withRetry('fetch', () => fetchBranch(ctx, pf.remote, pf.branch, run.remoteRef), netOptions(ctx, policy, 'fetch', remote));
-
-      await ctx.step('integrate');
-      if (remoteExists) {
-        const integrated = await withRetry('integrate', () => integrate(ctx, run), { policy, classify: (e) => toSyncError(e, { step: 'integrate', network: false }), logger: ctx.logger, signal: ctx.signal });
-        if (integrated.pulled) pulled = true;
-        const ahead = integrated.ahead ?? (await aheadBehind(git, run.remoteRef)).ahead;
-        if (ahead === 0) return { pulled, pushed: false };
-      }
-    }
-
-    await ctx.step('push');
-    // The user may have switched branches meanwhile: never push another branch's HEAD.
-    if ((headBranchFromFile(ctx.ws.gitDir) ?? (await currentBranch(git))) !== pf.branch) throw new RepoBusyError(`the work tree left branch "${pf.branch}" during the sync; not pushing (sync again)`);
-    const status = await withRetry('push', () => pushOnce(ctx, pf), netOptions(ctx, policy, 'push', remote));
-    if (status.status === 'ok' || status.status === 'up-to-date') return { pulled, pushed: status.status === 'ok' };
-    if (optimistic && status.status === 'rejected-non-ff') {
-      // Not an attempt of the bounded retry: the remote simply has commits to integrate.
-      optimistic = false;
-      attempt--;
-      ctx.logger.debug({ summary: status.summary }, 'the remote has new commits; fetching and integrating before pushing');
-      continue;
-    }
-    optimistic = false;
-    if ((status.status === 'rejected-non-ff' || status.status === 'remote-busy') && attempt < MAX_PUSH_ATTEMPTS) {
-      ctx.logger.info({ attempt, summary: status.summary }, 'push rejected (the remote moved meanwhile); fetching and integrating again');
-      if (status.status === 'remote-busy') await jitteredPause(policy, attempt, ctx.signal);
-      continue;
-    }
-    if (status.status === 'remote-rejected') {
-      throw new SyncFailedError(`the remote rejected the push (${status.summary}); check branch protection or server hooks`, { code: 'EREMOTEREJECTED' });
-    }
-    throw new SyncFailedError(`push failed after ${attempt} attempt(s): ${status.summary}`, { code: 'EPUSH', retryable: false });
-  }
-}
-
-/** Integrate if the remote has commits we lack; the conflict machinery loads only then. */
-async function integrate(ctx: SyncContext, run: SyncRun): Promise<{ pulled: boolean; ahead: number | null }> {
-  const counts = await aheadBehind(ctx.git, run.remoteRef);
-  if (counts.behind === 0) return { pulled: false, ahead: counts.ahead };
-  const { integrateRemote } = await import('./integrate.js');
-  return integrateRemote(ctx, run, counts);
+/** Local steps: a git child killed by a signal (SIGBUS reading a file rewritten in place) is retried after its lock files are cleaned up. */
+function localOptions(ctx: SyncContext, policy: RetryPolicy, step: string) {
+  return {
+    policy,
+    classify: (e: unknown) => toSyncError(e, { step, network: false }),
+    logger: ctx.logger,
+    signal: ctx.signal,
+    onFailure: async (e: unknown) => {
+      if (e instanceof GitError && (e.kind === 'signal' || e.kind === 'timeout')) await removeDeadGitLocks(ctx.ws, ctx.logger);
+    },
+  };
 }
 
 /** A short randomized pause before retrying a push that raced another one. */
@@ -230,44 +367,10 @@ function jitteredPause(policy: RetryPolicy, attempt: number, signal: AbortSignal
   });
 }
 
-async function commitLocalChanges(ctx: SyncContext, pre: PreSync, pf: Preflight): Promise<boolean> {
-  const { git } = ctx;
-  // The first attempt uses preflight's status (taken moments ago, under the lock); a
-  // retry looks again.
-  const entries = !pre.statusUsed ? pf.status : parseStatusZ((await git.run(['status', '--porcelain=v1', '-z', '--untracked-files=all'], { readOnly: true })).stdout);
-  pre.statusUsed = true;
-  if (entries.length === 0) return false;
-  // The index as the user left it (what they staged), as a tree: the `manual` policy
-  // puts it back if the sync is undone. Only on the first attempt (a retry after
-  // `add -A` would see our own staging), and only where that policy can need it.
-  if (pre.indexTree === null && ctx.config.user_conflict_policy === 'manual') {
-    const tree = await git.run(['write-tree'], { okCodes: [128] });
-    pre.indexTree = tree.code === 0 ? tree.stdout.trim() : '';
-  }
-  // A merge or rebase the user started since preflight: `add -A` would stage its
-  // conflicted files, markers and all, and the commit would conclude their merge.
-  assertNoOperationInProgress(ctx.ws.gitDir);
-  await git.run(['add', '-A', '--', '.']);
-  // Invariant 4's "no unmerged paths before a commit" needs no `ls-files -u` here: the
-  // check above rules out a new conflict, and `git commit` itself refuses to run with
-  // an unmerged index entry, atomically under its own index lock (exit 128).
-  const summary = summarize(entries);
-  const message = commitMessage(ctx.type, summary, deviceName(ctx.config), ctx.opId);
-  // Status can list what `add -A` stages nothing for (e.g. a submodule's untracked
-  // content): then git has nothing to commit, which is a no-op, not a failure.
-  const res = await git.run(['commit', '--quiet', '-F', '-'], { input: message, config: COMMIT_CONFIG, okCodes: [1] });
-  if (res.code === 1) {
-    if (/nothing (added )?to commit|no changes added to commit/.test(res.stdout + res.stderr)) return false;
-    throw new GitError(['commit'], res.code, res.stdout, res.stderr, 'exit');
-  }
-  ctx.logger.info({ added: summary.added.length, modified: summary.modified.length, deleted: summary.deleted.length }, 'committed local changes');
-  return true;
-}
-
 /** Returns false when the branch does not exist on the remote yet (first push creates it). */
 async function fetchBranch(ctx: SyncContext, remote: string, branch: string, remoteRef: string): Promise<boolean> {
   try {
-    await ctx.git.run(['fetch', '--no-tags', '--quiet', remote, `+refs/heads/${branch}:${remoteRef}`], { network: true, timeoutMs: ctx.config.stuck_timeout_s * 1000 });
+    await ctx.git.run(['fetch', '--no-tags', '--quiet', remote, `+refs/heads/${branch}:${remoteRef}`], { network: true, timeoutMs: networkTimeoutMs(ctx.config) });
     return true;
   } catch (e) {
     if (e instanceof GitError && /couldn't find remote ref/i.test(e.stderr)) return false;
@@ -275,9 +378,10 @@ async function fetchBranch(ctx: SyncContext, remote: string, branch: string, rem
   }
 }
 
-async function pushOnce(ctx: SyncContext, pf: Preflight): Promise<PushResult> {
+/** Push the explicit commit the sync built or verified (invariant 4: never `HEAD:`, never forced). */
+async function pushOnce(ctx: SyncContext, pf: Preflight, commit: string): Promise<PushResult> {
   const ref = `refs/heads/${pf.branch}`;
-  const res = await ctx.git.run(['push', '--porcelain', pf.remote, `HEAD:${ref}`], { network: true, okCodes: [1], timeoutMs: ctx.config.stuck_timeout_s * 1000 });
+  const res = await ctx.git.run(['push', '--porcelain', pf.remote, `${commit}:${ref}`], { network: true, okCodes: [1], timeoutMs: networkTimeoutMs(ctx.config) });
   const status = parsePushPorcelain(res.stdout, ref);
   if (!status) throw new GitError(['push'], res.code, res.stdout, res.stderr, 'exit');
   if (status.status === 'error') throw new SyncFailedError(`push of ${ref} failed: ${status.summary}${res.stderr ? ` (git said: ${gitSaid(new GitError(['push'], res.code, '', res.stderr, 'exit'))})` : ''}`, { code: 'EPUSH' });
@@ -300,9 +404,13 @@ async function integrityCheck(ctx: SyncContext): Promise<void> {
   }
 }
 
-async function verifyRemoteTip(ctx: SyncContext, remote: string, branch: string): Promise<void> {
-  const head = (await ctx.git.run(['rev-parse', 'HEAD'], { readOnly: true })).stdout.trim();
-  const res = await ctx.git.run(['ls-remote', remote, `refs/heads/${branch}`], { network: true, timeoutMs: ctx.config.stuck_timeout_s * 1000 });
+async function verifyRemoteTip(ctx: SyncContext, remote: string, branch: string, head: string | null): Promise<void> {
+  const res = await ctx.git.run(['ls-remote', remote, `refs/heads/${branch}`], { network: true, timeoutMs: networkTimeoutMs(ctx.config) });
   const tip = res.stdout.split('\t')[0]?.trim();
   if (tip !== head) throw new SyncFailedError(`verify: the remote tip ${tip || '(none)'} is not the pushed commit ${head}`, { code: 'EVERIFY' });
+}
+
+/** The deadline of one git command that talks to the remote (a hung server is cut here, not at stuck_timeout_s). */
+export function networkTimeoutMs(config: Config): number {
+  return Math.min(config.network_timeout_s, config.stuck_timeout_s) * 1000;
 }

@@ -90,6 +90,8 @@ export interface Preflight {
   head: string | null;
   /** `git status` of the work tree at preflight: what the commit step commits. */
   status: StatusEntry[];
+  /** `core.hooksPath` (null: the default `<git dir>/hooks`). */
+  hooksPath: string | null;
 }
 
 /**
@@ -101,7 +103,7 @@ export async function preflight(git: Git, gitDir: string, remote: string, config
   assertNoOperationInProgress(gitDir);
   const [statusOut, url] = await Promise.all([
     git.run(['status', '--porcelain=v2', '-z', '--branch', '--untracked-files=all'], { readOnly: true }),
-    git.run(['config', '--get', `remote.${remote}.url`], { readOnly: true, okCodes: [1] }),
+    git.run(['config', '-z', '--get-regexp', `^(remote\\.${remote.replace(/[.]/g, '\\.')}\\.url|core\\.hookspath)$`], { readOnly: true, okCodes: [1] }),
   ]);
   // Looked at again after status: an operation started meanwhile would make status stale.
   assertNoOperationInProgress(gitDir);
@@ -112,9 +114,22 @@ export async function preflight(git: Git, gitDir: string, remote: string, config
   }
   const unmerged = status.filter((e) => UNMERGED_XY.has(e.x + e.y));
   if (unmerged.length > 0) throw new RepoBusyError(`${unmerged.length} path(s) are unmerged; resolve them ("git status") before syncing`);
-  const remoteUrl = url.code === 0 ? url.stdout.trim() : null;
+  const settings = parseConfigZ(url.stdout);
+  const remoteUrl = settings.get(`remote.${remote}.url`.toLowerCase()) ?? null;
   if (!remoteUrl) throw new SyncFailedError(`remote "${remote}" is not configured; add it ("git remote add ${remote} <url>") or set "remote" in config.json`, { code: 'ENOREMOTE' });
-  return { branch, remote, remoteUrl, head, status };
+  return { branch, remote, remoteUrl, head, status, hooksPath: settings.get('core.hookspath') ?? null };
+}
+
+/** `git config -z --get-regexp` output: `key\nvalue\0` records, keys lower-cased by git (pure). */
+export function parseConfigZ(out: string): Map<string, string> {
+  const found = new Map<string, string>();
+  for (const rec of out.split('\0')) {
+    if (!rec) continue;
+    const nl = rec.indexOf('\n');
+    const key = (nl < 0 ? rec : rec.slice(0, nl)).toLowerCase();
+    if (!found.has(key)) found.set(key, nl < 0 ? '' : rec.slice(nl + 1));
+  }
+  return found;
 }
 
 /** Invariant 5: a rebase, merge, ... that the coordinator did not start means hands off. */

@@ -1,45 +1,41 @@
 /**
- * Crash recovery (invariant 5): a rebase or merge that the coordinator started and did
- * not finish is found from its own marker in coordinator-state.json (op id, step,
- * branch, backup ref), not from git's rebase directory (a kill can leave a detached
- * HEAD with no rebase directory). Called under the lock before any sync runs.
+ * Crash recovery. Integration happens in the object store and the user's files, index
+ * and branch move once at the end (move.ts), so a killed sync leaves at most:
+ * - git children of the dead sync, still running (settled here first);
+ * - lock files its killed git left, or its own `index.lock` from the move (removed when
+ *   no live git works in the repository, and logged);
+ * - private index files and unreferenced objects (swept; git gc takes the objects);
+ * - a move cut short after the branch moved: the user's index still describes the old
+ *   commit. The marker (`active.moving`) says which paths to bring up to date.
+ * Remote changes written to the work tree before a kill are committed by the next sync
+ * and found already on the remote by its three-way merge, so nothing is reverted.
  *
- * What the marker can meet, and what happens:
- * - a rebase in progress whose `orig-head` is our backup and whose branch is ours: our
- *   rebase. Abort it and restore the branch from the backup ref;
- * - a merge in progress on our branch with HEAD still at our backup: ours, likewise;
- * - any other rebase/merge in progress: the user's own (started after our crash). Hands
- *   off: clear our marker and touch nothing (preflight then refuses to sync);
- * - no rebase/merge but a detached HEAD: a kill between git's last steps. Put HEAD back
- *   on the branch (at the branch's tip, which is the backup or our finished rebase);
- * - on the branch, nothing in progress: the integration finished or never began;
- *   nothing to restore.
- * Work-tree edits made while the sync lay dead (or while recovery runs) are saved in a
- * snapshot ref and never overwritten (restore.ts), so recovery never discards a change.
- * If recovery cannot finish, the marker stays set and the next run tries again. The
- * interrupted sync itself is simply retried by the next sync (its requests are still
- * queued).
+ * Called under the lock before any sync runs. If recovery cannot finish, the marker
+ * stays set and the next run tries again. The interrupted sync itself is retried by the
+ * next sync (its requests are still queued).
  */
 import { withdrawConflictsOfOp } from '../core/conflict-log.js';
 import type { LockHandle } from '../core/lock.js';
-import { processesOfOp } from '../core/lock.js';
+import { processesOfOp, removeDeadGitLocks } from '../core/lock.js';
 import { liveness } from '../core/process-identity.js';
 import { SyncFailedError } from '../core/errors.js';
-import type { StateStore } from '../core/state.js';
+import type { MovingMarker, StateStore } from '../core/state.js';
 import type { Workspace } from '../core/workspace.js';
 import type { Logger } from '../log.js';
-import { currentBranch, integrationInProgress } from './preflight.js';
-import { rebaseIsOurs, restoreBranch } from './restore.js';
+import type { Git } from './git.js';
+import { lockUserIndex, privateIndexPath, readUserIndex, removeQuiet, sweepPrivateFiles, writePrivateIndex } from './index-file.js';
+import { headBranchFromFile, integrationInProgress } from './preflight.js';
+import { readRef } from './refs.js';
+import { EMPTY_TREE } from './rev.js';
 
 const WAIT_FOR_ORPHANS_MS = 10_000;
 
 export async function recoverInterruptedOp(deps: { ws: Workspace; store: StateStore; logger: Logger; lock: LockHandle }): Promise<boolean> {
   const active = deps.store.get().active;
   if (!active) return false;
-  // Our own op is still running only if it is not an unfinished integration whose
-  // cleanup failed (runBatch keeps that marker for us): we hold the lock, so no op of
-  // this process runs now.
-  if (active.pid === process.pid && !active.integrating) return false;
+  // Our own op is still running only if it left no marker (runBatch keeps the marker of
+  // an unfinished move for us): we hold the lock, so no op of this process runs now.
+  if (active.pid === process.pid && !active.moving && !active.integrating) return false;
   if (liveness({ pid: active.pid, start_time: active.start_time }) === 'alive') {
     // We hold the lock, so the recorded process is not syncing any more even if its pid lives on.
     deps.logger.warn({ op: active.op, pid: active.pid }, 'active operation recorded by a process that no longer holds the lock');
@@ -50,48 +46,24 @@ export async function recoverInterruptedOp(deps: { ws: Workspace; store: StateSt
   // Our git children run in their own process groups and can outlive a killed
   // coordinator: let them finish (or stop them) before touching the repository.
   await settleOrphans(active.op, log);
+  const removed = await removeDeadGitLocks(deps.ws, log);
+  await sweepPrivateFiles(deps.ws.gitDir, null);
 
-  let what = 'nothing to restore';
-  let restored = false;
-  if (active.integrating && active.backup_ref && active.branch) {
-    const loc = { root: deps.ws.root, gitDir: deps.ws.gitDir };
-    const backup = (await git.run(['rev-parse', '--verify', '-q', `${active.backup_ref}^{commit}`], { readOnly: true, okCodes: [1] })).stdout.trim();
-    const ip = integrationInProgress(deps.ws.gitDir);
-    const branch = await currentBranch(git);
-    const headSha = (await git.run(['rev-parse', '--verify', '-q', 'HEAD'], { readOnly: true, okCodes: [1] })).stdout.trim();
-    if (!backup) {
-      what = `backup ref ${active.backup_ref} is missing; left the repository as it is`;
-      log.error({ backup_ref: active.backup_ref }, what);
-    } else if (ip.rebaseDir) {
-      if (rebaseIsOurs(ip.rebaseDir, backup, active.branch)) {
-        await deps.lock.assertOwned();
-        await restoreBranch(git, loc, { branch: active.branch, target: backup, opId: active.op, logger: log });
-        restored = true;
-        what = 'aborted its rebase and restored the branch from the backup ref';
-      } else {
-        what = 'a rebase that is not ours is in progress; left it alone';
-      }
-    } else if (ip.mergeHead) {
-      if (branch === active.branch && headSha === backup) {
-        await deps.lock.assertOwned();
-        await restoreBranch(git, loc, { branch: active.branch, target: backup, opId: active.op, logger: log });
-        restored = true;
-        what = 'aborted its merge and restored the branch from the backup ref';
-      } else {
-        what = 'a merge that is not ours is in progress; left it alone';
-      }
-    } else if (branch === null) {
-      const tip = (await git.run(['rev-parse', '--verify', '-q', `refs/heads/${active.branch}^{commit}`], { readOnly: true, okCodes: [1] })).stdout.trim();
-      await deps.lock.assertOwned();
-      await restoreBranch(git, loc, { branch: active.branch, target: tip || backup, opId: active.op, logger: log });
-      restored = !tip || tip === backup;
-      what = 'HEAD was detached with no rebase in progress; put it back on the branch';
-    }
-    if (restored) withdrawConflictsOfOp(deps.ws.paths.conflictsLog, active.op, new Date().toISOString());
-    log.warn({ backup_ref: active.backup_ref, branch: active.branch, step: active.step }, `recovered an interrupted sync: ${what}`);
-  } else {
-    log.warn({ step: active.step }, 'previous sync was interrupted before it rewrote anything; nothing to restore');
+  const done: string[] = [];
+  if (removed.length) done.push(`removed ${removed.length} lock file(s) its git left`);
+  if (active.moving && active.branch) {
+    await deps.lock.assertOwned();
+    if (await completeIndex(git, deps.ws, active.branch, active.moving, log)) done.push('brought your index up to date with the branch');
   }
+  if (active.integrating) {
+    const ip = integrationInProgress(deps.ws.gitDir);
+    // An older version rebased in the work tree. Its rebase is left to the user, who
+    // sees it in `git status` (preflight refuses to sync while it is in progress).
+    if (ip.rebaseDir || ip.mergeHead) done.push(`a ${ip.rebaseDir ? 'rebase' : 'merge'} started by an older version is in progress; finish or abort it ("git ${ip.rebaseDir ? 'rebase' : 'merge'} --abort")`);
+    withdrawConflictsOfOp(deps.ws.paths.conflictsLog, active.op, new Date().toISOString());
+  }
+  const what = done.length ? done.join('; ') : 'nothing to restore';
+  log.warn({ step: active.step, branch: active.branch }, `recovered an interrupted sync: ${what}`);
   const ownLeftover = active.pid === process.pid; // already counted as failed by its own batch
   await deps.store.update((s) => {
     if (!ownLeftover) s.stats.syncs_failed += 1;
@@ -99,6 +71,38 @@ export async function recoverInterruptedOp(deps: { ws: Workspace; store: StateSt
     s.active = null;
   });
   return true;
+}
+
+/**
+ * The move was cut short after the branch moved (`moving.to`) and before the new index
+ * replaced the user's (its digest is still the old one): give the paths that differ
+ * between `moving.base` and `moving.to` the branch's entries. Files are not written.
+ */
+async function completeIndex(git: Git, ws: Workspace, branch: string, moving: MovingMarker, log: Logger): Promise<boolean> {
+  if (headBranchFromFile(ws.gitDir) !== branch) return false;
+  if ((await readRef(ws.commonDir, `refs/heads/${branch}`)) !== moving.to) {
+    const packed = (await git.run(['rev-parse', '--verify', '-q', `refs/heads/${branch}`], { readOnly: true, okCodes: [1] })).stdout.trim();
+    if (packed !== moving.to) return false;
+  }
+  const current = await readUserIndex(ws.gitDir);
+  if (current.digest !== moving.index_digest) return false;
+  const diff = await git.run(['diff-tree', '-r', '--no-renames', '-z', '--name-only', moving.base ?? EMPTY_TREE, moving.to], { readOnly: true });
+  const paths = diff.stdout.split('\0').filter(Boolean);
+  if (paths.length === 0) return false;
+  const lock = await lockUserIndex(ws.gitDir);
+  const file = privateIndexPath(ws.gitDir, 'recovery', 'index');
+  try {
+    await writePrivateIndex(file, await readUserIndex(ws.gitDir));
+    const env = { GIT_INDEX_FILE: file };
+    await git.run(['reset', '-q', moving.to, '--pathspec-from-file=-', '--pathspec-file-nul'], { env, literalPaths: true, input: paths.map((p) => `${p}\0`).join(''), okCodes: [1] });
+    await git.run(['update-index', '-q', '--refresh'], { env, okCodes: [1] });
+    await lock.commit(file);
+    log.warn({ paths: paths.length }, 'the interrupted sync had moved the branch but not your index; brought the index up to date (files untouched)');
+    return true;
+  } finally {
+    await lock.release();
+    await removeQuiet(file, `${file}.lock`);
+  }
 }
 
 async function settleOrphans(op: string, log: Logger): Promise<void> {

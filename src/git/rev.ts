@@ -12,3 +12,6 @@ export async function aheadBehind(git: Git, remoteRef: string): Promise<{ ahead:
   const [ahead = '0', behind = '0'] = res.stdout.trim().split(/\s+/);
   return { ahead: Number(ahead), behind: Number(behind) };
 }
+
+/** git's empty tree (a constant of the object format, SHA-1). */
+export const EMPTY_TREE = '4b825dc642cb6eb9a060e54bf8d69288fbee4904';

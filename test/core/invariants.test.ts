@@ -97,7 +97,10 @@ describe('invariant 8: no recursion, no prompt', () => {
     expect(calls.length).toBeGreaterThan(3);
     for (const c of calls) {
       expect(c.env, c.args).toMatchObject({ CLAUDE_SYNC_ACTIVE: '1', AUTOMATED_SYNC: '1', GIT_TERMINAL_PROMPT: '0', GCM_INTERACTIVE: 'never', LC_ALL: 'C' });
-      for (const leaked of ['GIT_DIR', 'GIT_INDEX_FILE', 'GIT_WORK_TREE', 'GIT_EDITOR', 'EDITOR', 'SECRET_TOKEN']) expect(c.env[leaked], `${leaked} in ${c.args}`).toBeUndefined();
+      for (const leaked of ['GIT_DIR', 'GIT_WORK_TREE', 'GIT_EDITOR', 'EDITOR', 'SECRET_TOKEN']) expect(c.env[leaked], `${leaked} in ${c.args}`).toBeUndefined();
+      // The sync's own private index (never the hook's, never the user's) is the only GIT_INDEX_FILE.
+      const index = c.env.GIT_INDEX_FILE;
+      if (index !== undefined) expect(index, `GIT_INDEX_FILE in ${c.args}`).toMatch(new RegExp(`^${join(repo, '.git', 'sync-coordinator').replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}/index-`));
     }
     const network = calls.filter((c) => / (fetch|push) /.test(` ${c.args} `));
     expect(network.some((c) => c.args.includes(' fetch ')) && network.some((c) => c.args.includes(' push ')), network.map((c) => c.args).join('; ')).toBe(true);
@@ -108,7 +111,9 @@ describe('invariant 8: no recursion, no prompt', () => {
     // Invariant 4: an explicit refspec, never a force option.
     const pushes = calls.filter((c) => c.args.includes(' push '));
     for (const p of pushes) {
-      expect(p.args).toContain('HEAD:refs/heads/main');
+      // Invariant 4: the explicit commit id the sync built, never `HEAD:`.
+      expect(p.args).toMatch(/ [0-9a-f]{40}:refs\/heads\/main(?: |$)/);
+      expect(p.args).not.toContain('HEAD:');
       expect(p.args).not.toMatch(/--force|-f\b|--mirror|\+HEAD/);
     }
   });

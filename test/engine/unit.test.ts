@@ -15,7 +15,7 @@ import { conflictCopyName, conflictStamp, isConflictCopy, pickConflictCopyPath, 
 import { GitError } from '../../src/git/git-error.js';
 import { markerLines, parseCheckMarkers, unquoteGitPath } from '../../src/git/markers.js';
 import { parsePushPorcelain } from '../../src/git/push.js';
-import { parseUnmerged, planStop, sides, systemMatcher } from '../../src/git/resolve.js';
+import { parseUnmerged, systemMatcher } from '../../src/git/tree-merge.js';
 import { parseStatusV2Z, parseStatusZ, summarize } from '../../src/git/status.js';
 
 describe('failure classification table', () => {
@@ -148,19 +148,19 @@ describe('conflict markers', () => {
   });
 });
 
-describe('unmerged entries and sides', () => {
+describe('unmerged entries of a private-index merge', () => {
   const out = ['100644 aaa 1\tf.txt', '100644 bbb 2\tf.txt', '100644 ccc 3\tf.txt', '100644 ddd 1\tdel me.txt', '100644 eee 3\tdel me.txt', '100644 fff 2\t.claude/settings.json', '100644 ggg 3\t.claude/settings.json', ''].join('\0');
   const u = parseUnmerged(out);
   it('groups stages per path', () => {
     expect(u.map((x) => x.path)).toEqual(['f.txt', 'del me.txt', '.claude/settings.json']);
-    expect(u[1]).toEqual({ path: 'del me.txt', base: { mode: '100644', sha: 'ddd' }, theirs: { mode: '100644', sha: 'eee' } });
+    expect(u[1]).toEqual({ path: 'del me.txt', base: { mode: '100644', sha: 'ddd' }, local: { mode: '100644', sha: 'eee' } });
   });
-  it('knows that during a rebase "theirs" is the local side', () => {
-    expect(sides(u[0]!, 'rebase')).toEqual({ local: { mode: '100644', sha: 'ccc' }, remote: { mode: '100644', sha: 'bbb' } });
-    expect(sides(u[0]!, 'merge')).toEqual({ local: { mode: '100644', sha: 'bbb' }, remote: { mode: '100644', sha: 'ccc' } });
+  it('reads stage 2 as the remote side and stage 3 as the local side (read-tree -m base remote local)', () => {
+    expect(u[0]).toEqual({ path: 'f.txt', base: { mode: '100644', sha: 'aaa' }, remote: { mode: '100644', sha: 'bbb' }, local: { mode: '100644', sha: 'ccc' } });
   });
-  it('splits system files from user files by the globs (dotfiles included)', () => {
-    expect(planStop(u, systemMatcher(['.claude/**']))).toEqual({ userPaths: ['f.txt', 'del me.txt'], systemPaths: ['.claude/settings.json'] });
+  it('tells system files from user files by the globs (dotfiles included)', () => {
+    const isSystem = systemMatcher(['.claude/**']);
+    expect(u.filter((x) => isSystem(x.path)).map((x) => x.path)).toEqual(['.claude/settings.json']);
   });
 });
 

@@ -1,0 +1,127 @@
+/**
+ * Moving the user's branch, index and files to the commit the sync built: once, at the
+ * end, under git's own `index.lock` (so no `git commit`, `switch`, `merge` or `add` of the
+ * user runs in between), in this order:
+ *
+ * 1. HEAD must still name the sync's branch, with no operation of the user in progress.
+ * 2. A new index is built beside the user's: the paths the sync committed take the
+ *    commit's entries, everything else the user staged is kept (invariant 4, 13).
+ * 3. Files move with a two-way `read-tree -m -u <what the work tree holds> <target>` on
+ *    that index: git refuses, writing nothing, if a file changed since the sync read it,
+ *    so a save made meanwhile is never overwritten. The sync then starts over and
+ *    commits the save.
+ * 4. The branch moves with a compare-and-swap from the oid the sync read.
+ * 5. The new index replaces the user's (rename) and the lock is released.
+ *
+ * A kill after 3 leaves remote changes as uncommitted files on the old branch tip: the
+ * next sync commits them and its three-way merge finds them already on the remote, so
+ * nothing is lost or reverted. A kill after 4 leaves the user's index behind the branch:
+ * the recovery marker set here lets the next run bring it up to date (recovery.ts).
+ */
+import { RepoBusyError, SyncFailedError } from '../core/errors.js';
+import type { Git } from './git.js';
+import { GitError } from './git-error.js';
+import { lockUserIndex, privateIndexPath, readUserIndex, removeQuiet, writePrivateIndex, type IndexSnapshot, type UserIndexLock } from './index-file.js';
+import type { LocalCommit } from './local-commit.js';
+import { assertNoOperationInProgress, headBranchFromFile } from './preflight.js';
+import { GitLockedError } from '../core/errors.js';
+
+export interface MoveInput {
+  git: Git;
+  gitDir: string;
+  opId: string;
+  branch: string;
+  /** The branch's oid as the sync read it (null: unborn branch). */
+  from: string | null;
+  to: string;
+  /** The commit whose content the work tree holds (the sync's own commit, or `from`). */
+  worktree: string | null;
+  committed: LocalCommit | null;
+  /** The user's index as the sync read it. */
+  userIndex: IndexSnapshot;
+  /** Paths the user had staged when the sync read the work tree. */
+  staged: string[];
+  reason: string;
+}
+
+/** The work tree changed under the sync (a save): nothing was written; sync again. */
+export class WorktreeChangedError extends SyncFailedError {
+  constructor(readonly paths: string[], cause?: unknown) {
+    super(`${paths.length ? paths.slice(0, 5).join(', ') + (paths.length > 5 ? ', ...' : '') : 'a file'} changed in the work tree while the sync ran; nothing was overwritten, and the sync goes again to commit the change`, { code: 'EWORKTREE', retryable: true, cause });
+  }
+}
+
+const ZERO = '0'.repeat(40);
+const LOCK_WAIT_MS = 3000;
+
+export async function moveToTarget(m: MoveInput): Promise<void> {
+  const lock = await lockWithPatience(m.gitDir);
+  const newIndex = privateIndexPath(m.gitDir, m.opId, 'move');
+  try {
+    if (headBranchFromFile(m.gitDir) !== m.branch) {
+      throw new RepoBusyError(`the work tree left branch "${m.branch}" during the sync (HEAD was switched); nothing of yours was changed; the sync's commit is dropped and the next sync on "${m.branch}" starts over`);
+    }
+    assertNoOperationInProgress(m.gitDir);
+    const env = { GIT_INDEX_FILE: newIndex };
+    const current = await readUserIndex(m.gitDir);
+    const committedPaths = new Set(m.committed?.paths ?? []);
+    let fresh = false;
+    if (m.committed && current.digest === m.userIndex.digest && m.staged.every((p) => committedPaths.has(p))) {
+      // The private index the commit was made from is the user's index plus exactly the
+      // committed paths, with fresh stat data: it is the new index as it stands.
+      await removeQuiet(newIndex);
+      const { rename } = await import('node:fs/promises');
+      await rename(m.committed.indexFile, newIndex);
+      fresh = true;
+    } else {
+      await writePrivateIndex(newIndex, current);
+      if (m.committed && m.committed.paths.length > 0) {
+        await m.git.run(['reset', '-q', m.committed.commit, '--pathspec-from-file=-', '--pathspec-file-nul'], { env, literalPaths: true, input: m.committed.paths.map((p) => `${p}\0`).join(''), okCodes: [1] });
+      }
+    }
+    const filesMove = m.worktree !== m.to;
+    if (filesMove) {
+      if (!fresh) await m.git.run(['update-index', '-q', '--refresh'], { env, okCodes: [1] });
+      const args = m.worktree ? ['read-tree', '-m', '-u', m.worktree, m.to] : ['read-tree', '-m', '-u', m.to];
+      const res = await m.git.run(args, { env, okCodes: [128] });
+      if (res.code !== 0) throw new WorktreeChangedError(refusedPaths(res.stderr), new GitError(args, res.code, res.stdout, res.stderr, 'exit'));
+    }
+    const cas = await m.git.run(['update-ref', '-m', `sync-coordinator: ${m.reason}`, `refs/heads/${m.branch}`, m.to, m.from ?? ZERO], { okCodes: [128] });
+    if (cas.code !== 0) {
+      if (filesMove && m.worktree) await m.git.run(['read-tree', '-m', '-u', m.to, m.worktree], { env, okCodes: [128] }).catch(() => {});
+      throw new RepoBusyError(`branch "${m.branch}" moved during the sync (a commit of yours or another tool); nothing of yours was changed; the next sync integrates it`);
+    }
+    await lock.commit(newIndex);
+  } finally {
+    await lock.release();
+    await removeQuiet(newIndex, `${newIndex}.lock`);
+  }
+}
+
+async function lockWithPatience(gitDir: string): Promise<UserIndexLock> {
+  const deadline = Date.now() + LOCK_WAIT_MS;
+  for (;;) {
+    try {
+      return await lockUserIndex(gitDir);
+    } catch (e) {
+      if (!(e instanceof GitLockedError) || Date.now() > deadline) throw e;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+}
+
+/** Paths git names in a refused two-way read-tree ("Entry 'x' not uptodate", "would be overwritten"). */
+export function refusedPaths(stderr: string): string[] {
+  const found = new Set<string>();
+  for (const m of stderr.matchAll(/Entry '(.+?)' not uptodate/g)) found.add(m[1]!);
+  let inList = false;
+  for (const line of stderr.split('\n')) {
+    if (/would be (overwritten|removed|lost)/.test(line)) {
+      inList = true;
+      continue;
+    }
+    if (inList && line.startsWith('\t')) found.add(line.slice(1));
+    else inList = false;
+  }
+  return [...found];
+}
