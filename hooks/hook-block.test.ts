@@ -1,3 +1,7 @@
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import {
   acceptsShellLines,
@@ -8,6 +12,7 @@ import {
   findBlocks,
   hasBlock,
   insertBlock,
+  isLegacyBlockText,
   removeBlocks,
   shebangInterpreter,
 } from './hook-block.js';
@@ -38,11 +43,38 @@ describe('hook block text edits', () => {
     expect(lines.indexOf(BLOCK_END)).toBeLessThan(lines.indexOf('echo user'));
   });
 
-  test('the block runs our script guarded, with stdin closed, and names no absolute path', () => {
+  test('the block runs our script from the git dir, guarded, with stdin closed, and names no absolute path', () => {
     const block = blockText('pre-push');
-    expect(block).toContain('[ -f .claude/sync-coordination/hooks/pre-push.sh ] && sh .claude/sync-coordination/hooks/pre-push.sh </dev/null || true\n');
-    expect(block).not.toMatch(/(^|\s)\//m);
+    expect(block).toContain('[ -f "$sc_d/sync-coordinator/hooks/pre-push.sh" ] && sh "$sc_d/sync-coordinator/hooks/pre-push.sh" </dev/null || true\n');
+    expect(block).not.toContain('.claude/');
+    expect(isLegacyBlockText(block)).toBe(false);
+    expect(block).not.toMatch(/(^|[\s"'=])\/[A-Za-z]/m);
     expect(block).not.toMatch(/^\s*exit\b/m);
+  });
+
+  test('the block finds the common git dir with builtins: .git in a main worktree, commondir in a linked one, under sh -eu', () => {
+    const dir = realpathSync(mkdtempSync(join(tmpdir(), 'sc-block-')));
+    try {
+      const common = join(dir, 'main', '.git');
+      const linked = join(common, 'worktrees', 'wt');
+      mkdirSync(join(common, 'sync-coordinator', 'hooks'), { recursive: true });
+      mkdirSync(linked, { recursive: true });
+      mkdirSync(join(dir, 'wt'));
+      writeFileSync(join(linked, 'commondir'), '../..\n');
+      writeFileSync(join(common, 'sync-coordinator', 'hooks', 'post-merge.sh'), 'pwd >> "$HOME/ran"\n');
+      writeFileSync(join(dir, 'hook'), `#!/bin/sh\n${blockText('post-merge')}echo "after \${sc_d-unset} \${sc_c-unset}"\n`);
+      const run = (cwd: string, env: NodeJS.ProcessEnv) => spawnSync('sh', ['-eu', join(dir, 'hook')], { cwd, env: { PATH: process.env.PATH, HOME: dir, ...env }, encoding: 'utf8' });
+      const main = run(join(dir, 'main'), {});
+      expect(main.status, main.stderr).toBe(0);
+      // The user's code after the block sees none of its variables.
+      expect(main.stdout).toBe("after unset unset\n");
+      expect(run(join(dir, 'wt'), { GIT_DIR: linked }).status).toBe(0);
+      expect(readFileSync(join(dir, 'ran'), 'utf8')).toBe(`${join(dir, 'main')}\n${join(dir, 'wt')}\n`);
+      // No script installed: nothing runs, the hook goes on.
+      expect(run(dir, {}).status).toBe(0);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   test('removing a block the installer created reports it, so the file can be deleted', () => {

@@ -4,11 +4,13 @@
  * right after a shebang line (or at the top), before the user's code, because that code
  * may end with `exit`.
  *
- * The block is the same on every machine: it names only paths relative to the work tree
- * root, where git runs hooks (githooks(5)). Machine-specific paths (node, the bin) live
- * in the untracked state directory, so a tracked hook file (`.husky/post-merge`) does
- * not flip between devices that each run `hooks install`, and does nothing on a clone
- * where sync-coordinator is not installed.
+ * The block runs only code inside the git directory (invariant 14): a checkout can write
+ * any path of the work tree, ignored ones included, but never one under `.git`. It finds
+ * the common git dir from what git gives every hook (the work tree root as cwd, and
+ * GIT_DIR when `.git` is a file, as in a linked worktree) with shell builtins only: no
+ * process, no absolute path. So the block is the same on every machine, a tracked hook
+ * file (`.husky/post-merge`) does not flip between devices that each run `hooks
+ * install`, and it does nothing on a clone where sync-coordinator is not installed.
  */
 export type HookName = 'post-merge' | 'pre-push';
 export const HOOK_NAMES: readonly HookName[] = ['post-merge', 'pre-push'];
@@ -20,8 +22,15 @@ const CREATED_TAG = ' (file created by sync-coordinator)';
 /** What the installer writes before the block in a hook file it creates (not for husky). */
 export const CREATED_HEADER = '#!/bin/sh\n';
 
-/** Where installed copies of the scripts live, relative to the work tree root. */
-export const SCRIPT_DIR_REL = '.claude/sync-coordination/hooks';
+/** Where installed copies of the scripts (and `runtime`) live, relative to the common git dir. */
+export const SCRIPT_DIR_IN_GIT = 'sync-coordinator/hooks';
+
+/**
+ * Where versions before 0.2 put the copies: in the state directory, which a remote tree
+ * that tracks it (added with `git add -f`) overwrites on the user's own `git pull`.
+ * A block that names it is the old, unsafe kind (`hooks status` says so).
+ */
+export const LEGACY_SCRIPT_DIR_REL = '.claude/sync-coordination/hooks';
 
 const PURPOSE: Record<HookName, string> = {
   'post-merge': 'queue a sync after a merge',
@@ -34,14 +43,24 @@ const PURPOSE: Record<HookName, string> = {
  * a pre-push hook's own lines still read git's ref list.
  */
 export function blockText(hook: HookName, created = false): string {
-  const script = `${SCRIPT_DIR_REL}/${hook}.sh`;
+  const script = `"$sc_d/${SCRIPT_DIR_IN_GIT}/${hook}.sh"`;
+  // `commondir` exists only in a linked worktree's git dir and names the common dir,
+  // usually relatively (`../..`). Variable names are prefixed and unset: the block runs
+  // inside the user's own hook script, before their code.
   return [
     BLOCK_BEGIN + (created ? CREATED_TAG : ''),
     `# sync-coordinator: ${PURPOSE[hook]}; \`sync-coordinator hooks uninstall\` removes this block.`,
+    `sc_d=\${GIT_DIR:-.git}; [ -f "$sc_d/commondir" ] && read -r sc_c <"$sc_d/commondir" && case $sc_c in /*) sc_d=$sc_c ;; *) sc_d=$sc_d/$sc_c ;; esac`,
     `[ -f ${script} ] && sh ${script} </dev/null || true`,
+    'unset sc_d sc_c',
     BLOCK_END,
     '',
   ].join('\n');
+}
+
+/** Does this block (its text between the markers) run a script from the state directory? */
+export function isLegacyBlockText(text: string): boolean {
+  return text.includes(`sh ${LEGACY_SCRIPT_DIR_REL}/`);
 }
 
 export interface BlockRange {

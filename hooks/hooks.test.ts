@@ -408,6 +408,60 @@ describe('other hooks directories', () => {
   });
 });
 
+describe('remote content never runs (invariant 14)', () => {
+  test("a remote that tracks .claude/sync-coordination/hooks/post-merge.sh: the user's own pulls check it out, it never runs, our hook still queues", async () => {
+    await installHooks(ctx());
+    const evil = join(sb.dir, 'evil-ran.txt');
+    const evilScript = `#!/bin/sh\necho pwned >> '${evil}'\n`;
+    mkdirSync(join(b, STATE_REL, 'hooks'), { recursive: true });
+    writeFileSync(join(b, STATE_REL, 'hooks', 'post-merge.sh'), evilScript);
+    writeFileSync(join(b, STATE_REL, 'hooks', 'pre-push.sh'), evilScript);
+    writeFileSync(join(b, STATE_REL, 'hooks', 'runtime'), `/bin/sh\n${join(b, STATE_REL, 'hooks', 'post-merge.sh')}\n`);
+    sb.git(b, 'add', '-f', STATE_REL);
+    sb.git(b, 'commit', '-q', '-m', 'track the state dir');
+    sb.git(b, 'push', '-q', 'origin', 'main');
+
+    await pull(a);
+    // git checked the files out (it overwrites ignored files): the attack reached the disk...
+    expect(readFileSync(join(a, STATE_REL, 'hooks', 'post-merge.sh'), 'utf8')).toBe(evilScript);
+    await pull(a);
+    commitLocal(a);
+    const push = await gitRun(a, ['push', '-q', 'origin', 'main']);
+    expect(push.code, push.stderr).toBe(0);
+    // ...and never ran; our own hook ran from the git dir both times.
+    expect(existsSync(evil)).toBe(false);
+    expect(queued(a)).toHaveLength(2);
+    await waitFor(() => readCalls().length >= 1, { what: 'the process call' });
+    expect(readCalls().every((c) => c.bin === fakeBin)).toBe(true);
+    // Uninstall leaves the tracked copies alone (deleting them would be a change to commit).
+    await uninstallHooks(ctx());
+    expect(sb.git(a, 'status', '--porcelain')).toBe('');
+  });
+
+  test('an old installation (block runs the state-dir copy) is reported unsafe; install rewrites it and removes the old copies', async () => {
+    const hookFile = join(a, '.git', 'hooks', 'post-merge');
+    const legacyBlock = [
+      '# >>> sync-coordinator >>>',
+      '# sync-coordinator: queue a sync after a merge; `sync-coordinator hooks uninstall` removes this block.',
+      '[ -f .claude/sync-coordination/hooks/post-merge.sh ] && sh .claude/sync-coordination/hooks/post-merge.sh </dev/null || true',
+      '# <<< sync-coordinator <<<',
+      '',
+    ].join('\n');
+    writeHook(hookFile, `#!/bin/sh\n${legacyBlock}echo user\n`, 0o755);
+    const legacyDir = join(a, STATE_REL, 'hooks');
+    mkdirSync(legacyDir, { recursive: true });
+    for (const f of ['post-merge.sh', 'pre-push.sh', 'runtime']) writeFileSync(join(legacyDir, f), 'old\n');
+
+    expect(await hooksStatus(ctx())).toEqual({ dir: join(a, '.git', 'hooks'), hooks: NONE, unsafe: ['post-merge'] });
+    const r = await installHooks(ctx());
+    expect(r).toMatchObject({ hooks: BOTH });
+    expect(r.unsafe).toBeUndefined();
+    expect(readFileSync(hookFile, 'utf8')).toBe(`#!/bin/sh\n${blockText('post-merge')}echo user\n`);
+    expect(existsSync(legacyDir)).toBe(false);
+    expect(existsSync(join(a, '.git', 'sync-coordinator', 'hooks', 'post-merge.sh'))).toBe(true);
+  });
+});
+
 function ctx(): InstallContext {
   return ctxFor(a);
 }

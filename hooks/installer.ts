@@ -8,9 +8,12 @@
  * `core.hooksPath` outside the work tree (a shared or global directory) is never written:
  * the user gets the lines to add. Otherwise `git rev-parse --git-path hooks`.
  *
- * What: a marked block (hook-block.ts) that runs a copy of hooks/<hook>.sh from the
- * state directory; the copies and the node/bin paths (`hooks/runtime`) are written
- * there too, so the block itself holds no machine-specific path.
+ * What: a marked block (hook-block.ts) that runs a copy of hooks/<hook>.sh from
+ * `<git common dir>/sync-coordinator/hooks/`; the node/bin paths (`runtime`) are written
+ * there too, so the block itself holds no machine-specific path. Never from the state
+ * directory: it is in the work tree, and a remote tree that tracks it (`git add -f`)
+ * overwrites it on the user's own `git pull` (invariant 14). Installations made that
+ * way are reported as unsafe and rewritten by the next install.
  */
 import { promises as fs } from 'node:fs';
 import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
@@ -27,7 +30,9 @@ import {
   HOOK_NAMES,
   insertBlock,
   removeBlocks,
-  SCRIPT_DIR_REL,
+  isLegacyBlockText,
+  LEGACY_SCRIPT_DIR_REL,
+  SCRIPT_DIR_IN_GIT,
   shebangInterpreter,
   type HookName,
 } from './hook-block.js';
@@ -37,6 +42,12 @@ export type { HookName } from './hook-block.js';
 export interface HooksStatus {
   dir: string;
   hooks: Record<HookName, boolean>;
+  /**
+   * Hooks whose block is the old, unsafe kind (runs a script from the state directory,
+   * which a checkout can write); only present when there is one. They count as not
+   * installed: `hooks install` rewrites them.
+   */
+  unsafe?: HookName[];
 }
 
 export interface InstallContext {
@@ -113,13 +124,31 @@ function manualLines(dir: string): string {
   return HOOK_NAMES.map((h) => `add to ${join(dir, h)}, after its first line (the shebang):\n${blockText(h)}`).join('\n');
 }
 
-/** Where the installed script copies live in this work tree. */
+/** Where the installed script copies live: in the common git dir, out of any checkout's reach. */
+export function installedScriptsDir(ctx: Pick<InstallContext, 'commonDir'>): string {
+  return join(ctx.commonDir, SCRIPT_DIR_IN_GIT);
+}
+
 function scriptPath(ctx: InstallContext, hook: HookName): string {
-  return join(ctx.root, SCRIPT_DIR_REL, `${hook}.sh`);
+  return join(installedScriptsDir(ctx), `${hook}.sh`);
 }
 
 function runtimePath(ctx: InstallContext): string {
-  return join(ctx.root, SCRIPT_DIR_REL, 'runtime');
+  return join(installedScriptsDir(ctx), 'runtime');
+}
+
+/** The copies an old version wrote into the state directory, relative to the work tree. */
+const LEGACY_FILES = [...HOOK_NAMES.map((h) => `${LEGACY_SCRIPT_DIR_REL}/${h}.sh`), `${LEGACY_SCRIPT_DIR_REL}/runtime`];
+
+/**
+ * Removes the old copies from the state directory, but not one that git tracks: that one
+ * came from a remote tree, and deleting it would be a change the next sync commits
+ * (the tracked-state check reports it instead).
+ */
+async function removeLegacyCopies(ctx: InstallContext): Promise<void> {
+  const tracked = new Set((await gitRead(ctx, ['ls-files', '-z', '--', ...LEGACY_FILES])).stdout.split('\0').filter(Boolean));
+  for (const rel of LEGACY_FILES) if (!tracked.has(rel)) await fs.rm(join(ctx.root, rel), { force: true });
+  await fs.rmdir(join(ctx.root, LEGACY_SCRIPT_DIR_REL)).catch(() => {}); // only if empty: never someone else's files
 }
 
 /** hooks/<hook>.sh shipped with this package. */
@@ -140,11 +169,14 @@ function checkPath(what: string, value: string): void {
 
 async function statusIn(ctx: InstallContext, dir: string): Promise<HooksStatus> {
   const hooks: Record<HookName, boolean> = { 'post-merge': false, 'pre-push': false };
+  const unsafe: HookName[] = [];
   for (const hook of HOOK_NAMES) {
     const text = await readHook(join(dir, hook));
-    hooks[hook] = text !== null && findBlocks(text).blocks.length > 0 && (await exists(scriptPath(ctx, hook)));
+    const blocks = text === null ? [] : findBlocks(text).blocks.map((b) => text!.slice(b.start, b.end));
+    if (blocks.some(isLegacyBlockText)) unsafe.push(hook);
+    else hooks[hook] = blocks.length > 0 && (await exists(scriptPath(ctx, hook)));
   }
-  return { dir, hooks };
+  return unsafe.length > 0 ? { dir, hooks, unsafe } : { dir, hooks };
 }
 
 /** The hook's bytes as a latin1 string (a 1:1 byte mapping, so writing it back is exact), or null. */
@@ -225,10 +257,11 @@ async function removeFromHook(file: string): Promise<boolean> {
   }
 }
 
-/** Copies of the scripts plus the node and bin paths, in the untracked state directory. */
+/** Copies of the scripts plus the node and bin paths, in the common git dir. */
 async function writeScripts(ctx: InstallContext): Promise<void> {
+  // The post-merge script queues into the state directory and does nothing without it.
   await ensureStateDir({ root: ctx.root, gitDir: ctx.gitDir, commonDir: ctx.commonDir, paths: statePaths(ctx.root), git: createGit(ctx.root, null) });
-  await fs.mkdir(join(ctx.root, SCRIPT_DIR_REL), { recursive: true, mode: 0o700 });
+  await fs.mkdir(installedScriptsDir(ctx), { recursive: true, mode: 0o700 });
   const wanted: [string, string][] = [[runtimePath(ctx), `${ctx.nodePath}\n${ctx.binPath}\n`]];
   for (const hook of HOOK_NAMES) wanted.push([scriptPath(ctx, hook), await packagedScript(hook)]);
   for (const [file, text] of wanted) {
@@ -241,6 +274,7 @@ export async function installHooks(ctx: InstallContext): Promise<HooksStatus & {
   checkPath('bin path', ctx.binPath);
   const eff = await effectiveHooksDir(ctx);
   await writeScripts(ctx);
+  await removeLegacyCopies(ctx);
   const changed: string[] = [];
   const notes: string[] = [];
   if (!eff.writable) {
@@ -275,7 +309,9 @@ export async function uninstallHooks(ctx: InstallContext): Promise<HooksStatus &
     }
   }
   for (const file of [...HOOK_NAMES.map((h) => scriptPath(ctx, h)), runtimePath(ctx)]) await fs.rm(file, { force: true });
-  await fs.rmdir(join(ctx.root, SCRIPT_DIR_REL)).catch(() => {}); // only if empty: never someone else's files
+  await fs.rmdir(installedScriptsDir(ctx)).catch(() => {}); // only if empty: never someone else's files
+  await fs.rmdir(dirname(installedScriptsDir(ctx))).catch(() => {});
+  await removeLegacyCopies(ctx);
   return { ...(await statusIn(ctx, eff.dir)), changed };
 }
 

@@ -6,10 +6,11 @@
 # user's git: every problem ends in `exit 0`, and it is safe under `sh -e`.
 #
 # `sync-coordinator hooks install` copies this file to
-# .claude/sync-coordination/hooks/post-merge.sh and writes the node and bin paths to
-# .claude/sync-coordination/hooks/runtime (line 1 node, line 2 bin). Git runs hooks in
-# the root of the work tree (githooks(5)), so every path here is relative to it; a
-# linked worktree has its own state directory.
+# <git common dir>/sync-coordinator/hooks/post-merge.sh and writes the node and bin paths
+# beside it, to `runtime` (line 1 node, line 2 bin): both live under .git, which no
+# checkout can write (invariant 14), and the hook's block runs this file as `sh <path>`,
+# so $0 names that directory. Git runs hooks in the root of the work tree (githooks(5)),
+# so the state directory is relative to it; a linked worktree has its own.
 
 # Our own pipeline's git fired this hook (invariant 8), or the user switched us off.
 case "${CLAUDE_SYNC_ACTIVE:-}" in '' | 0) ;; *) exit 0 ;; esac
@@ -93,7 +94,8 @@ daemon_running() {
 if daemon_running; then exit 0; fi
 
 node= bin=
-{ read -r node && read -r bin; } 2>/dev/null <"$state/hooks/runtime" || :
+case $0 in */*) runtime=${0%/*}/runtime ;; *) runtime=./runtime ;; esac
+{ read -r node && read -r bin; } 2>/dev/null <"$runtime" || :
 if [ -n "$node" ] && [ -x "$node" ] && [ -n "$bin" ] && [ -f "$bin" ]; then
   set -- "$node" "$bin" process
 elif bin=$(command -v sync-coordinator 2>/dev/null) && [ -n "$bin" ]; then

@@ -14,7 +14,7 @@ import { removeEntries } from '../src/core/queue.js';
 import { waitFor } from '../test/helpers/cli.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
-const POST_MERGE = join(HERE, 'post-merge.sh');
+const PACKAGED_POST_MERGE = join(HERE, 'post-merge.sh');
 const PRE_PUSH = join(HERE, 'pre-push.sh');
 const ID = /^\d{13}-\d+-[0-9a-f]{8}$/;
 
@@ -22,6 +22,9 @@ let dir: string;
 let state: string;
 let calls: string;
 let fakeBin: string;
+/** The installed copy: in the git dir, with `runtime` beside it (hooks/installer.ts). */
+let POST_MERGE: string;
+let runtime: string;
 
 /** A bin that records how it was called; `sync-coordinator process` would drain the queue. */
 function writeFakeBin(path: string, asExecutable = false): void {
@@ -70,11 +73,16 @@ function runSh(script: string, opts: { env?: NodeJS.ProcessEnv; flags?: string[]
 beforeEach(() => {
   dir = realpathSync(mkdtempSync(join(tmpdir(), 'sc-hooksh-')));
   state = join(dir, '.claude', 'sync-coordination');
-  mkdirSync(join(state, 'hooks'), { recursive: true });
+  mkdirSync(state, { recursive: true });
+  const installed = join(dir, '.git', 'sync-coordinator', 'hooks');
+  mkdirSync(installed, { recursive: true });
+  POST_MERGE = join(installed, 'post-merge.sh');
+  writeFileSync(POST_MERGE, readFileSync(PACKAGED_POST_MERGE));
+  runtime = join(installed, 'runtime');
   calls = join(dir, 'calls.log');
   fakeBin = join(dir, 'fake-bin.mjs');
   writeFakeBin(fakeBin);
-  writeFileSync(join(state, 'hooks', 'runtime'), `${process.execPath}\n${fakeBin}\n`);
+  writeFileSync(runtime, `${process.execPath}\n${fakeBin}\n`);
 });
 
 afterEach(() => {
@@ -120,7 +128,7 @@ describe('post-merge.sh', () => {
   test('no state directory (coordinator not set up here): exits 0 and creates nothing', () => {
     rmSync(join(dir, '.claude'), { recursive: true });
     expect(runSh(POST_MERGE, { flags: ['-e'] })).toEqual({ code: 0, stderr: '' });
-    expect(readdirSync(dir)).toEqual(['fake-bin.mjs']);
+    expect(readdirSync(dir).sort()).toEqual(['.git', 'fake-bin.mjs']);
   });
 
   test('a queue that cannot be written: exits 0 quietly', () => {
@@ -136,7 +144,7 @@ describe('post-merge.sh', () => {
     writeFileSync(join(state, 'daemon.pid'), 'garbage\n');
     const second = join(dir, 'second-bin.mjs');
     writeFakeBin(second);
-    writeFileSync(join(state, 'hooks', 'runtime'), `${process.execPath}\n${second}\n`);
+    writeFileSync(runtime, `${process.execPath}\n${second}\n`);
     expect(runSh(POST_MERGE, { flags: ['-e'] }).code).toBe(0);
     await waitFor(() => readCalls().length > 0, { what: 'the second call' });
     expect(readCalls().map((c) => c.bin)).toEqual([second]);
@@ -159,7 +167,7 @@ describe('post-merge.sh', () => {
     mkdirSync(binDir);
     const onPath = join(binDir, 'sync-coordinator');
     writeFakeBin(onPath, true);
-    writeFileSync(join(state, 'hooks', 'runtime'), `/nonexistent/node\n${fakeBin}\n`);
+    writeFileSync(runtime, `/nonexistent/node\n${fakeBin}\n`);
     expect(runSh(POST_MERGE, { env: { PATH: `${binDir}:${process.env.PATH ?? ''}` } }).code).toBe(0);
     const [call] = await waitFor(() => (readCalls().length ? readCalls() : null), { what: 'the PATH fallback call' });
     expect(call?.bin).toBe(onPath);
@@ -167,7 +175,7 @@ describe('post-merge.sh', () => {
   });
 
   test('no runtime and nothing on PATH: the request stays queued, exit 0', () => {
-    rmSync(join(state, 'hooks', 'runtime'));
+    rmSync(runtime);
     expect(runSh(POST_MERGE, { flags: ['-e'], env: { PATH: '/usr/bin:/bin' } })).toEqual({ code: 0, stderr: '' });
     expect(queued()).toHaveLength(1);
   });

@@ -5,6 +5,7 @@
  */
 import { loadConfig, type Config } from '../core/config.js';
 import { assertStateDirSafe, ensureStateDir, resolveWorkspace, type Workspace } from '../core/workspace.js';
+import { assertStateUntracked } from '../core/tracked-state.js';
 import { createLineLogger, type Logger } from '../log.js';
 
 export interface GlobalOptions {
@@ -64,6 +65,9 @@ export function createContext(global: GlobalOptions): CommandContext {
     config: () =>
       (config ??= ctx.workspace().then(async (w) => {
         await assertStateDirSafe(w);
+        // Every command that uses the state directory asks for the config first: a state
+        // file that git tracks came from a checkout and is never used (invariant 14).
+        await assertStateUntracked(w);
         return loadConfig(w.paths.config);
       })),
     logger: () =>

@@ -18,6 +18,7 @@ import type { Workspace } from './workspace.js';
 import type { Logger } from '../log.js';
 import { deviceName, runPipeline, type StepName, type SyncOutcome } from '../git/pipeline.js';
 import { selfIdentity } from './process-identity.js';
+import { assertStateUntracked } from './tracked-state.js';
 
 export interface ProcessOptions {
   ws: Workspace;
@@ -58,6 +59,9 @@ export function newOpId(now = Date.now()): string {
 }
 
 export async function processQueue(opts: ProcessOptions): Promise<ProcessReport> {
+  // Before the lock: a tracked lock-owner.json is not this device's lock either. The
+  // daemon runs for days; a user's own `git pull` can bring such files in meanwhile.
+  await assertStateUntracked(opts.ws);
   const report: ProcessReport = { acquired: false, batches: [], outcomes: new Map() };
   let timeout = opts.lockTimeoutMs;
   for (;;) {

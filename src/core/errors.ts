@@ -137,6 +137,19 @@ export class RepoBusyError extends CoordinatorError {
   }
 }
 
+/**
+ * Git tracks files in the state directory (a commit from another device put them there):
+ * they are never used as config, lock or state (invariant 14) until the repository is
+ * cleaned. Exit 1, naming the paths.
+ */
+export class TrackedStateError extends CoordinatorError {
+  readonly paths: string[];
+  constructor(message: string, paths: string[]) {
+    super(message, { exitCode: ExitCode.syncFailed, code: 'ETRACKEDSTATE' });
+    this.paths = paths;
+  }
+}
+
 export function exitCodeOf(err: unknown): ExitCodeValue {
   return err instanceof CoordinatorError ? err.exitCode : ExitCode.syncFailed;
 }

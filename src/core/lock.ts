@@ -8,12 +8,11 @@
  * So it runs with an effectively infinite `stale` and this module decides takeovers:
  * only when the owner is provably dead (same host and boot, pid gone, reused or a
  * zombie), or, with no trustworthy owner record, when the lock dir's mtime is older
- * than `lock_stale_ms`. A takeover happens inside a short takeover mutex and renames
+ * than `lock_stale_ms`. An owner on another host is never taken over by this module. A takeover happens inside a short takeover mutex and renames
  * the dead lock dir away, so exactly one process wins it.
  */
 import { randomBytes } from 'node:crypto';
 import { promises as fs, readdirSync, readlinkSync, readFileSync } from 'node:fs';
-import { hostname } from 'node:os';
 import { join } from 'node:path';
 import lockfile from 'proper-lockfile';
 import { writeFileAtomic } from './atomic-file.js';
@@ -198,10 +197,11 @@ export async function inspectLock(paths: StatePaths, staleMs: number): Promise<L
     if (alive === 'dead' && !(trusted.op && processesOfOp(trusted.op).length > 0)) {
       return { held: true, stale: true, owner: trusted, ownerLiveness: alive, ageMs: mtimeAge };
     }
-    if (alive === 'dead') return { held: true, stale: false, owner: trusted, ownerLiveness: alive, ageMs: mtimeAge };
-    // Another host (shared file system): only mtime can tell; a future mtime is not stale.
-    const stale = alive === 'unknown' && trusted.host !== hostname() && mtimeAge > staleMs;
-    return { held: true, stale, owner: trusted, ownerLiveness: alive, ageMs: mtimeAge };
+    // Alive, or another host's (a shared file system, or a record that came from a
+    // checkout): nothing here can prove that owner dead, and an old mtime proves nothing
+    // either (a suspended or slow owner stops refreshing it). Only `release-lock --force`
+    // frees it, logged (invariant 9).
+    return { held: true, stale: false, owner: trusted, ownerLiveness: alive, ageMs: mtimeAge };
   }
   // No record (a crash between mkdir and writing it): judge by age alone.
   return { held: true, stale: mtimeAge > staleMs, owner: null, ownerLiveness: null, ageMs: mtimeAge };

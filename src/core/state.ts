@@ -85,6 +85,18 @@ export interface CoordinatorState {
   remote_rewrite?: { at: string; op: string; old: string; new: string; backup_ref: string } | null;
   /** The last time the remote tracked paths under the state directory (untracked by the sync). */
   untracked_state?: { at: string; op: string; paths: string[]; count: number } | null;
+  /**
+   * Paths the commit step left out of the last sync (invariant 16), each warned about
+   * once: from the sync that first excluded it until one that stages it again.
+   */
+  excluded: ExcludedPath[];
+}
+
+export interface ExcludedPath {
+  path: string;
+  reason: 'ignored' | 'embedded-repo' | 'submodule-unpushed' | 'too-large';
+  detail: string;
+  since: string;
 }
 
 export function emptyState(): CoordinatorState {
@@ -98,6 +110,7 @@ export function emptyState(): CoordinatorState {
     last_op: null,
     last_served: [],
     backups_pruned_at: null,
+    excluded: [],
   };
 }
 
@@ -151,6 +164,7 @@ function parseState(text: string): CoordinatorState | null {
     stats: { ...base.stats, ...r.stats },
     breakers: r.breakers && typeof r.breakers === 'object' ? r.breakers : {},
     last_served: Array.isArray(r.last_served) ? r.last_served.filter((x) => typeof x === 'string') : [],
+    excluded: Array.isArray(r.excluded) ? r.excluded.filter((x) => x && typeof x.path === 'string' && typeof x.reason === 'string') : [],
   } as CoordinatorState;
 }
 

@@ -12,15 +12,17 @@ import type { Workspace } from './workspace.js';
 import { readDaemonInfo } from '../daemon/pidfile.js';
 import { breakerView } from './breaker.js';
 import { daemonStatePath, readDaemonState } from '../daemon/daemon-state.js';
+import { trackedStatePaths } from './tracked-state.js';
 
 export async function buildStatus(ws: Workspace, config: Config, now = Date.now()) {
-  const [lock, entries, state, daemon, openConflicts, daemonState] = await Promise.all([
+  const [lock, entries, state, daemon, openConflicts, daemonState, trackedState] = await Promise.all([
     inspectLock(ws.paths, config.lock_stale_ms),
     readQueue(ws.paths.queue, null),
     readState(ws.paths.state, null),
     readDaemonInfo(ws.paths.daemonPid),
     countOpenConflicts(ws.paths.conflictsLog),
     readDaemonState(daemonStatePath(ws.paths.dir)),
+    trackedStatePaths(ws),
   ]);
   // daemon-state.json outlives the daemon: only trust it for the daemon that runs now.
   const live = daemon.running && daemonState && daemonState.pid === daemon.pid ? daemonState : null;
@@ -61,6 +63,10 @@ export async function buildStatus(ws: Workspace, config: Config, now = Date.now(
     conflicts: { open: openConflicts },
     paused: state.paused,
     last_op: state.last_op,
+    /** Paths under the state directory that git tracks: nothing syncs until they are untracked. */
+    tracked_state: trackedState,
+    /** Paths the commit step leaves out (invariant 16), since when. */
+    excluded: state.excluded,
     workspace: ws.root,
   };
 }

@@ -99,11 +99,13 @@ export async function startDaemon(opts: { root: string; stateDir: string; pidFil
 
 export type StopOutcome =
   | { status: 'stopped'; pid: number }
-  | { status: 'not-running'; removedStalePidFile: boolean }
+  | { status: 'not-running'; removedStalePidFile: boolean; notDaemonPid?: number }
   | { status: 'timeout'; pid: number };
 
 export async function stopDaemon(opts: { pidFile: string; timeoutMs?: number }): Promise<StopOutcome> {
-  const info: DaemonInfo = await readDaemonInfo(opts.pidFile);
+  // Never signal a process whose command line is not a daemon's (a forged pid file).
+  const info: DaemonInfo = await readDaemonInfo(opts.pidFile, { verifyCommand: true });
+  if (info.notDaemonPid !== undefined) return { status: 'not-running', removedStalePidFile: false, notDaemonPid: info.notDaemonPid };
   if (!info.running || info.pid === null) {
     const removed = info.stalePidFile ? await removeStalePidFile(opts.pidFile) : false;
     return { status: 'not-running', removedStalePidFile: removed };

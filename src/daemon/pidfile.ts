@@ -8,8 +8,9 @@
  * would let a reader see an empty file and judge it stale). A stale file is moved aside
  * by rename and re-read; only the exact text that was judged dead is discarded.
  */
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { promises as fs } from 'node:fs';
+import { promises as fs, readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { fsyncDir, tempPathFor } from '../core/atomic-file.js';
 import { liveness, selfIdentity } from '../core/process-identity.js';
@@ -19,13 +20,60 @@ export interface DaemonInfo {
   pid: number | null;
   since: string | null;
   stalePidFile: boolean;
+  /** With verifyCommand: the live process the pid file names, which is not a daemon. */
+  notDaemonPid?: number;
 }
 
 const ABSENT: DaemonInfo = { running: false, pid: null, since: null, stalePidFile: false };
 
-export async function readDaemonInfo(file: string): Promise<DaemonInfo> {
+/**
+ * `verifyCommand` (daemon stop, daemon status): also require that the live process's
+ * command line is a sync-coordinator daemon, before it is signalled or reported. Pid and
+ * start time alone trust the pid file, which anything that writes the state directory
+ * (a checkout of a tracked file, for one) can forge to name any process.
+ */
+export async function readDaemonInfo(file: string, opts: { verifyCommand?: boolean } = {}): Promise<DaemonInfo> {
   const text = await readText(file);
-  return text === null ? ABSENT : judgePidText(text);
+  if (text === null) return ABSENT;
+  const info = judgePidText(text);
+  if (opts.verifyCommand && info.running && info.pid !== null && daemonCommandVerdict(info.pid) === 'other') {
+    return { running: false, pid: null, since: null, stalePidFile: false, notDaemonPid: info.pid };
+  }
+  return info;
+}
+
+/** Is this command line (argv, or `ps` text) a sync-coordinator daemon's? */
+export function isDaemonCommandLine(argv: readonly string[]): boolean {
+  const base = (a: string) => a.slice(a.lastIndexOf('/') + 1).replace(/\.(m?js)$/, '');
+  const at = argv.findIndex((a) => /^(claude-)?sync-coordinator$|^claude-sync-daemon$/.test(base(a)));
+  if (at < 0) return false;
+  const rest = argv.slice(at + 1);
+  if (base(argv[at]!) === 'claude-sync-daemon') return rest.includes('run');
+  const d = rest.indexOf('daemon');
+  return d >= 0 && rest.indexOf('run', d + 1) > d;
+}
+
+/**
+ * `daemon` when the process's command line is a sync-coordinator daemon's, `other` when
+ * it certainly is not, `unknown` when it cannot be read (then pid + start time decide, as
+ * before). Linux: /proc/<pid>/cmdline; elsewhere `ps`, split on blanks (a path with a
+ * blank in it then reads as not ours, which only makes stop and status more careful).
+ */
+export function daemonCommandVerdict(pid: number): 'daemon' | 'other' | 'unknown' {
+  let argv: string[];
+  try {
+    argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
+  } catch (e) {
+    if (process.platform === 'linux') return (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'other' : 'unknown';
+    try {
+      argv = execFileSync('ps', ['-o', 'command=', '-p', String(pid)], { encoding: 'utf8', timeout: 5000, stdio: ['ignore', 'pipe', 'ignore'] }).trim().split(/\s+/);
+    } catch {
+      return 'unknown';
+    }
+  }
+  // A kernel thread or a zombie has an empty command line.
+  if (argv.length === 0) return 'other';
+  return isDaemonCommandLine(argv) ? 'daemon' : 'other';
 }
 
 /** The same judgement as readDaemonInfo, on text already read. */

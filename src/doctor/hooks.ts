@@ -1,11 +1,14 @@
 /** Hooks: post-merge and pre-push installed in the hooks directory git actually runs. */
 import { hooksStatus, type HooksStatus } from '../../hooks/installer.js';
-import { ok, warn, type CheckResult } from './types.js';
+import { fail, ok, warn, type CheckResult } from './types.js';
 
 const NAME = 'hooks';
 const FIX = 'sync-coordinator hooks install';
 
 export function judgeHooks(s: HooksStatus): CheckResult {
+  if (s.unsafe?.length) {
+    return fail(NAME, `${s.unsafe.join(' and ')} in ${s.dir}: an old, unsafe installation that runs a script from the state directory, which a pulled commit can replace`, FIX);
+  }
   const entries = Object.entries(s.hooks);
   const missing = entries.filter(([, installed]) => !installed).map(([name]) => name);
   if (missing.length === 0) return ok(NAME, `${entries.map(([n]) => n).join(' and ')} installed in ${s.dir}`);

@@ -20,6 +20,7 @@ import { judgeQueue, readQueueFacts } from './queue.js';
 import { checkRemote, REMOTE_TIMEOUT_MS } from './remote.js';
 import { checkRepoOps } from './repo-ops.js';
 import { checkStateDir } from './state-dir.js';
+import { checkTrackedState } from './tracked-state.js';
 import { checkConflicts, judgeSyncState, readStateFacts } from './sync-state.js';
 import { fail, type CheckResult } from './types.js';
 import { readDaemonInfo } from '../daemon/pidfile.js';
@@ -75,6 +76,7 @@ export async function runDoctor(opts: DoctorOptions): Promise<DoctorReport> {
     guard('daemon', () => checkDaemon(ws.paths.daemonPid, ws.paths.dir, cfg.process_interval_s)),
     guard('inotify watches', () => checkInotify(git, { platform: opts.platform, watchEnabled: cfg.watch.enabled })),
     guard('disk space', () => checkDisk(ws.root)),
+    guard('tracked state', () => checkTrackedState(ws)),
   ]);
   const inStateDir = usable
     ? Promise.all([
@@ -90,10 +92,10 @@ export async function runDoctor(opts: DoctorOptions): Promise<DoctorReport> {
       ])
     : Promise.resolve([]);
 
-  const [identity, repoOps, hooks, daemon, inotify, disk] = await local;
+  const [identity, repoOps, hooks, daemon, inotify, disk, trackedState] = await local;
   const remote = await remoteProbe;
   const branch = await guard('branch', () => checkBranch(git, cfg.remote, cfg.branch, remote.heads));
-  checks.push(identity, remote.result, branch, repoOps, hooks, daemon, inotify, disk, stateDir);
+  checks.push(identity, remote.result, branch, repoOps, hooks, daemon, inotify, disk, stateDir, trackedState);
   if (config) checks.push(config);
   checks.push(...(await inStateDir));
   return { ok: !checks.some((c) => c.status === 'fail'), checks, notGitRepo: false };

@@ -4,7 +4,7 @@
  * robbed (not even a suspended one), release-lock rules.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -93,6 +93,24 @@ describe('workspace lock', () => {
     await exited(h.child);
     expect(h.output()).toContain('released'); // it still owned the lock when it woke up
   }, 20_000);
+
+  it("an owner record from another host is never taken over on the lock dir's mtime; only release-lock --force frees it, logged", async () => {
+    mkdirSync(paths.lockDir);
+    const st = statSync(paths.lockDir);
+    const owner = { caller: 'laptop', pid: 4242, start_time: '1', boot_id: 'b', host: 'another-host.example', op: null, since: new Date(0).toISOString(), token: 'far', lock_ino: st.ino, lock_birthtime_ms: st.birthtimeMs };
+    writeFileSync(paths.lockOwner, JSON.stringify(owner));
+    const old = new Date(Date.now() - 3_600_000);
+    utimesSync(paths.lockDir, old, old);
+    expect(await inspectLock(paths, 2000)).toMatchObject({ held: true, stale: false, owner: { host: 'another-host.example' } });
+    await expect(acquireLock(opts(), { caller: 'thief', timeoutMs: 500 })).rejects.toBeInstanceOf(LockBusyError);
+    await expect(releaseLockFor(opts(), 'thief', false)).rejects.toThrow(/live owner "laptop" \(pid 4242 on another-host.example/);
+    const warnings: unknown[] = [];
+    const logger = { ...silentLogger, warn: (...args: unknown[]) => void warnings.push(args) } as typeof silentLogger;
+    expect(await releaseLockFor({ ...opts(), logger }, 'thief', true)).toMatchObject({ released: true, reason: 'forced' });
+    expect(JSON.stringify(warnings)).toMatch(/lock released \(forced\)/);
+    const lock = await acquireLock(opts(), { caller: 'after', timeoutMs: 1000 });
+    await lock.release();
+  });
 
   it('a lock dir without owner record is taken only once it is older than lock_stale_ms', async () => {
     mkdirSync(paths.lockDir);

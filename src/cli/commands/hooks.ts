@@ -18,13 +18,23 @@ async function installContext(ctx: CommandContext): Promise<InstallContext> {
 
 function printStatus(ctx: CommandContext, s: HooksStatus): void {
   ctx.out(safeValue(`hooks dir: ${s.dir}`));
-  for (const [name, installed] of Object.entries(s.hooks)) ctx.out(`${name}: ${installed ? 'installed' : 'not installed'}`);
+  for (const [name, installed] of Object.entries(s.hooks)) {
+    const unsafe = s.unsafe?.includes(name as keyof HooksStatus['hooks']);
+    ctx.out(`${name}: ${installed ? 'installed' : unsafe ? `not installed (${UNSAFE})` : 'not installed'}`);
+  }
+}
+
+const UNSAFE = 'an old, unsafe installation runs a script from the state directory, which a pulled commit can replace; run `sync-coordinator hooks install` to rewrite it';
+
+/** The contract's keys, plus `unsafe` only when there is an old installation. */
+function jsonStatus(s: HooksStatus): Record<string, unknown> {
+  return s.unsafe ? { dir: s.dir, hooks: s.hooks, unsafe: s.unsafe } : { dir: s.dir, hooks: s.hooks };
 }
 
 export const commands = {
   async install(ctx: CommandContext, opts: Opts): Promise<number> {
     const res = await installHooks(await installContext(ctx));
-    if (opts.json) ctx.out(JSON.stringify({ dir: res.dir, hooks: res.hooks, changed: res.changed, notes: res.notes }));
+    if (opts.json) ctx.out(JSON.stringify({ ...jsonStatus(res), changed: res.changed, notes: res.notes }));
     else {
       printStatus(ctx, res);
       for (const f of res.changed) ctx.out(safeValue(`changed: ${f}`));
@@ -34,7 +44,7 @@ export const commands = {
   },
   async uninstall(ctx: CommandContext, opts: Opts): Promise<number> {
     const res = await uninstallHooks(await installContext(ctx));
-    if (opts.json) ctx.out(JSON.stringify({ dir: res.dir, hooks: res.hooks, changed: res.changed }));
+    if (opts.json) ctx.out(JSON.stringify({ ...jsonStatus(res), changed: res.changed }));
     else {
       printStatus(ctx, res);
       for (const f of res.changed) ctx.out(safeValue(`changed: ${f}`));
@@ -43,7 +53,7 @@ export const commands = {
   },
   async status(ctx: CommandContext, opts: Opts): Promise<number> {
     const res = await hooksStatus(await installContext(ctx));
-    if (opts.json) ctx.out(JSON.stringify({ dir: res.dir, hooks: res.hooks }));
+    if (opts.json) ctx.out(JSON.stringify(jsonStatus(res)));
     else printStatus(ctx, res);
     return 0;
   },

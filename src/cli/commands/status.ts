@@ -1,10 +1,17 @@
+import { defaultConfig } from '../../core/config.js';
+import { TrackedStateError } from '../../core/errors.js';
 import { buildStatus, type StatusView } from '../../core/status-view.js';
 import { safeValue } from '../../core/sanitize.js';
+import { trackedStateMessage } from '../../core/tracked-state.js';
 import type { CommandContext } from '../context.js';
 
 export async function run(ctx: CommandContext, opts: { json?: boolean }): Promise<number> {
   const ws = await ctx.workspace();
-  const config = await ctx.config();
+  // A tracked config.json is not this device's: status still reports, on the defaults.
+  const config = await ctx.config().catch((e: unknown) => {
+    if (e instanceof TrackedStateError) return defaultConfig();
+    throw e;
+  });
   const view = await buildStatus(ws, config);
   if (opts.json) ctx.out(JSON.stringify(view));
   else for (const line of humanStatus(view)) ctx.out(safeValue(line));
@@ -32,5 +39,10 @@ export function humanStatus(v: StatusView): string[] {
   lines.push(`watcher:    ${w ? `${w.watching ? 'watching' : 'stopped'} (${w.mode})${w.pending ? `, ${w.pending} change(s) pending` : ''}${w.last_fire_at ? `, last trigger ${w.last_fire_at}` : ''}${w.error ? `; ${w.error}` : ''}` : v.daemon.running ? 'off (watch.enabled is false)' : 'not running (runs inside the daemon, or "sync-coordinator watch")'}`);
   lines.push(`conflicts:  ${v.conflicts.open} open${v.conflicts.open ? ' (see "sync-coordinator conflicts")' : ''}`);
   if (v.paused) lines.push(`PAUSED:     automatic syncs paused since ${v.paused.since}: ${v.paused.reason}`);
+  if (v.tracked_state.length) lines.push(`REFUSING:   ${trackedStateMessage(v.tracked_state)}`);
+  if (v.excluded.length) {
+    lines.push(`excluded:   ${v.excluded.length} path(s) not committed by syncs:`);
+    for (const e of v.excluded) lines.push(`            ${e.path} (${e.reason}: ${e.detail}; since ${e.since})`);
+  }
   return lines;
 }
