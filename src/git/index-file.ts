@@ -108,3 +108,31 @@ export async function lockUserIndex(gitDir: string): Promise<UserIndexLock> {
     },
   };
 }
+
+/**
+ * Does the index hold unmerged entries (stage > 0)? Read from its bytes (formats 2 and 3,
+ * DESIGN-free git index format: 62-byte entry header, flags with the stage in bits
+ * 12-13, NUL-padded path); null for a format this does not read (4, split index), where
+ * the caller asks git. Invariant 4: a conflict that appears after preflight (a stash pop)
+ * must stop the sync before it stages anything.
+ */
+export function indexHasUnmerged(index: Buffer | null): boolean | null {
+  if (!index) return false;
+  if (index.length < 12 || index.toString('latin1', 0, 4) !== 'DIRC') return null;
+  const version = index.readUInt32BE(4);
+  if (version !== 2 && version !== 3) return null;
+  const count = index.readUInt32BE(8);
+  let at = 12;
+  for (let i = 0; i < count; i++) {
+    if (at + 62 > index.length) return null;
+    const flags = index.readUInt16BE(at + 60);
+    if ((flags >> 12) & 0x3) return true;
+    const extended = version === 3 && (flags & 0x4000) !== 0;
+    const nameStart = at + 62 + (extended ? 2 : 0);
+    const nul = index.indexOf(0, nameStart);
+    if (nul < 0) return null;
+    const entryLen = nul - at;
+    at += (entryLen + 8) & ~7;
+  }
+  return false;
+}

@@ -21,7 +21,7 @@
 import { RepoBusyError, SyncFailedError } from '../core/errors.js';
 import type { Git } from './git.js';
 import { GitError } from './git-error.js';
-import { lockUserIndex, privateIndexPath, readUserIndex, removeQuiet, writePrivateIndex, type IndexSnapshot, type UserIndexLock } from './index-file.js';
+import { indexHasUnmerged, lockUserIndex, privateIndexPath, readUserIndex, removeQuiet, writePrivateIndex, type IndexSnapshot, type UserIndexLock } from './index-file.js';
 import type { LocalCommit } from './local-commit.js';
 import { assertNoOperationInProgress, headBranchFromFile } from './preflight.js';
 import { GitLockedError } from '../core/errors.js';
@@ -44,15 +44,19 @@ export interface MoveInput {
   reason: string;
 }
 
-/** The work tree changed under the sync (a save): nothing was written; sync again. */
+/**
+ * The work tree changed under the sync (a save): nothing was written. Not retried as is
+ * (the same move would be refused again): the pipeline starts a new round that commits
+ * the save first.
+ */
 export class WorktreeChangedError extends SyncFailedError {
   constructor(readonly paths: string[], cause?: unknown) {
-    super(`${paths.length ? paths.slice(0, 5).join(', ') + (paths.length > 5 ? ', ...' : '') : 'a file'} changed in the work tree while the sync ran; nothing was overwritten, and the sync goes again to commit the change`, { code: 'EWORKTREE', retryable: true, cause });
+    super(`${paths.length ? paths.slice(0, 5).join(', ') + (paths.length > 5 ? ', ...' : '') : 'a file'} changed in the work tree while the sync ran; nothing was overwritten; the next sync commits the change`, { code: 'EWORKTREE', retryable: false, cause });
   }
 }
 
 const ZERO = '0'.repeat(40);
-const LOCK_WAIT_MS = 3000;
+const LOCK_WAIT_MS = 1000;
 
 export async function moveToTarget(m: MoveInput): Promise<void> {
   const lock = await lockWithPatience(m.gitDir);
@@ -64,6 +68,10 @@ export async function moveToTarget(m: MoveInput): Promise<void> {
     assertNoOperationInProgress(m.gitDir);
     const env = { GIT_INDEX_FILE: newIndex };
     const current = await readUserIndex(m.gitDir);
+    // Under the lock nobody can change the index any more: the last word on a conflict
+    // that appeared after preflight (a conflicted stash pop has no MERGE_HEAD).
+    const unmerged = indexHasUnmerged(current.bytes) ?? (await m.git.run(['ls-files', '-u', '-z'], { readOnly: true })).stdout.length > 0;
+    if (unmerged) throw new RepoBusyError('paths became unmerged while the sync ran (a conflicted merge or stash pop); nothing of yours was changed; resolve them ("git status"), then sync again');
     const committedPaths = new Set(m.committed?.paths ?? []);
     let fresh = false;
     if (m.committed && current.digest === m.userIndex.digest && m.staged.every((p) => committedPaths.has(p))) {

@@ -25,7 +25,7 @@ import { pruneBackups } from './backup.js';
 import { gitSaid, toSyncError, type RemoteInfo } from './classify.js';
 import type { Git } from './git.js';
 import { GitError } from './git-error.js';
-import { readUserIndex, sweepPrivateFiles, type IndexSnapshot } from './index-file.js';
+import { indexHasUnmerged, readUserIndex, sweepPrivateFiles, type IndexSnapshot } from './index-file.js';
 import { buildLocalCommit, type LocalCommit } from './local-commit.js';
 import { moveToTarget, WorktreeChangedError } from './move.js';
 import { headBranchFromFile, preflight, type Preflight } from './preflight.js';
@@ -103,8 +103,10 @@ export async function runPipeline(ctx: SyncContext): Promise<SyncOutcome> {
     for (let round = 1; ; round++) {
       await ctx.step('commit');
       const userIndex = await readUserIndex(ctx.ws.gitDir);
+      await assertNoNewConflict(ctx, userIndex);
       const staged = run.status.filter((e) => e.x !== ' ' && e.x !== '?' && e.x !== '!').flatMap((e) => (e.origPath ? [e.path, e.origPath] : [e.path]));
-      const local = await withRetry('commit', (attempt) => buildLocalCommit({ git, root: ctx.ws.root, gitDir: ctx.ws.gitDir, commonDir: ctx.ws.commonDir, opId: ctx.opId, type: ctx.type, device: ctx.device, parent: run.head, entries: run.status, unstage: [], hooksPath: pf.hooksPath, userIndex, attempt: round * 100 + attempt }), localOptions(ctx, policy, 'commit'));
+      const { entries, unstage } = await stagingPlan(ctx, run.status);
+      const local = await withRetry('commit', (attempt) => buildLocalCommit({ git, root: ctx.ws.root, gitDir: ctx.ws.gitDir, commonDir: ctx.ws.commonDir, opId: ctx.opId, type: ctx.type, device: ctx.device, parent: run.head, entries, unstage, hooksPath: pf.hooksPath, userIndex, attempt: round * 100 + attempt }), localOptions(ctx, policy, 'commit'));
       const tip = local?.commit ?? run.head;
       run.pending = local ? { from: run.head, local, userIndex, staged } : null;
       const move = async (to: string, reason: string) => {
@@ -128,7 +130,7 @@ export async function runPipeline(ctx: SyncContext): Promise<SyncOutcome> {
       // a push only ever fast-forwards the remote (never forced), so if it is accepted the
       // remote had nothing we lacked. If the remote moved, git refuses the push without
       // sending anything, and the round goes on to fetch and integrate.
-      if (local && round === 1 && optimisticPushSafe(ctx, pf.branch)) {
+      if (local && round === 1 && (await optimisticPushSafe(ctx, pf.branch, userIndex))) {
         await ctx.step('push');
         const status = await withRetry('push', () => pushOnce(ctx, pf, local.commit), netOptions(ctx, netPolicy, 'push', remote));
         if (status.status === 'ok' || status.status === 'up-to-date') {
@@ -275,6 +277,32 @@ interface RunState {
   pending?: { from: string | null; local: LocalCommit; userIndex: IndexSnapshot; staged: string[] } | null;
 }
 
+/**
+ * Invariant 16: only what the user would commit. Excluded paths are warned about once
+ * (recorded in coordinator-state.json, shown by `status`); a path the user staged that is
+ * excluded is taken back out of the sync's private index.
+ */
+async function stagingPlan(ctx: SyncContext, status: StatusEntry[]): Promise<{ entries: StatusEntry[]; unstage: string[] }> {
+  const { stagingExclusions, recordExclusions, exclusionWarning } = await import('./stage-filter.js');
+  const excluded = status.length ? await stagingExclusions({ git: ctx.git, root: ctx.ws.root, config: ctx.config, entries: status }) : [];
+  for (const x of await recordExclusions(ctx.state, excluded)) ctx.logger.warn({ path: x.path, reason: x.reason }, exclusionWarning(x));
+  if (excluded.length === 0) return { entries: status, unstage: [] };
+  const skip = new Set(excluded.map((x) => x.path));
+  const entries = status.filter((e) => !skip.has(e.path));
+  const unstage = status.filter((e) => skip.has(e.path) && e.x !== ' ' && e.x !== '?' && e.x !== '!' && !e.path.endsWith('/')).map((e) => e.path);
+  return { entries, unstage };
+}
+
+/**
+ * Invariant 4: a conflict that appeared after preflight (a conflicted `git stash pop`
+ * leaves unmerged entries and no MERGE_HEAD) stops the sync before it stages anything.
+ */
+async function assertNoNewConflict(ctx: SyncContext, userIndex: IndexSnapshot): Promise<void> {
+  let unmerged = indexHasUnmerged(userIndex.bytes);
+  if (unmerged === null) unmerged = (await ctx.git.run(['ls-files', '-u', '-z'], { readOnly: true })).stdout.length > 0;
+  if (unmerged) throw new RepoBusyError('paths became unmerged while the sync read the work tree (a conflicted merge or stash pop); resolve them ("git status"), then sync again; nothing was staged');
+}
+
 /** A failure after the commit step: the commit still lands on the branch (files untouched). */
 async function landPending(ctx: SyncContext, branch: string, run: RunState): Promise<void> {
   const p = run.pending;
@@ -294,13 +322,20 @@ const MAX_ROUNDS = 4;
 
 async function moveTo(ctx: SyncContext, branch: string, m: { from: string | null; to: string; worktree: string | null; committed: LocalCommit | null; userIndex: IndexSnapshot; staged: string[]; reason: string }): Promise<void> {
   await ctx.mark({ moving: { base: m.from, to: m.to, index_digest: m.userIndex.digest }, branch });
-  await moveToTarget({ git: ctx.git, gitDir: ctx.ws.gitDir, opId: ctx.opId, branch, ...m });
+  // The user's index.lock held by their own git is transient: wait and try again.
+  await withRetry('move', () => moveToTarget({ git: ctx.git, gitDir: ctx.ws.gitDir, opId: ctx.opId, branch, ...m }), localOptions(ctx, retryPolicy(ctx.config, ctx.type), 'move'));
   await ctx.mark({ moving: null, branch });
 }
 
-/** The optimistic push sends a commit built from the work tree before the branch moves: only while nobody is switching it. */
-function optimisticPushSafe(ctx: SyncContext, branch: string): boolean {
-  return headBranchFromFile(ctx.ws.gitDir) === branch && !existsSync(join(ctx.ws.gitDir, 'index.lock'));
+/**
+ * The optimistic push sends a commit built from the work tree before the branch moves
+ * (move.ts re-checks all of this under the index lock): only while HEAD still names the
+ * branch and the user's index is exactly as the commit step read it, so no switch,
+ * merge or stash pop ran meanwhile.
+ */
+async function optimisticPushSafe(ctx: SyncContext, branch: string, userIndex: IndexSnapshot): Promise<boolean> {
+  if (headBranchFromFile(ctx.ws.gitDir) !== branch || existsSync(join(ctx.ws.gitDir, 'index.lock'))) return false;
+  return (await readUserIndex(ctx.ws.gitDir)).digest === userIndex.digest;
 }
 
 async function statusNow(ctx: SyncContext): Promise<StatusEntry[]> {
