@@ -28,6 +28,13 @@ export interface IndexSnapshot {
   bytes: Buffer | null;
   /** A digest of those bytes: the user's index is "unchanged" while it still matches. */
   digest: string;
+  /**
+   * The index file's mtime. A copy must carry it: git's racy-clean check compares each
+   * entry's mtime with the index file's, and a copy with a newer mtime would make an
+   * entry whose file changed in the same second (same size) look clean, so `add` would
+   * skip that change and `read-tree -u` could overwrite it.
+   */
+  mtime: Date | null;
 }
 
 function digestOf(bytes: Buffer | null): string {
@@ -35,12 +42,20 @@ function digestOf(bytes: Buffer | null): string {
 }
 
 export async function readUserIndex(gitDir: string): Promise<IndexSnapshot> {
-  try {
-    const bytes = await fs.readFile(join(gitDir, 'index'));
-    return { bytes, digest: digestOf(bytes) };
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return { bytes: null, digest: digestOf(null) };
-    throw e;
+  const file = join(gitDir, 'index');
+  for (;;) {
+    try {
+      const before = await fs.stat(file);
+      const bytes = await fs.readFile(file);
+      const after = await fs.stat(file);
+      // Read between two identical stats: the mtime belongs to these bytes (git replaces
+      // the index by rename, so a change shows as a new inode or mtime).
+      if (before.ino !== after.ino || before.mtimeMs !== after.mtimeMs || after.size !== bytes.length) continue;
+      return { bytes, digest: digestOf(bytes), mtime: after.mtime };
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return { bytes: null, digest: digestOf(null), mtime: null };
+      throw e;
+    }
   }
 }
 
@@ -49,7 +64,12 @@ export async function writePrivateIndex(file: string, snapshot: IndexSnapshot): 
   await fs.mkdir(join(file, '..'), { recursive: true });
   await fs.rm(file, { force: true });
   await fs.rm(`${file}.lock`, { force: true });
-  if (snapshot.bytes) await fs.writeFile(file, snapshot.bytes);
+  if (snapshot.bytes) {
+    await fs.writeFile(file, snapshot.bytes);
+    // Never newer than the original (a rounded-down mtime only makes more entries racy,
+    // which git then checks by content: slower, never wrong).
+    if (snapshot.mtime) await fs.utimes(file, snapshot.mtime, new Date(Math.floor(snapshot.mtime.getTime()) - 1));
+  }
 }
 
 export async function removeQuiet(...files: string[]): Promise<void> {

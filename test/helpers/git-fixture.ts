@@ -71,6 +71,7 @@ export function makeSandbox(prefix = 'sc-test-'): Sandbox {
       return path;
     },
     cleanup() {
+      if (process.env.SC_KEEP_SANDBOX) return; // debugging: keep the repos to look at
       rmSync(dir, { recursive: true, force: true });
     },
   };
