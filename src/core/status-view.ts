@@ -7,17 +7,18 @@ import type { Config } from './config.js';
 import { inspectLock } from './lock.js';
 import { readQueue } from './queue.js';
 import { rateLimitView } from './rate-limit.js';
-import { readState } from './state.js';
+import { emptyState, readState } from './state.js';
+import { backoffFor } from './failure-record.js';
 import type { Workspace } from './workspace.js';
 import { readDaemonInfo } from '../daemon/pidfile.js';
 import { breakerView } from './breaker.js';
 import { daemonStatePath, readDaemonState } from '../daemon/daemon-state.js';
 
 export async function buildStatus(ws: Workspace, config: Config, now = Date.now()) {
-  const [lock, entries, state, daemon, openConflicts, daemonState] = await Promise.all([
+  const [lock, entries, { state, corrupt }, daemon, openConflicts, daemonState] = await Promise.all([
     inspectLock(ws.paths, config.lock_stale_ms),
     readQueue(ws.paths.queue, null),
-    readState(ws.paths.state, null),
+    readStateChecked(ws.paths.state),
     readDaemonInfo(ws.paths.daemonPid),
     countOpenConflicts(ws.paths.conflictsLog),
     readDaemonState(daemonStatePath(ws.paths.dir)),
@@ -45,6 +46,7 @@ export async function buildStatus(ws: Workspace, config: Config, now = Date.now(
       rejected: state.stats.rejected,
       deferred: state.stats.deferred,
       noops: state.stats.noops,
+      refused: state.stats.refused ?? 0,
       last_success_at: state.stats.last_success_at,
       last_error: state.stats.last_error,
     },
@@ -59,6 +61,10 @@ export async function buildStatus(ws: Workspace, config: Config, now = Date.now(
     },
     watcher: live?.watcher ? { mode: live.watcher.mode, watching: live.watcher.watching, pending: live.watcher.pending, last_event_at: live.watcher.lastEventAt, last_fire_at: live.watcher.lastFireAt, error: live.watcher.error } : live?.watcher_error ? { mode: 'off', watching: false, pending: 0, last_event_at: null, last_fire_at: null, error: live.watcher_error } : null,
     conflicts: { open: openConflicts },
+    // Additive keys (issue 12): a corrupt state file reads as fresh stats, so say so;
+    // automatic syncs waiting after a repeated identical failure.
+    state_file: { corrupt },
+    backoff: backoffFor(state.last_failure, config, now),
     paused: state.paused,
     last_op: state.last_op,
     workspace: ws.root,
@@ -77,4 +83,23 @@ async function countOpenConflicts(file: string): Promise<number> {
   }
   const { openConflicts } = await import('./conflict-log.js');
   return openConflicts(text).length;
+}
+
+/** Like readState, but says whether the file was there and unreadable (a fresh state is shown then). */
+async function readStateChecked(file: string): Promise<{ state: Awaited<ReturnType<typeof readState>>; corrupt: boolean }> {
+  let text: string;
+  try {
+    text = await fs.readFile(file, 'utf8');
+  } catch {
+    return { state: emptyState(), corrupt: false };
+  }
+  const state = await readState(file, null);
+  let corrupt = false;
+  try {
+    const raw = JSON.parse(text) as { version?: unknown; stats?: { requests?: unknown } } | null;
+    corrupt = !raw || raw.version !== 1 || typeof raw.stats?.requests !== 'number';
+  } catch {
+    corrupt = true;
+  }
+  return { state, corrupt };
 }
