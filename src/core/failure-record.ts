@@ -92,3 +92,8 @@ export function backoffFor(rec: FailureRecord | null | undefined, config: Pick<C
     reason: `${kind} ${rec.count} time(s) in a row (${rec.code}): ${rec.message.slice(0, 200)}; automatic syncs wait until then, "sync-coordinator sync-now" tries at once`,
   };
 }
+
+/** A request someone asked for by hand (`sync-now`, a manual or critical request) never waits for a backoff. */
+export function bypassesBackoff(req: { type: string; priority: string }): boolean {
+  return req.type === 'manual' || req.priority === 'critical';
+}
