@@ -9,6 +9,7 @@ import { randomBytes } from 'node:crypto';
 import type { Config, Priority, SyncType } from './config.js';
 import { CoordinatorError, ExitCode, LockBusyError, RepoBusyError, SyncFailedError } from './errors.js';
 import { recordFailure } from './failure-record.js';
+import { guidedMergeBlocker } from './guided-merge.js';
 import { acquireLock, type LockHandle } from './lock.js';
 import { countQueue, readQueue, removeEntries, rewriteEntry, sweepTemp, type QueueEntry } from './queue.js';
 import { decide, rateLimitMessage, recordSync } from './rate-limit.js';
@@ -140,6 +141,11 @@ async function drainUnderLock(opts: ProcessOptions, lock: LockHandle, report: Pr
     const decision = decide(opts.config, store.get().rate_limit, priority, now);
     if (!decision.allowed) {
       await refuseBatch(opts, store, batch, decision.resetsAt, decision.used, decision.limit, report, now);
+      continue;
+    }
+    const blocker = await guidedMergeBlocker(opts.ws.root, store.get().paused);
+    if (blocker) {
+      await finishBatch(opts, store, batch, report, { op: null, type, priority, result: 'conflict', message: blocker, exitCode: ExitCode.conflict, counted: false, outcome: null });
       continue;
     }
     if (store.get().paused && type !== 'manual') {

@@ -20,7 +20,7 @@ export async function buildStatus(ws: Workspace, config: Config, now = Date.now(
     readQueue(ws.paths.queue, null),
     readStateChecked(ws.paths.state),
     readDaemonInfo(ws.paths.daemonPid),
-    countOpenConflicts(ws.paths.conflictsLog),
+    countOpenConflicts(ws),
     readDaemonState(daemonStatePath(ws.paths.dir)),
   ]);
   // daemon-state.json outlives the daemon: only trust it for the daemon that runs now.
@@ -73,16 +73,20 @@ export async function buildStatus(ws: Workspace, config: Config, now = Date.now(
 
 export type StatusView = Awaited<ReturnType<typeof buildStatus>>;
 
-/** conflicts.log: one JSON line per conflict; a later `{"resolved": path}` line closes it. */
-async function countOpenConflicts(file: string): Promise<number> {
-  let text: string;
+/**
+ * Open conflicts as every device sees them: `left-for-user` records of conflicts.log plus
+ * the conflict copies tracked in the tree (also those other devices made).
+ */
+async function countOpenConflicts(ws: Workspace): Promise<number> {
+  const text = await fs.readFile(ws.paths.conflictsLog, 'utf8').catch(() => '');
+  const { readConflictsView } = await import('../git/tree-conflicts.js');
   try {
-    text = await fs.readFile(file, 'utf8');
+    return (await readConflictsView(ws.git, text)).count;
   } catch {
-    return 0;
+    // git unavailable for a moment: the log alone still says something.
+    const { openConflicts } = await import('./conflict-log.js');
+    return openConflicts(text).length;
   }
-  const { openConflicts } = await import('./conflict-log.js');
-  return openConflicts(text).length;
 }
 
 /** Like readState, but says whether the file was there and unreadable (a fresh state is shown then). */
