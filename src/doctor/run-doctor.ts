@@ -17,7 +17,8 @@ import { checkIdentity } from './identity.js';
 import { checkInotify } from './inotify.js';
 import { checkLock } from './lock.js';
 import { judgeQueue, readQueueFacts } from './queue.js';
-import { checkRemote, REMOTE_TIMEOUT_MS } from './remote.js';
+import { checkRemote } from './remote.js';
+import { networkTimeoutMs } from '../core/network.js';
 import { checkRepoOps } from './repo-ops.js';
 import { checkStateDir } from './state-dir.js';
 import { checkConflicts, judgeSyncState, readStateFacts } from './sync-state.js';
@@ -66,7 +67,8 @@ export async function runDoctor(opts: DoctorOptions): Promise<DoctorReport> {
   const { result: config, config: cfg } = usable ? await checkConfig(ws.paths.config) : { result: null, config: defaultConfig() };
 
   // The remote probe (up to its deadline) runs while the local checks run.
-  const remoteProbe = checkRemote(git, cfg.remote, opts.remoteTimeoutMs ?? REMOTE_TIMEOUT_MS).catch((e: Error) => ({ result: fail('remote', `check failed: ${e.message}`, null), heads: null, url: null }));
+  // The same deadline a sync gives every network git command (network_timeout_s).
+  const remoteProbe = checkRemote(git, cfg.remote, opts.remoteTimeoutMs ?? networkTimeoutMs(cfg)).catch((e: Error) => ({ result: fail('remote', `check failed: ${e.message}`, null), heads: null, url: null }));
   const stateFacts = usable ? readStateFacts(ws.paths.state).catch(() => null) : Promise.resolve(null);
   const local = Promise.all([
     guard('git identity', () => checkIdentity(git)),
