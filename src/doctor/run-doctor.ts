@@ -23,6 +23,7 @@ import { checkRepoOps } from './repo-ops.js';
 import { checkStateDir } from './state-dir.js';
 import { checkConflicts, judgeSyncState, readStateFacts } from './sync-state.js';
 import { fail, type CheckResult } from './types.js';
+import { UsageError } from '../core/errors.js';
 import { readDaemonInfo } from '../daemon/pidfile.js';
 
 export interface DoctorReport {
@@ -30,7 +31,12 @@ export interface DoctorReport {
   checks: CheckResult[];
   /** Set when the directory is not inside a git work tree (exit 6, DESIGN.md section 3). */
   notGitRepo: boolean;
+  /** Why the doctor stopped early and what it did not check, or absent. */
+  stopped?: string;
 }
+
+/** The checks that need a work tree (in report order), named when the doctor stops before them. */
+const NEEDS_WORK_TREE = ['git identity', 'remote', 'branch', 'repository', 'hooks', 'daemon', 'inotify watches', 'disk space', 'state directory', 'config', 'lock', 'queue', 'corrupt files', 'sync state', 'conflicts'];
 
 export interface DoctorOptions {
   cwd: string;
@@ -52,13 +58,14 @@ export async function runDoctor(opts: DoctorOptions): Promise<DoctorReport> {
   const version = await checkGitVersion(createGit(process.cwd(), null));
   checks.push(version);
   // Without a git to run, every other check would only repeat it.
-  if (version.status === 'fail' && /not on PATH/.test(version.message)) return { ok: false, checks, notGitRepo: false };
+  if (version.status === 'fail' && /not on PATH/.test(version.message)) return { ok: false, checks, notGitRepo: false, stopped: `git is not on PATH; not checked: ${['work tree', ...NEEDS_WORK_TREE].join(', ')}` };
   let ws: Workspace;
   try {
     ws = await resolveWorkspace(opts.cwd);
   } catch (e) {
+    if (e instanceof UsageError) throw e; // -C to a path that does not exist: bad input
     checks.push(fail('work tree', (e as Error).message, 'run it inside the git work tree to sync (or pass -C <path>)'));
-    return { ok: false, checks, notGitRepo: true };
+    return { ok: false, checks, notGitRepo: true, stopped: `not inside a git work tree; not checked: ${NEEDS_WORK_TREE.join(', ')}` };
   }
   const git = ws.git;
   const { result: stateDir, usable } = await checkStateDir(ws);

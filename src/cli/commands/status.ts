@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import { buildStatus, type StatusView } from '../../core/status-view.js';
 import { safeValue } from '../../core/sanitize.js';
 import type { CommandContext } from '../context.js';
@@ -15,7 +16,7 @@ export function humanStatus(v: StatusView): string[] {
   const lines: string[] = [];
   const o = v.lock.owner;
   lines.push(`workspace:  ${v.workspace}`);
-  lines.push(`lock:       ${v.lock.held ? `held by ${o ? `${o.caller} (pid ${o.pid} on ${o.host}, since ${o.since}${o.op ? `, op ${o.op}` : ''})` : 'an unknown owner'}${v.lock.stale ? ' — STALE (owner is dead; the next sync takes it over)' : ''}` : 'free'}`);
+  lines.push(`lock:       ${v.lock.held ? `held by ${o ? `${o.caller} (pid ${o.pid} on ${o.host === hostname() ? 'this device' : o.host}, since ${o.since}${o.op ? `, op ${o.op}` : ''})` : 'an unknown owner'}${v.lock.stale ? ' — STALE (owner is dead; the next sync takes it over)' : ''}` : 'free'}`);
   if (v.active) lines.push(`active:     ${v.active.type} op ${v.active.op}, step ${v.active.step}, since ${v.active.started_at}${v.active.interrupted ? ' — INTERRUPTED (the next sync recovers it)' : ''}`);
   const bp = v.queue.by_priority;
   lines.push(`queue:      ${v.queue.pending} pending (critical ${bp.critical}, high ${bp.high}, normal ${bp.normal}, low ${bp.low})${v.queue.deferred ? `, ${v.queue.deferred} deferred by the rate limit` : ''}`);
