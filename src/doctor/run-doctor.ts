@@ -95,7 +95,7 @@ export async function runDoctor(opts: DoctorOptions): Promise<DoctorReport> {
           if (!f) throw new Error('cannot read coordinator-state.json');
           return judgeSyncState(f.state, f.corrupt, cfg.remote);
         }),
-        guard('conflicts', () => checkConflicts(ws.paths.conflictsLog)),
+        guard('conflicts', () => checkConflicts(ws.paths.conflictsLog, git)),
       ])
     : Promise.resolve([]);
 

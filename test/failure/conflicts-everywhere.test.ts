@@ -74,6 +74,8 @@ describe('every device sees the copies', () => {
     const onB = await conflictsJson(b);
     expect(onB.copies).toEqual([expect.objectContaining({ path: copy, original: 'notes.txt', device: 'laptop' })]);
     expect(await openCount(b)).toBe(1);
+    const doctor = JSON.parse((await cli(sb, b, ['doctor', '--json'])).stdout);
+    expect(doctor.checks.find((c: { name: string }) => c.name === 'conflicts')).toMatchObject({ status: 'warn', message: `1 open: ${copy}` });
     const human = await cli(sb, b, ['conflicts']);
     expect(human.stdout).toContain(`notes.txt  [conflict copy from device laptop]  its version kept as ${copy}`);
 
