@@ -9,7 +9,8 @@ import { randomBytes } from 'node:crypto';
 import type { Config, Priority, SyncType } from './config.js';
 import { CoordinatorError, ExitCode, LockBusyError, RepoBusyError, SyncFailedError } from './errors.js';
 import { recordFailure } from './failure-record.js';
-import { guidedMergeBlocker } from './guided-merge.js';
+import { conflictsCommand, guidedMergeBlocker, isGuidedMerge } from './guided-merge.js';
+import type { PauseState } from './state.js';
 import { acquireLock, type LockHandle } from './lock.js';
 import { countQueue, readQueue, removeEntries, rewriteEntry, sweepTemp, type QueueEntry } from './queue.js';
 import { decide, rateLimitMessage, recordSync } from './rate-limit.js';
@@ -155,7 +156,7 @@ async function drainUnderLock(opts: ProcessOptions, lock: LockHandle, report: Pr
         priority,
         // Exit 5 is "conflict left for manual resolution": the result says the same.
         result: 'conflict',
-        message: `automatic syncs are paused after a conflict left for manual resolution (${store.get().paused?.paths.join(', ')}); resolve it and run "sync-coordinator conflicts --resolve <path>" or "sync-now"`,
+        message: pausedMessage(store.get().paused!),
         exitCode: ExitCode.conflict,
         counted: false,
         outcome: null,
@@ -389,6 +390,14 @@ async function accountRejectedAtEnqueue(opts: ProcessOptions, store: StateStore,
 
 /** Kept for callers of the old location; the message lives in rate-limit.ts. */
 export { rateLimitMessage };
+
+/** Why automatic syncs wait, with a command that works when pasted (for the first path). */
+function pausedMessage(p: PauseState): string {
+  const first = p.paths[0];
+  if (isGuidedMerge(p) && first) return `automatic syncs are paused while you merge ${first} (conflicts --merge); when it has what you want, run: ${conflictsCommand('--resolve', first)}`;
+  const each = p.paths.length > 1 ? ' (then the same for each other path)' : '';
+  return `automatic syncs are paused after a conflict left for manual resolution (${p.paths.join(', ')}); when you have merged it by hand, run: ${first ? conflictsCommand('--resolve', first) : 'sync-coordinator conflicts'}${each}`;
+}
 
 function maxBy<T>(items: T[], rank: (t: T) => number): T {
   return items.reduce((best, x) => (rank(x) > rank(best) ? x : best));

@@ -146,6 +146,10 @@ describe('conflicts --merge (guided)', () => {
     expect(suggested(early.stderr)).toBe(resolveCmd);
 
     writeFileSync(join(a, 'notes.txt'), 'one\ntwo from both\nthree\n');
+    // Markers gone but not resolved yet: automatic syncs still wait, and say what to run.
+    const waiting = await cli(sb, a, ['request-sync', 'smart', 'test', '--wait']);
+    expect(waiting.code).toBe(5);
+    expect(suggested(waiting.stderr)).toBe(resolveCmd);
     const done = await paste(sb, a, resolveCmd);
     expect(done.code, done.stderr).toBe(0);
     expect(done.stdout).toContain('automatic syncs resumed');
