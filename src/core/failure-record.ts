@@ -89,7 +89,7 @@ export function backoffFor(rec: FailureRecord | null | undefined, config: Pick<C
   return {
     until: new Date(until).toISOString(),
     failures: rec.count,
-    reason: `${kind} ${rec.count} time(s) in a row (${rec.code}): ${rec.message.slice(0, 200)}; automatic syncs wait until then, "sync-coordinator sync-now" tries at once`,
+    reason: `${kind} ${rec.count} time(s) in a row (${rec.code}): ${rec.message.length > 200 ? `${rec.message.slice(0, 199)}…` : rec.message}`,
   };
 }
 

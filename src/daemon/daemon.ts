@@ -420,7 +420,7 @@ export async function runDaemon(o: DaemonOptions): Promise<DaemonResult> {
     // every cycle; automatic requests wait, exponentially, up to pull_interval_s.
     const backoff = backoffFor((await readState(ws.paths.state, null)).last_failure, config, t);
     if (backoff && !due.some((e) => bypassesBackoff(e.request))) {
-      if (backoffLogged !== backoff.until) log.warn({ until: backoff.until, failures: backoff.failures }, `backing off: ${backoff.reason}`);
+      if (backoffLogged !== backoff.until) log.warn({ until: backoff.until, failures: backoff.failures }, `backing off until ${backoff.until} after ${backoff.reason}`);
       backoffLogged = backoff.until;
       nextProcessRetry = Date.parse(backoff.until);
       return;

@@ -25,7 +25,7 @@ export function humanStatus(v: StatusView): string[] {
   const s = v.stats;
   lines.push(`stats:      ${s.requests} requests, ${s.merged} merged, ${s.syncs_ok} syncs ok, ${s.syncs_failed} failed, ${s.rejected} rejected, ${s.deferred} deferred${s.refused ? `, ${s.refused} refused (your git was busy)` : ''}`);
   if (v.state_file.corrupt) lines.push('STATE:      coordinator-state.json is corrupt; these stats are fresh ones. The next sync moves it aside (as coordinator-state.json.corrupt-<time>) and starts over: sync-coordinator process');
-  if (v.backoff) lines.push(`backoff:    automatic syncs wait until ${v.backoff.until}: ${v.backoff.reason}`);
+  if (v.backoff) lines.push(`backoff:    automatic syncs wait until ${v.backoff.until} ("sync-coordinator sync-now" tries at once) after ${v.backoff.reason}`);
   lines.push(`last sync:  ${s.last_success_at ?? 'never'}${s.last_error ? `; last error: ${s.last_error}` : ''}`);
   lines.push(`breaker:    ${v.breaker.state}${v.breaker.failures ? ` (${v.breaker.failures} consecutive network failures)` : ''}${v.breaker.open_until && v.breaker.state === 'open' ? `, remote skipped until ${v.breaker.open_until}` : ''}`);
   lines.push(`daemon:     ${v.daemon.running ? `running (pid ${v.daemon.pid}${v.daemon.since ? `, since ${v.daemon.since}` : ''})` : 'not running'}`);
