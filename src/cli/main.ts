@@ -97,7 +97,8 @@ Examples:
   program
     .command('conflicts')
     .description('conflicts handled and still open, newest first')
-    .option('--resolve <path>', 'mark the conflict at <path> resolved (resumes paused automatic syncs when none is left)')
+    .option('--resolve <path>', 'close the conflict at <path> (a file or its conflict copy): deletes its conflict copies, so the next sync closes it on every device; resumes paused automatic syncs when none is left')
+    .option('--merge <path>', "write git's 3-way merge of <path> and its conflict copy, with markers, into <path> for you to edit (automatic syncs pause until --resolve)")
     .option('--all', 'include resolved conflicts')
     .option('--json', 'print JSON')
     .action(lazy(() => import('./commands/conflicts.js')));

@@ -7,10 +7,13 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Config, Priority, SyncType } from './config.js';
-import { CoordinatorError, ExitCode, LockBusyError, SyncFailedError } from './errors.js';
+import { CoordinatorError, ExitCode, LockBusyError, RepoBusyError, SyncFailedError } from './errors.js';
+import { recordFailure } from './failure-record.js';
+import { conflictsCommand, guidedMergeBlocker, isGuidedMerge } from './guided-merge.js';
+import type { PauseState } from './state.js';
 import { acquireLock, type LockHandle } from './lock.js';
 import { countQueue, readQueue, removeEntries, rewriteEntry, sweepTemp, type QueueEntry } from './queue.js';
-import { decide, recordSync } from './rate-limit.js';
+import { decide, rateLimitMessage, recordSync } from './rate-limit.js';
 import { PRIORITY_RANK, TYPE_STRENGTH } from './request.js';
 import { pruneResults, writeResult, type RequestOutcome, type RequestResult } from './results.js';
 import { openStateStore, type StateStore } from './state.js';
@@ -145,13 +148,19 @@ async function drainUnderLock(opts: ProcessOptions, lock: LockHandle, report: Pr
       await refuseBatch(opts, store, batch, decision.resetsAt, decision.used, decision.limit, report, now);
       continue;
     }
+    const blocker = await guidedMergeBlocker(opts.ws.root, store.get().paused);
+    if (blocker) {
+      await finishBatch(opts, store, batch, report, { op: null, type, priority, result: 'conflict', message: blocker, exitCode: ExitCode.conflict, counted: false, outcome: null });
+      continue;
+    }
     if (store.get().paused && type !== 'manual') {
       await finishBatch(opts, store, batch, report, {
         op: null,
         type,
         priority,
-        result: 'failed',
-        message: `automatic syncs are paused after a conflict left for manual resolution (${store.get().paused?.paths.join(', ')}); resolve it and run "sync-coordinator conflicts --resolve <path>" or "sync-now"`,
+        // Exit 5 is "conflict left for manual resolution": the result says the same.
+        result: 'conflict',
+        message: pausedMessage(store.get().paused!),
         exitCode: ExitCode.conflict,
         counted: false,
         outcome: null,
@@ -266,14 +275,18 @@ async function runBatch(opts: ProcessOptions, lock: LockHandle, store: StateStor
   const failed = error !== null;
   const err = error instanceof CoordinatorError ? error : error ? new SyncFailedError(error instanceof Error ? error.message : String(error), { code: 'ESYNC', cause: error }) : null;
   const result: RequestResult = err ? (err.exitCode === ExitCode.conflict ? 'conflict' : 'failed') : (outcome?.result === 'noop' ? 'noop' : 'ok');
+  // The user's own rebase or a detached HEAD: hands off (invariant 5). Nothing failed;
+  // the sync was refused until the user is done.
+  const refused = err instanceof RepoBusyError;
   const counted = !!outcome && (outcome.committed || outcome.pushed);
   const message = err ? err.message : outcome?.message ?? '';
-  if (failed) log.error({ err: message, code: err?.code }, 'sync failed');
+  if (refused) log.warn({ reason: message, code: err?.code }, 'sync refused: the repository is busy with the user\'s own git operation; trying again later');
+  else if (failed) log.error({ err: message, code: err?.code }, 'sync failed');
   else log.info({ result, committed: outcome?.committed, pulled: outcome?.pulled, pushed: outcome?.pushed, head: outcome?.head }, 'sync finished');
   // A move cut short keeps its recovery marker (finishBatch clears `active`): the next
   // drain completes it.
   const unfinished = store.get().active?.moving ? structuredClone(store.get().active) : null;
-  await finishBatch(opts, store, batch, report, { op: opId, type, priority, result, message, exitCode: err ? err.exitCode : ExitCode.ok, counted, outcome });
+  await finishBatch(opts, store, batch, report, { op: opId, type, priority, result, message, exitCode: err ? err.exitCode : ExitCode.ok, counted, outcome, refused, error: err });
   if (unfinished) {
     log.error({ moving: unfinished.moving }, 'the sync left an unfinished move of the branch and index; it is completed before the next sync');
     await store.update((s) => {
@@ -292,6 +305,9 @@ interface Finish {
   exitCode: number;
   counted: boolean;
   outcome: SyncOutcome | null;
+  /** Hands-off refusal (RepoBusyError): counted as refused, not as a failed sync. */
+  refused?: boolean;
+  error?: CoordinatorError | null;
 }
 
 async function finishBatch(opts: ProcessOptions, store: StateStore, batch: QueueEntry[], report: ProcessReport, f: Finish): Promise<void> {
@@ -306,15 +322,22 @@ async function finishBatch(opts: ProcessOptions, store: StateStore, batch: Queue
   await store.update((s) => {
     s.stats.requests += batch.length;
     s.stats.merged += Math.max(0, batch.length - 1);
-    if (ran) {
+    if (ran && f.refused) {
+      s.stats.refused = (s.stats.refused ?? 0) + 1;
+      s.last_op = { op: f.op!, type: f.type, result: 'refused', finished_at: finishedAt, message: f.message.slice(0, 500) };
+    } else if (ran) {
       if (f.result === 'ok' || f.result === 'noop') {
         s.stats.syncs_ok += 1;
         s.stats.last_success_at = finishedAt;
+        // The state tells the truth: an error that a later sync got past is history.
+        s.stats.last_error = null;
+        s.last_failure = null;
         if (f.result === 'noop') s.stats.noops += 1;
         if (f.type === 'manual' && s.paused) s.paused = null; // a successful manual sync resumes automatic ones
       } else {
         s.stats.syncs_failed += 1;
         s.stats.last_error = f.message.slice(0, 500);
+        if (f.error) s.last_failure = recordFailure(s.last_failure, { code: f.error.code, message: f.message, retryable: f.error.retryable }, now);
       }
       if (f.counted) s.rate_limit = recordSync(opts.config, s.rate_limit, now);
       s.last_op = { op: f.op!, type: f.type, result: f.result, finished_at: finishedAt, message: f.message.slice(0, 500) };
@@ -331,7 +354,8 @@ async function finishBatch(opts: ProcessOptions, store: StateStore, batch: Queue
 async function refuseBatch(opts: ProcessOptions, store: StateStore, batch: QueueEntry[], resetsAt: string | null, used: number, limit: number, report: ProcessReport, now: number): Promise<void> {
   const rejected = batch.filter((e) => e.request.priority !== 'low');
   const deferred = batch.filter((e) => e.request.priority === 'low');
-  const message = rateLimitMessage(used, limit, resetsAt);
+  const message = rateLimitMessage(used, limit, resetsAt, 'low');
+  const messageFor = (p: Priority) => rateLimitMessage(used, limit, resetsAt, p, opts.config.burst_capacity);
   const finishedAt = new Date(now).toISOString();
   let newlyDeferred = 0;
   for (const e of deferred) {
@@ -343,7 +367,7 @@ async function refuseBatch(opts: ProcessOptions, store: StateStore, batch: Queue
     report.outcomes.set(e.request.id, outcome);
   }
   for (const e of rejected) {
-    const outcome: RequestOutcome = { id: e.request.id, status: 'rejected', result: null, op: null, message, exit_code: ExitCode.rateLimited, finished_at: finishedAt, resets_at: resetsAt };
+    const outcome: RequestOutcome = { id: e.request.id, status: 'rejected', result: null, op: null, message: messageFor(e.request.priority), exit_code: ExitCode.rateLimited, finished_at: finishedAt, resets_at: resetsAt };
     report.outcomes.set(e.request.id, outcome);
     await writeResult(opts.ws.paths.results, outcome);
   }
@@ -355,7 +379,7 @@ async function refuseBatch(opts: ProcessOptions, store: StateStore, batch: Queue
   });
   await removeEntries(rejected);
   if (rejected.length) opts.logger.warn({ rejected: rejected.length, deferred: deferred.length, resets_at: resetsAt }, 'rate limit reached');
-  report.batches.push({ op: null, type: batch[0]!.request.type, priority: batch[0]!.request.priority, requestIds: batch.map((e) => e.request.id), outcome: rejected.length ? 'rejected' : 'deferred', result: null, message, exitCode: rejected.length ? ExitCode.rateLimited : ExitCode.ok });
+  report.batches.push({ op: null, type: batch[0]!.request.type, priority: batch[0]!.request.priority, requestIds: batch.map((e) => e.request.id), outcome: rejected.length ? 'rejected' : 'deferred', result: null, message: rejected[0] ? messageFor(rejected[0].request.priority) : message, exitCode: rejected.length ? ExitCode.rateLimited : ExitCode.ok });
 }
 
 /** Requests that `request-sync` already rejected at once: only counted here, under the lock. */
@@ -369,8 +393,15 @@ async function accountRejectedAtEnqueue(opts: ProcessOptions, store: StateStore,
   for (const e of entries) report.outcomes.set(e.request.id, { id: e.request.id, status: 'rejected', result: null, op: null, message: 'rejected by the rate limit', exit_code: ExitCode.rateLimited, finished_at: new Date().toISOString() });
 }
 
-export function rateLimitMessage(used: number, limit: number, resetsAt: string | null): string {
-  return `rate limit reached: ${used} of ${limit} syncs used this hour; resets at ${resetsAt ?? 'the next window'} (priority high may use the burst capacity, critical always passes)`;
+/** Kept for callers of the old location; the message lives in rate-limit.ts. */
+export { rateLimitMessage };
+
+/** Why automatic syncs wait, with a command that works when pasted (for the first path). */
+function pausedMessage(p: PauseState): string {
+  const first = p.paths[0];
+  if (isGuidedMerge(p) && first) return `automatic syncs are paused while you merge ${first} (conflicts --merge); when it has what you want, run: ${conflictsCommand('--resolve', first)}`;
+  const each = p.paths.length > 1 ? ' (then the same for each other path)' : '';
+  return `automatic syncs are paused after a conflict left for manual resolution (${p.paths.join(', ')}); when you have merged it by hand, run: ${first ? conflictsCommand('--resolve', first) : 'sync-coordinator conflicts'}${each}`;
 }
 
 function maxBy<T>(items: T[], rank: (t: T) => number): T {

@@ -13,6 +13,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { promises as fs, readdirSync, readlinkSync, readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import lockfile from 'proper-lockfile';
 import { writeFileAtomic } from './atomic-file.js';
@@ -89,7 +90,9 @@ export async function acquireLock(opts: LockOptions, who: { caller: string; op?:
 
 export function describeOwner(owner: LockOwner | null): string {
   if (!owner) return 'an unknown owner';
-  return `${JSON.stringify(owner.caller)} (pid ${owner.pid} on ${owner.host}${owner.op ? `, op ${owner.op}` : ''}, since ${owner.since})`;
+  // The host name is shown only for another machine (a shared filesystem): users name
+  // their device with device_name, and the machine's own name need not be printed.
+  return `${JSON.stringify(owner.caller)} (pid ${owner.pid} on ${owner.host === hostname() ? 'this device' : owner.host}${owner.op ? `, op ${owner.op}` : ''}, since ${owner.since})`;
 }
 
 function busyMessage(inspection: LockInspection, timeoutMs: number): string {

@@ -68,3 +68,13 @@ export function rateLimitView(config: Config, persisted: CoordinatorState['rate_
     resets_at: w.resetsAt === null || (config.hour_reset_time === 'auto' && w.windowStart === null) ? null : new Date(w.resetsAt).toISOString(),
   };
 }
+
+/**
+ * The refusal message. Only a priority that can still pass is told about it: `normal`
+ * hears about the burst, `high` (already past the burst) only about `critical`.
+ */
+export function rateLimitMessage(used: number, limit: number, resetsAt: string | null, priority?: Priority, burst?: number): string {
+  const head = `rate limit reached: ${used} of ${limit} syncs used this hour${priority === 'high' && burst ? ` (and the ${burst} burst syncs for high)` : ''}; resets at ${resetsAt ?? 'the next window'}`;
+  if (priority === 'high') return `${head} (priority critical always passes)`;
+  return `${head} (priority high may use the burst capacity, critical always passes)`;
+}

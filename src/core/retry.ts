@@ -14,6 +14,7 @@ import pRetry, { AbortError } from 'p-retry';
 import type { Config, SyncType } from './config.js';
 import { CoordinatorError } from './errors.js';
 import type { Logger } from '../log.js';
+import { safeValue } from './sanitize.js';
 
 export interface RetryPolicy {
   /** Retries after the first attempt. */
@@ -38,15 +39,36 @@ export function isRetryable(e: unknown): boolean {
 }
 
 /**
+ * Where a retry is announced besides the log: stderr when it is not a terminal (a
+ * script, a hook, a service log), so that a slow network is not minutes of silence.
+ * On a terminal, sync-now shows its own progress.
+ */
+export function defaultRetryNotice(): ((line: string) => void) | null {
+  return process.stderr.isTTY ? null : (line) => process.stderr.write(`sync-coordinator: ${safeValue(line)}\n`);
+}
+
+/** The delay before retry `n` (1-based): exponential from minDelayMs, jittered x1-2, capped. */
+export function retryDelayMs(policy: RetryPolicy, n: number, random = Math.random): number {
+  return Math.min(policy.maxDelayMs, Math.round((1 + random()) * policy.minDelayMs * 2 ** Math.min(n - 1, 30)));
+}
+
+/**
  * Run `attempt` until it succeeds, a non-retryable error occurs, or the policy is used
  * up. `classify` turns raw failures (GitError) into typed ones first.
+ *
+ * The backoff delay is computed and slept here, not inside p-retry (its delays are set
+ * to 0), because p-retry does not tell `onFailedAttempt` how long it will wait: each
+ * retry is announced with what failed and when the next try comes.
  */
 export async function withRetry<T>(
   what: string,
   attempt: (n: number) => Promise<T>,
-  opts: { policy: RetryPolicy; classify?: (e: unknown) => unknown; logger?: Logger; signal?: AbortSignal; onFailure?: (raw: unknown) => Promise<void> },
+  opts: { policy: RetryPolicy; classify?: (e: unknown) => unknown; logger?: Logger; signal?: AbortSignal; notice?: ((line: string) => void) | null; clock?: () => number; onFailure?: (raw: unknown) => Promise<void> },
 ): Promise<T> {
   const classify = opts.classify ?? ((e: unknown) => e);
+  const notice = opts.notice === undefined ? defaultRetryNotice() : opts.notice;
+  const clock = opts.clock ?? Date.now;
+  const started = clock();
   return pRetry(
     async (n) => {
       try {
@@ -62,17 +84,43 @@ export async function withRetry<T>(
     {
       retries: opts.policy.retries,
       factor: 2,
-      minTimeout: opts.policy.minDelayMs,
-      maxTimeout: opts.policy.maxDelayMs,
-      randomize: true,
+      minTimeout: 0,
+      maxTimeout: 0,
+      randomize: false,
       maxRetryTime: opts.policy.maxRetryTimeMs,
       unref: false,
       ...(opts.signal ? { signal: opts.signal } : {}),
       shouldRetry: ({ error }) => isRetryable(error),
       shouldConsumeRetry: () => true,
-      onFailedAttempt: ({ error, attemptNumber, retriesLeft }) => {
-        opts.logger?.warn({ what, attempt: attemptNumber, retries_left: retriesLeft, err: error.message, code: (error as Partial<CoordinatorError>).code }, retriesLeft > 0 ? 'transient failure; retrying with backoff' : 'transient failure; no retries left');
+      onFailedAttempt: async ({ error, attemptNumber, retriesLeft }) => {
+        const code = (error as Partial<CoordinatorError>).code;
+        const left = opts.policy.maxRetryTimeMs - (clock() - started);
+        if (retriesLeft <= 0 || left <= 0) {
+          opts.logger?.warn({ what, attempt: attemptNumber, retries_left: 0, err: error.message, code }, 'transient failure; no retries left');
+          return;
+        }
+        const delay = Math.max(0, Math.min(retryDelayMs(opts.policy, attemptNumber), left));
+        const at = new Date(clock() + delay).toISOString();
+        opts.logger?.warn({ what, attempt: attemptNumber, retries_left: retriesLeft, err: error.message, code, delay_ms: delay, next_try_at: at }, 'transient failure; retrying with backoff');
+        const total = attemptNumber + retriesLeft;
+        notice?.(`${what} failed (attempt ${attemptNumber} of ${total}): ${error.message}; next try in ${(delay / 1000).toFixed(1)} s, at ${at}`);
+        await sleep(delay, opts.signal);
       },
     },
   );
+}
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason);
+    const onAbort = () => {
+      clearTimeout(t);
+      reject(signal!.reason);
+    };
+    const t = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
 }

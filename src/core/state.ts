@@ -7,6 +7,7 @@ import { promises as fs } from 'node:fs';
 import { quarantine, writeFileAtomic } from './atomic-file.js';
 import type { Logger } from '../log.js';
 import type { SyncType } from './config.js';
+import type { FailureRecord } from './failure-record.js';
 
 export interface Stats {
   requests: number;
@@ -16,6 +17,8 @@ export interface Stats {
   rejected: number;
   deferred: number;
   noops: number;
+  /** Syncs that did not start because the user's git was busy (their rebase, a detached HEAD): not failures. */
+  refused: number;
   last_success_at: string | null;
   last_error: string | null;
 }
@@ -81,6 +84,8 @@ export interface CoordinatorState {
   last_served: string[];
   /** When backup refs were last pruned (they are pruned on integration and daily). */
   backups_pruned_at: string | null;
+  /** The last failed sync's signature; cleared by a success (failure-record.ts). */
+  last_failure?: FailureRecord | null;
   /** The last time another device rewrote the remote branch (force push) and the sync followed it. */
   remote_rewrite?: { at: string; op: string; old: string; new: string; backup_ref: string } | null;
   /** The last time the remote tracked paths under the state directory (untracked by the sync). */
@@ -103,7 +108,7 @@ export function emptyState(): CoordinatorState {
   return {
     version: 1,
     rate_limit: { window_start: null, used: 0 },
-    stats: { requests: 0, merged: 0, syncs_ok: 0, syncs_failed: 0, rejected: 0, deferred: 0, noops: 0, last_success_at: null, last_error: null },
+    stats: { requests: 0, merged: 0, syncs_ok: 0, syncs_failed: 0, rejected: 0, deferred: 0, noops: 0, refused: 0, last_success_at: null, last_error: null },
     breakers: {},
     active: null,
     paused: null,

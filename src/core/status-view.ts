@@ -7,7 +7,8 @@ import type { Config } from './config.js';
 import { inspectLock } from './lock.js';
 import { readQueue } from './queue.js';
 import { rateLimitView } from './rate-limit.js';
-import { readState } from './state.js';
+import { emptyState, readState } from './state.js';
+import { backoffFor } from './failure-record.js';
 import type { Workspace } from './workspace.js';
 import { readDaemonInfo } from '../daemon/pidfile.js';
 import { breakerView } from './breaker.js';
@@ -15,12 +16,12 @@ import { daemonStatePath, readDaemonState } from '../daemon/daemon-state.js';
 import { trackedStatePaths } from './tracked-state.js';
 
 export async function buildStatus(ws: Workspace, config: Config, now = Date.now()) {
-  const [lock, entries, state, daemon, openConflicts, daemonState, trackedState] = await Promise.all([
+  const [lock, entries, { state, corrupt }, daemon, openConflicts, daemonState, trackedState] = await Promise.all([
     inspectLock(ws.paths, config.lock_stale_ms),
     readQueue(ws.paths.queue, null),
-    readState(ws.paths.state, null),
+    readStateChecked(ws.paths.state),
     readDaemonInfo(ws.paths.daemonPid),
-    countOpenConflicts(ws.paths.conflictsLog),
+    countOpenConflicts(ws),
     readDaemonState(daemonStatePath(ws.paths.dir)),
     trackedStatePaths(ws),
   ]);
@@ -47,6 +48,7 @@ export async function buildStatus(ws: Workspace, config: Config, now = Date.now(
       rejected: state.stats.rejected,
       deferred: state.stats.deferred,
       noops: state.stats.noops,
+      refused: state.stats.refused ?? 0,
       last_success_at: state.stats.last_success_at,
       last_error: state.stats.last_error,
     },
@@ -61,6 +63,10 @@ export async function buildStatus(ws: Workspace, config: Config, now = Date.now(
     },
     watcher: live?.watcher ? { mode: live.watcher.mode, watching: live.watcher.watching, pending: live.watcher.pending, last_event_at: live.watcher.lastEventAt, last_fire_at: live.watcher.lastFireAt, error: live.watcher.error } : live?.watcher_error ? { mode: 'off', watching: false, pending: 0, last_event_at: null, last_fire_at: null, error: live.watcher_error } : null,
     conflicts: { open: openConflicts },
+    // Additive keys (issue 12): a corrupt state file reads as fresh stats, so say so;
+    // automatic syncs waiting after a repeated identical failure.
+    state_file: { corrupt },
+    backoff: backoffFor(state.last_failure, config, now),
     paused: state.paused,
     last_op: state.last_op,
     /** Paths under the state directory that git tracks: nothing syncs until they are untracked. */
@@ -73,14 +79,37 @@ export async function buildStatus(ws: Workspace, config: Config, now = Date.now(
 
 export type StatusView = Awaited<ReturnType<typeof buildStatus>>;
 
-/** conflicts.log: one JSON line per conflict; a later `{"resolved": path}` line closes it. */
-async function countOpenConflicts(file: string): Promise<number> {
+/**
+ * Open conflicts as every device sees them: `left-for-user` records of conflicts.log plus
+ * the conflict copies tracked in the tree (also those other devices made).
+ */
+async function countOpenConflicts(ws: Workspace): Promise<number> {
+  const text = await fs.readFile(ws.paths.conflictsLog, 'utf8').catch(() => '');
+  const { readConflictsView } = await import('../git/tree-conflicts.js');
+  try {
+    return (await readConflictsView(ws.git, text)).count;
+  } catch {
+    // git unavailable for a moment: the log alone still says something.
+    const { openConflicts } = await import('./conflict-log.js');
+    return openConflicts(text).length;
+  }
+}
+
+/** Like readState, but says whether the file was there and unreadable (a fresh state is shown then). */
+async function readStateChecked(file: string): Promise<{ state: Awaited<ReturnType<typeof readState>>; corrupt: boolean }> {
   let text: string;
   try {
     text = await fs.readFile(file, 'utf8');
   } catch {
-    return 0;
+    return { state: emptyState(), corrupt: false };
   }
-  const { openConflicts } = await import('./conflict-log.js');
-  return openConflicts(text).length;
+  const state = await readState(file, null);
+  let corrupt = false;
+  try {
+    const raw = JSON.parse(text) as { version?: unknown; stats?: { requests?: unknown } } | null;
+    corrupt = !raw || raw.version !== 1 || typeof raw.stats?.requests !== 'number';
+  } catch {
+    corrupt = true;
+  }
+  return { state, corrupt };
 }

@@ -4,7 +4,7 @@
  */
 import { constants, promises as fs } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
-import { NotGitRepoError, StateDirError } from './errors.js';
+import { NotGitRepoError, StateDirError, UsageError } from './errors.js';
 import { createGit, type Git } from '../git/git.js';
 import { GitError } from '../git/git-error.js';
 
@@ -52,12 +52,13 @@ export function statePaths(root: string): StatePaths {
 
 export async function resolveWorkspace(cwd: string): Promise<Workspace> {
   const start = resolve(cwd);
+  // A path that does not exist (a typo in -C) is bad input, not "not a repository".
   try {
     const st = await fs.stat(start);
-    if (!st.isDirectory()) throw new NotGitRepoError(`not a directory: ${start}`);
+    if (!st.isDirectory()) throw new UsageError(`cannot use ${start}: not a directory`);
   } catch (e) {
-    if (e instanceof NotGitRepoError) throw e;
-    throw new NotGitRepoError(`cannot use ${start}: no such directory`);
+    if (e instanceof UsageError) throw e;
+    throw new UsageError(`cannot use ${start}: no such directory`);
   }
   const probe = createGit(start, null);
   let out: string;

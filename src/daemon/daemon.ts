@@ -31,6 +31,7 @@ import { basename, dirname, join } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import type { Config, Priority, SyncType } from '../core/config.js';
 import { processQueue, type ProcessReport } from '../core/coordinator.js';
+import { backoffFor, bypassesBackoff } from '../core/failure-record.js';
 import { SyncFailedError } from '../core/errors.js';
 import { enqueue, newRequestId, readQueue, type QueueEntry } from '../core/queue.js';
 import type { SyncRequest } from '../core/request.js';
@@ -405,6 +406,7 @@ export async function runDaemon(o: DaemonOptions): Promise<DaemonResult> {
   // ---- processing -----------------------------------------------------------------------
   let busyBackoff = 0;
   let nextProcessRetry = Infinity;
+  let backoffLogged: string | null = null;
   async function processIfDue(entries: QueueEntry[]): Promise<void> {
     if (state.paused_reason) return;
     const t = now();
@@ -414,6 +416,16 @@ export async function runDaemon(o: DaemonOptions): Promise<DaemonResult> {
       nextProcessRetry = until;
       return;
     }
+    // Issue 12: the same failure again (a rejecting hook, no signing key) is not re-run
+    // every cycle; automatic requests wait, exponentially, up to pull_interval_s.
+    const backoff = backoffFor((await readState(ws.paths.state, null)).last_failure, config, t);
+    if (backoff && !due.some((e) => bypassesBackoff(e.request))) {
+      if (backoffLogged !== backoff.until) log.warn({ until: backoff.until, failures: backoff.failures }, `backing off until ${backoff.until} after ${backoff.reason}`);
+      backoffLogged = backoff.until;
+      nextProcessRetry = Date.parse(backoff.until);
+      return;
+    }
+    backoffLogged = null;
     forceProcess = false;
     const report = await processWithWatchdog();
     if (report === 'hung') {

@@ -17,12 +17,14 @@ import { checkIdentity } from './identity.js';
 import { checkInotify } from './inotify.js';
 import { checkLock } from './lock.js';
 import { judgeQueue, readQueueFacts } from './queue.js';
-import { checkRemote, REMOTE_TIMEOUT_MS } from './remote.js';
+import { checkRemote } from './remote.js';
+import { networkTimeoutMs } from '../core/network.js';
 import { checkRepoOps } from './repo-ops.js';
 import { checkStateDir } from './state-dir.js';
 import { checkTrackedState } from './tracked-state.js';
 import { checkConflicts, judgeSyncState, readStateFacts } from './sync-state.js';
 import { fail, type CheckResult } from './types.js';
+import { UsageError } from '../core/errors.js';
 import { readDaemonInfo } from '../daemon/pidfile.js';
 
 export interface DoctorReport {
@@ -30,7 +32,12 @@ export interface DoctorReport {
   checks: CheckResult[];
   /** Set when the directory is not inside a git work tree (exit 6, DESIGN.md section 3). */
   notGitRepo: boolean;
+  /** Why the doctor stopped early and what it did not check, or absent. */
+  stopped?: string;
 }
+
+/** The checks that need a work tree (in report order), named when the doctor stops before them. */
+const NEEDS_WORK_TREE = ['git identity', 'remote', 'branch', 'repository', 'hooks', 'daemon', 'inotify watches', 'disk space', 'state directory', 'config', 'lock', 'queue', 'corrupt files', 'sync state', 'conflicts'];
 
 export interface DoctorOptions {
   cwd: string;
@@ -52,13 +59,14 @@ export async function runDoctor(opts: DoctorOptions): Promise<DoctorReport> {
   const version = await checkGitVersion(createGit(process.cwd(), null));
   checks.push(version);
   // Without a git to run, every other check would only repeat it.
-  if (version.status === 'fail' && /not on PATH/.test(version.message)) return { ok: false, checks, notGitRepo: false };
+  if (version.status === 'fail' && /not on PATH/.test(version.message)) return { ok: false, checks, notGitRepo: false, stopped: `git is not on PATH; not checked: ${['work tree', ...NEEDS_WORK_TREE].join(', ')}` };
   let ws: Workspace;
   try {
     ws = await resolveWorkspace(opts.cwd);
   } catch (e) {
+    if (e instanceof UsageError) throw e; // -C to a path that does not exist: bad input
     checks.push(fail('work tree', (e as Error).message, 'run it inside the git work tree to sync (or pass -C <path>)'));
-    return { ok: false, checks, notGitRepo: true };
+    return { ok: false, checks, notGitRepo: true, stopped: `not inside a git work tree; not checked: ${NEEDS_WORK_TREE.join(', ')}` };
   }
   const git = ws.git;
   const { result: stateDir, usable } = await checkStateDir(ws);
@@ -67,7 +75,8 @@ export async function runDoctor(opts: DoctorOptions): Promise<DoctorReport> {
   const { result: config, config: cfg } = usable ? await checkConfig(ws.paths.config) : { result: null, config: defaultConfig() };
 
   // The remote probe (up to its deadline) runs while the local checks run.
-  const remoteProbe = checkRemote(git, cfg.remote, opts.remoteTimeoutMs ?? REMOTE_TIMEOUT_MS).catch((e: Error) => ({ result: fail('remote', `check failed: ${e.message}`, null), heads: null, url: null }));
+  // The same deadline a sync gives every network git command (network_timeout_s).
+  const remoteProbe = checkRemote(git, cfg.remote, opts.remoteTimeoutMs ?? networkTimeoutMs(cfg)).catch((e: Error) => ({ result: fail('remote', `check failed: ${e.message}`, null), heads: null, url: null }));
   const stateFacts = usable ? readStateFacts(ws.paths.state).catch(() => null) : Promise.resolve(null);
   const local = Promise.all([
     guard('git identity', () => checkIdentity(git)),
@@ -88,7 +97,7 @@ export async function runDoctor(opts: DoctorOptions): Promise<DoctorReport> {
           if (!f) throw new Error('cannot read coordinator-state.json');
           return judgeSyncState(f.state, f.corrupt, cfg.remote);
         }),
-        guard('conflicts', () => checkConflicts(ws.paths.conflictsLog)),
+        guard('conflicts', () => checkConflicts(ws.paths.conflictsLog, git)),
       ])
     : Promise.resolve([]);
 

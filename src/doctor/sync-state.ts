@@ -8,6 +8,8 @@ import { effectiveState } from '../core/breaker.js';
 import { openConflicts } from '../core/conflict-log.js';
 import { emptyState, readState, type CoordinatorState } from '../core/state.js';
 import { ok, warn, type CheckResult } from './types.js';
+import type { Git } from '../git/git.js';
+import { readConflictsView } from '../git/tree-conflicts.js';
 
 export async function readStateFacts(file: string): Promise<{ state: CoordinatorState; corrupt: boolean }> {
   let corrupt = false;
@@ -39,11 +41,13 @@ export function judgeSyncState(s: CoordinatorState, corrupt: boolean, remote: st
   return ok(NAME, `last success ${st.last_success_at ?? 'never'}; ${st.syncs_ok} syncs ok, ${st.syncs_failed} failed`);
 }
 
-export async function checkConflicts(file: string): Promise<CheckResult> {
+export async function checkConflicts(file: string, git?: Git): Promise<CheckResult> {
   const NAME = 'conflicts';
   const text = await fs.readFile(file, 'utf8').catch(() => '');
-  const open = openConflicts(text);
-  if (open.length === 0) return ok(NAME, 'none open');
-  const paths = open.slice(0, 3).map((c) => c.path).join(', ') + (open.length > 3 ? `, and ${open.length - 3} more` : '');
-  return warn(NAME, `${open.length} open: ${paths}`, 'sync-coordinator conflicts  (after merging: sync-coordinator conflicts --resolve <path>)');
+  // With git: every conflict copy in the tree counts, also those other devices made.
+  const view = git ? await readConflictsView(git, text).catch(() => null) : null;
+  const paths = view ? [...new Set([...view.open.filter((c) => c.outcome === 'left-for-user').map((c) => c.path), ...view.copies.map((c) => c.path)])] : openConflicts(text).map((c) => c.path);
+  if (paths.length === 0) return ok(NAME, 'none open');
+  const shown = paths.slice(0, 3).join(', ') + (paths.length > 3 ? `, and ${paths.length - 3} more` : '');
+  return warn(NAME, `${paths.length} open: ${shown}`, 'sync-coordinator conflicts  (after merging: sync-coordinator conflicts --resolve <path>)');
 }

@@ -11,6 +11,7 @@
 import { redactUrls } from '../core/redact.js';
 import { CoordinatorError, GitLockedError, RemoteAccessError, RemoteUnavailableError, SyncFailedError } from '../core/errors.js';
 import { GitError } from './git-error.js';
+import { remoteSaidText } from './remote-said.js';
 
 export type FailureClass = 'auth' | 'not-found' | 'bad-remote' | 'network' | 'locked' | 'conflict' | 'unknown';
 
@@ -122,6 +123,8 @@ export function toSyncError(e: unknown, opts: { step: string; network: boolean; 
   }
   const cls = classifyGitError(e, opts.network);
   const said = gitSaid(e);
+  // The server's own reason (a hook, branch protection, a size limit), when it gave one.
+  const remoteReason = remoteSaidText(e.stderr);
   const r = opts.remote;
   const where = r ? `remote "${r.remote}"${r.url ? ` (${redactUrls(r.url)})` : ''}` : 'the remote';
   const setUrl = r ? `git remote set-url ${r.remote} <url>` : 'git remote set-url <remote> <url>';
@@ -150,6 +153,6 @@ export function toSyncError(e: unknown, opts: { step: string; network: boolean; 
       return new GitLockedError(`${opts.step}: another git process holds a lock in this repository (git said: ${said}); will retry`, e);
     case 'conflict':
     case 'unknown':
-      return new SyncFailedError(`${opts.step} failed: ${e.message}`, { code: 'EGIT', cause: e });
+      return new SyncFailedError(`${opts.step} failed: ${e.message}${remoteReason && !e.message.includes(remoteReason.slice('the remote said: '.length)) ? `; ${remoteReason}` : ''}`, { code: 'EGIT', cause: e });
   }
 }

@@ -57,13 +57,13 @@ export async function buildLocalCommit(c: CommitInput): Promise<LocalCommit | nu
   const indexFile = privateIndexPath(c.gitDir, c.opId, `commit-${c.attempt}`);
   const env = { GIT_INDEX_FILE: indexFile };
   await writePrivateIndex(indexFile, c.userIndex);
+  // Only what differs between the user's index and the work tree needs adding: a change
+  // the user staged is already in the private index (it is a copy), and naming a staged
+  // deletion or a rename's old path again would make `git add` fail ("did not match").
   const paths = new Set<string>();
-  for (const e of c.entries) {
-    paths.add(e.path);
-    if (e.origPath) paths.add(e.origPath);
-  }
+  for (const e of c.entries) if (e.y !== ' ') paths.add(e.path);
   const parentTree = c.parent ? `${c.parent}^{tree}` : EMPTY_TREE;
-  await c.git.run(['add', '-A', '--pathspec-from-file=-', '--pathspec-file-nul'], { env, literalPaths: true, input: [...paths].map((p) => `${p}\0`).join('') });
+  if (paths.size > 0) await c.git.run(['add', '-A', '--pathspec-from-file=-', '--pathspec-file-nul'], { env, literalPaths: true, input: [...paths].map((p) => `${p}\0`).join('') });
   if (c.unstage.length > 0) {
     if (c.parent) await c.git.run(['reset', '-q', c.parent, '--pathspec-from-file=-', '--pathspec-file-nul'], { env, literalPaths: true, input: c.unstage.map((p) => `${p}\0`).join('') });
     else await c.git.run(['rm', '-q', '--cached', '--ignore-unmatch', '--pathspec-from-file=-', '--pathspec-file-nul'], { env, literalPaths: true, input: c.unstage.map((p) => `${p}\0`).join('') });

@@ -29,7 +29,8 @@ import { indexHasUnmerged, readUserIndex, sweepPrivateFiles, type IndexSnapshot 
 import { buildLocalCommit, type LocalCommit } from './local-commit.js';
 import { moveToTarget, WorktreeChangedError } from './move.js';
 import { headBranchFromFile, preflight, type Preflight } from './preflight.js';
-import { parsePushPorcelain, type PushResult } from './push.js';
+import { parsePushPorcelain, pushRefusedError, type PushResult } from './push.js';
+import { networkRunOptions } from '../core/network.js';
 import { readRef } from './refs.js';
 import { parseStatusV2Z, type StatusEntry } from './status.js';
 import { LeaveForUser, type ContentMerge } from './tree-merge.js';
@@ -347,10 +348,7 @@ async function resolverFor(_ctx: SyncContext): Promise<{ resolver?: ContentMerge
 }
 
 function throwPushFailure(status: PushResult, attempt: number): never {
-  if (status.status === 'remote-rejected') {
-    throw new SyncFailedError(`the remote rejected the push (${status.summary}); check branch protection or server hooks`, { code: 'EREMOTEREJECTED' });
-  }
-  throw new SyncFailedError(`push failed after ${attempt} attempt(s): ${status.summary}`, { code: 'EPUSH', retryable: false });
+  throw pushRefusedError(status, { attempts: attempt });
 }
 
 /** `manual` policy: nothing was moved; record the conflict, pause, and say what works. */
@@ -405,7 +403,7 @@ function jitteredPause(policy: RetryPolicy, attempt: number, signal: AbortSignal
 /** Returns false when the branch does not exist on the remote yet (first push creates it). */
 async function fetchBranch(ctx: SyncContext, remote: string, branch: string, remoteRef: string): Promise<boolean> {
   try {
-    await ctx.git.run(['fetch', '--no-tags', '--quiet', remote, `+refs/heads/${branch}:${remoteRef}`], { network: true, timeoutMs: networkTimeoutMs(ctx.config) });
+    await ctx.git.run(['fetch', '--no-tags', '--quiet', remote, `+refs/heads/${branch}:${remoteRef}`], networkRunOptions(ctx.config));
     return true;
   } catch (e) {
     if (e instanceof GitError && /couldn't find remote ref/i.test(e.stderr)) return false;
@@ -416,8 +414,8 @@ async function fetchBranch(ctx: SyncContext, remote: string, branch: string, rem
 /** Push the explicit commit the sync built or verified (invariant 4: never `HEAD:`, never forced). */
 async function pushOnce(ctx: SyncContext, pf: Preflight, commit: string): Promise<PushResult> {
   const ref = `refs/heads/${pf.branch}`;
-  const res = await ctx.git.run(['push', '--porcelain', pf.remote, `${commit}:${ref}`], { network: true, okCodes: [1], timeoutMs: networkTimeoutMs(ctx.config) });
-  const status = parsePushPorcelain(res.stdout, ref);
+  const res = await ctx.git.run(['push', '--porcelain', pf.remote, `${commit}:${ref}`], networkRunOptions(ctx.config, { okCodes: [1] }));
+  const status = parsePushPorcelain(res.stdout, ref, res.stderr);
   if (!status) throw new GitError(['push'], res.code, res.stdout, res.stderr, 'exit');
   if (status.status === 'error') throw new SyncFailedError(`push of ${ref} failed: ${status.summary}${res.stderr ? ` (git said: ${gitSaid(new GitError(['push'], res.code, '', res.stderr, 'exit'))})` : ''}`, { code: 'EPUSH' });
   return status;
@@ -440,12 +438,8 @@ async function integrityCheck(ctx: SyncContext): Promise<void> {
 }
 
 async function verifyRemoteTip(ctx: SyncContext, remote: string, branch: string, head: string | null): Promise<void> {
-  const res = await ctx.git.run(['ls-remote', remote, `refs/heads/${branch}`], { network: true, timeoutMs: networkTimeoutMs(ctx.config) });
+  const res = await ctx.git.run(['ls-remote', remote, `refs/heads/${branch}`], networkRunOptions(ctx.config));
   const tip = res.stdout.split('\t')[0]?.trim();
   if (tip !== head) throw new SyncFailedError(`verify: the remote tip ${tip || '(none)'} is not the pushed commit ${head}`, { code: 'EVERIFY' });
 }
 
-/** The deadline of one git command that talks to the remote (a hung server is cut here, not at stuck_timeout_s). */
-export function networkTimeoutMs(config: Config): number {
-  return Math.min(config.network_timeout_s, config.stuck_timeout_s) * 1000;
-}

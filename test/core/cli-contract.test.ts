@@ -143,8 +143,9 @@ describe('bad input (invariant 10): exit code, one clear line, nothing changed',
       expect(r.stderr).toMatch(/not inside a git work tree/);
     }
     expect(readdirSync(plain)).toEqual([]);
+    // A -C path that does not exist is bad input (exit 2), not "not a repository" (issue 12).
     const r = await runCli(['-C', join(sb.dir, 'nowhere'), 'status'], { cwd: repo, env: sb.env });
-    expect(r.code).toBe(6);
+    expect(r.code).toBe(2);
   });
 
   it('state directory that is a symlink: exit 2, the link target untouched', async () => {

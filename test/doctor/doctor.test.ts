@@ -142,6 +142,9 @@ describe('doctor', () => {
     const fakeSsh = join(sb.dir, 'hanging-ssh');
     writeFileSync(fakeSsh, '#!/bin/sh\nexec sleep 60\n', { mode: 0o755 });
     sb.git(repo, 'remote', 'set-url', 'origin', 'ssh://git@example.invalid/x.git');
+    // The remote check's deadline is network_timeout_s (default 60), as for a sync.
+    mkdirSync(join(repo, STATE), { recursive: true });
+    writeFileSync(join(repo, STATE, 'config.json'), JSON.stringify({ network_timeout_s: 10 }));
     const started = Date.now();
     const r = await runCli(['doctor', '--json'], { cwd: repo, env: { ...sb.env, GIT_SSH_COMMAND: fakeSsh } });
     const elapsed = Date.now() - started;

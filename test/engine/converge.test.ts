@@ -111,8 +111,8 @@ describe('three devices, conflicting edits, conflict-copy policy', () => {
     // A device never logs a copy of its own: copies carry the device that made them.
     for (const d of DEVICES) for (const l of conflictLog(repos[d]!)) if (l.copy_path) expect(l.copy_path).toContain(`-${d}`);
 
-    // `status` shows the open conflict copies.
+    // `status` shows the open conflict copies: every copy in the tree, whichever device made it (issue 12).
     const st = JSON.parse((await cli(sb, repos.devB!, ['status', '--json'])).stdout);
-    expect(st.conflicts.open).toBe(new Set(conflictLog(repos.devB!).filter((l) => l.outcome === 'copy-created').map((l) => l.path)).size);
+    expect(st.conflicts.open).toBe([...remoteTree.keys()].filter((p) => p.includes('.sync-conflict-')).length);
   });
 });

@@ -8,11 +8,17 @@ import { runDoctor } from '../../doctor/run-doctor.js';
 import { humanReport, jsonReport } from '../../doctor/format.js';
 import { ExitCode } from '../../core/errors.js';
 import type { CommandContext } from '../context.js';
+import { safeValue } from '../../core/sanitize.js';
 
 export async function run(ctx: CommandContext, opts: { json?: boolean }): Promise<number> {
   const report = await runDoctor({ cwd: ctx.cwd });
-  if (opts.json) ctx.out(jsonReport(report.ok, report.checks));
-  else for (const line of humanReport(report.checks)) ctx.out(line);
+  if (opts.json) {
+    const obj = JSON.parse(jsonReport(report.ok, report.checks)) as Record<string, unknown>;
+    ctx.out(JSON.stringify(report.stopped ? { ...obj, stopped: report.stopped } : obj));
+  } else {
+    for (const line of humanReport(report.checks)) ctx.out(line);
+    if (report.stopped) ctx.out(safeValue(`stopped: ${report.stopped}`));
+  }
   if (report.notGitRepo) return ExitCode.notGitRepo;
   return report.ok ? ExitCode.ok : ExitCode.syncFailed;
 }

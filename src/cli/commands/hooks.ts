@@ -3,7 +3,12 @@
  * hooks directory (core.hooksPath, husky 9's .husky/, or .git/hooks), chained with the
  * user's own hooks.
  */
-import { hooksStatus, installHooks, uninstallHooks, type HooksStatus, type InstallContext } from '../../../hooks/installer.js';
+import { promises as fs } from 'node:fs';
+import { join } from 'node:path';
+import { acceptsShellLines, HOOK_NAMES, shebangInterpreter } from '../../../hooks/hook-block.js';
+import { effectiveHooksDir, hooksStatus, installHooks, uninstallHooks, type HooksStatus, type InstallContext } from '../../../hooks/installer.js';
+import { UsageError } from '../../core/errors.js';
+import { shellWord } from '../../doctor/types.js';
 import { mainBinPath } from '../../core/package-root.js';
 import { safeValue } from '../../core/sanitize.js';
 import type { CommandContext } from '../context.js';
@@ -33,7 +38,9 @@ function jsonStatus(s: HooksStatus): Record<string, unknown> {
 
 export const commands = {
   async install(ctx: CommandContext, opts: Opts): Promise<number> {
-    const res = await installHooks(await installContext(ctx));
+    const ic = await installContext(ctx);
+    await refuseUnchainable(ic);
+    const res = await installHooks(ic);
     if (opts.json) ctx.out(JSON.stringify({ ...jsonStatus(res), changed: res.changed, notes: res.notes }));
     else {
       printStatus(ctx, res);
@@ -58,3 +65,26 @@ export const commands = {
     return 0;
   },
 };
+
+/**
+ * A hook in another language (a python post-merge) cannot take our sh line. Refused
+ * before anything is written (bad input changes nothing), in one plain line that says
+ * how to keep the user's hook and still get ours.
+ */
+async function refuseUnchainable(ic: InstallContext): Promise<void> {
+  const eff = await effectiveHooksDir(ic);
+  if (!eff.writable || eff.kind === 'husky') return;
+  for (const hook of HOOK_NAMES) {
+    const file = join(eff.dir, hook);
+    const st = await fs.lstat(file).catch(() => null);
+    if (!st?.isFile()) continue;
+    const text = (await fs.readFile(file)).toString('latin1');
+    if (acceptsShellLines(text)) continue;
+    const interp = shebangInterpreter(text) ?? 'another interpreter';
+    const aside = `${file}.${interp.replace(/[^A-Za-z0-9_-]/g, '') || 'orig'}`;
+    throw new UsageError(
+      `cannot chain the ${hook} hook ${file}: it runs ${interp}, not sh, so sync-coordinator cannot add its line to it; nothing was changed. ` +
+        `To keep it and get sync-coordinator's hooks: mv ${shellWord(file)} ${shellWord(aside)} && sync-coordinator hooks install, then add the line ${shellWord(aside)} "$@" to the new ${hook} hook (and keep ${shellWord(aside)} executable)`,
+    );
+  }
+}

@@ -5,7 +5,7 @@
  */
 import { ExitCode, UsageError } from '../../core/errors.js';
 import { newRequestId, enqueue } from '../../core/queue.js';
-import { decide } from '../../core/rate-limit.js';
+import { decide, rateLimitMessage } from '../../core/rate-limit.js';
 import { DEFAULT_PRIORITY, parsePriority, parseText, parseType, type SyncRequest } from '../../core/request.js';
 import { readResult, type RequestOutcome } from '../../core/results.js';
 import { safeValue } from '../../core/sanitize.js';
@@ -42,8 +42,7 @@ export async function run(ctx: CommandContext, typeArg: string, callerArg: strin
   if (!decision.allowed && decision.action === 'reject') {
     request.rejected_at = new Date(now).toISOString();
     await enqueue(ws.paths.queue, request);
-    const { rateLimitMessage } = await import('../../core/coordinator.js');
-    const message = rateLimitMessage(decision.used, decision.limit, decision.resetsAt);
+    const message = rateLimitMessage(decision.used, decision.limit, decision.resetsAt, priority, config.burst_capacity);
     appendLogLine(ws.paths.coordinatorLog, 'warn', { id: request.id, type, priority, caller }, `request rejected: ${message}`);
     print(ctx, opts, request, { status: 'rejected', result: null, message, resets_at: decision.resetsAt });
     return ExitCode.rateLimited;
