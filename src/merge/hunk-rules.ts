@@ -38,10 +38,30 @@ function stack(blocks: readonly string[][]): string[] | null {
   return out;
 }
 
+const blank = (line: string) => line.trim() === '';
+
+/**
+ * Two blocks inserted at one point, the first then the second; lines both start or
+ * end with are kept once (the same intent, as diff3 keeps an identical change once).
+ * A shared run of blank lines alone does not count, nor do the blank lines that open a
+ * shared tail: they separate the blocks.
+ */
+export function bothBlocks(first: readonly string[], second: readonly string[]): string[] | null {
+  const n = Math.min(first.length, second.length);
+  let p = 0;
+  while (p < n && first[p] === second[p]) p++;
+  if (first.slice(0, p).every(blank)) p = 0;
+  let s = 0;
+  while (s < n - p && first[first.length - 1 - s] === second[second.length - 1 - s]) s++;
+  // Blank lines that open the shared tail separate each block from it: each block keeps its own.
+  while (s > 0 && blank(first[first.length - s] as string)) s--;
+  return stack([first.slice(0, p), first.slice(p, first.length - s), second.slice(p, second.length - s), first.slice(first.length - s)]);
+}
+
 /** Both sides inserted lines at one point and deleted nothing there: both, the earlier commit's first. */
 export function keepBothInserted(h: Hunk, order: Order): string[] | null {
   if (h.o.length !== 0) return null;
-  return stack(order === 'local-first' ? [h.a, h.b] : [h.b, h.a]);
+  return order === 'local-first' ? bothBlocks(h.a, h.b) : bothBlocks(h.b, h.a);
 }
 
 /**
@@ -64,7 +84,12 @@ export function unionLines(h: Hunk, order: Order): string[] | null {
   }
   const blocks: string[][] = [];
   for (let p = 0; p <= h.o.length; p++) {
-    blocks.push(...(at.get(p) ?? []));
+    const ins = at.get(p) ?? [];
+    if (ins.length === 2) {
+      const both = bothBlocks(ins[0] as string[], ins[1] as string[]);
+      if (!both) return null;
+      blocks.push(both);
+    } else blocks.push(...ins);
     const line = h.o[p];
     if (line !== undefined && !deleted.has(p)) blocks.push([line]);
   }

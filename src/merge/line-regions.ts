@@ -18,6 +18,30 @@ export type Region = { ok: string[] } | { hunk: Hunk };
  * "constructor" or "__proto__" would break it, and numbers compare faster.
  */
 export function lineRegions(a: readonly string[], o: readonly string[], b: readonly string[]): Region[] {
+  // Lines all three share at the start and the end are stable whatever the alignment:
+  // leave them out of the LCS, whose cost grows with the pairs of equal lines (every
+  // blank line of a long changelog pairs with every other).
+  let pre = 0;
+  while (pre < a.length && pre < o.length && pre < b.length && a[pre] === o[pre] && o[pre] === b[pre]) pre++;
+  let suf = 0;
+  while (
+    suf < a.length - pre && suf < o.length - pre && suf < b.length - pre &&
+    a[a.length - 1 - suf] === o[o.length - 1 - suf] && o[o.length - 1 - suf] === b[b.length - 1 - suf]
+  ) suf++;
+  const mid = middleRegions(a.slice(pre, a.length - suf), o.slice(pre, o.length - suf), b.slice(pre, b.length - suf));
+  for (const r of mid) if ('hunk' in r) {
+    r.hunk.oIndex += pre;
+    r.hunk.aIndex += pre;
+    r.hunk.bIndex += pre;
+  }
+  const out: Region[] = [];
+  if (pre) out.push({ ok: o.slice(0, pre) });
+  out.push(...mid);
+  if (suf) out.push({ ok: o.slice(o.length - suf) });
+  return out;
+}
+
+function middleRegions(a: readonly string[], o: readonly string[], b: readonly string[]): Region[] {
   const ids = new Map<string, number>();
   const lines: string[] = [];
   const intern = (xs: readonly string[]) =>
