@@ -42,6 +42,8 @@ export interface MoveInput {
   /** Paths the user had staged when the sync read the work tree. */
   staged: string[];
   reason: string;
+  /** Set once the branch has moved (from then on a failure leaves the index behind it). */
+  progress?: { branchMoved: boolean };
 }
 
 /**
@@ -99,6 +101,7 @@ export async function moveToTarget(m: MoveInput): Promise<void> {
       if (filesMove && m.worktree) await m.git.run(['read-tree', '-m', '-u', m.to, m.worktree], { env, okCodes: [128] }).catch(() => {});
       throw new RepoBusyError(`branch "${m.branch}" moved during the sync (a commit of yours or another tool); nothing of yours was changed; the next sync integrates it`);
     }
+    if (m.progress) m.progress.branchMoved = true;
     await lock.commit(newIndex);
   } finally {
     await lock.release();

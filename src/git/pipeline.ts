@@ -307,7 +307,8 @@ async function assertNoNewConflict(ctx: SyncContext, userIndex: IndexSnapshot): 
 /** A failure after the commit step: the commit still lands on the branch (files untouched). */
 async function landPending(ctx: SyncContext, branch: string, run: RunState): Promise<void> {
   const p = run.pending;
-  if (!p) return;
+  // Stopped (shutdown, stuck, lock lost): the changes stay in the work tree for the next sync.
+  if (!p || ctx.signal.aborted) return;
   try {
     await moveTo(ctx, branch, { from: p.from, to: p.local.commit, worktree: p.local.commit, committed: p.local, userIndex: p.userIndex, staged: p.staged, reason: `commit (${ctx.type})` });
     run.pending = null;
@@ -323,8 +324,15 @@ const MAX_ROUNDS = 4;
 
 async function moveTo(ctx: SyncContext, branch: string, m: { from: string | null; to: string; worktree: string | null; committed: LocalCommit | null; userIndex: IndexSnapshot; staged: string[]; reason: string }): Promise<void> {
   await ctx.mark({ moving: { base: m.from, to: m.to, index_digest: m.userIndex.digest }, branch });
-  // The user's index.lock held by their own git is transient: wait and try again.
-  await withRetry('move', () => moveToTarget({ git: ctx.git, gitDir: ctx.ws.gitDir, opId: ctx.opId, branch, ...m }), localOptions(ctx, retryPolicy(ctx.config, ctx.type), 'move'));
+  const progress = { branchMoved: false };
+  try {
+    // The user's index.lock held by their own git is transient: wait and try again.
+    await withRetry('move', () => moveToTarget({ git: ctx.git, gitDir: ctx.ws.gitDir, opId: ctx.opId, branch, progress, ...m }), localOptions(ctx, retryPolicy(ctx.config, ctx.type), 'move'));
+  } catch (e) {
+    // Recovery is needed only once the branch moved (its index may lag behind it).
+    if (!progress.branchMoved) await ctx.mark({ moving: null, branch }).catch(() => {});
+    throw e;
+  }
   await ctx.mark({ moving: null, branch });
 }
 
@@ -343,8 +351,9 @@ async function statusNow(ctx: SyncContext): Promise<StatusEntry[]> {
   return parseStatusV2Z((await ctx.git.run(['status', '--porcelain=v2', '-z', '--branch', '--untracked-files=all'], { readOnly: true })).stdout).entries;
 }
 
-async function resolverFor(_ctx: SyncContext): Promise<{ resolver?: ContentMerge }> {
-  return {};
+async function resolverFor(ctx: SyncContext): Promise<{ resolver: ContentMerge; structured: (path: string) => boolean }> {
+  const [{ createResolver }, { strategyFor }] = await Promise.all([import('./resolver.js'), import('../merge/strategy-for.js')]);
+  return { resolver: createResolver(ctx.config, ctx.git), structured: (path) => strategyFor(path, ctx.config.merge) === 'json' };
 }
 
 function throwPushFailure(status: PushResult, attempt: number): never {

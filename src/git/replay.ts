@@ -54,6 +54,7 @@ export interface IntegrateInput {
   remoteRef: string;
   chosenCopies: Set<string>;
   resolver?: ContentMerge;
+  structured?: (path: string) => boolean;
 }
 
 export async function integrate(ctx: SyncContext, i: IntegrateInput): Promise<Integration> {
@@ -108,6 +109,7 @@ export async function integrate(ctx: SyncContext, i: IntegrateInput): Promise<In
     chosen: i.chosenCopies,
     indexFile,
     ...(i.resolver ? { resolver: i.resolver } : {}),
+    ...(i.structured ? { structured: i.structured } : {}),
   });
   try {
     if (commits.some((c) => c.parents.length > 1)) {

@@ -57,7 +57,7 @@ export function systemMatcher(globs: string[]): (path: string) => boolean {
 
 /** What a text merge beyond git's line merge may do (the resolver of section 13). */
 export interface ContentMerge {
-  (input: { path: string; base: Buffer | null; local: Buffer; remote: Buffer; localTime: number; remoteTime: number }): { merged: Buffer | null; partial: Buffer | null; strategy: string; hunks: number };
+  (input: { path: string; base: Buffer | null; local: Buffer; remote: Buffer; localTime: number; remoteTime: number }): Promise<{ merged: Buffer | null; partial: Buffer | null; strategy: string; hunks: number; notes?: string[]; skipped?: string }>;
 }
 
 export interface TreeMergeOptions {
@@ -75,6 +75,8 @@ export interface TreeMergeOptions {
   /** The work tree's root: a copy name must not be a file there either (an untracked one). */
   root: string;
   resolver?: ContentMerge;
+  /** Paths whose strategy is structured (json): the resolver decides even where git would merge. */
+  structured?: (path: string) => boolean;
   /** Index file to merge in (private). */
   indexFile: string;
 }
@@ -212,12 +214,15 @@ async function mergeContent(u: UnmergedPath, local: StageEntry, remote: StageEnt
   const inputs = [baseBytes, localBytes, remoteBytes].filter((b): b is Buffer => !!b);
   const allowed = new Set(inputs.flatMap((b) => markerLines(b.toString('utf8'))));
   const safe = (text: Buffer) => markerLines(text.toString('utf8')).every((l) => allowed.has(l));
-  if (u.base && baseBytes) {
+  // A structured strategy sees every file both sides changed, even one git's line merge
+  // would merge: a line merge can silently yield duplicate keys or invalid JSON.
+  const structured = o.structured?.(u.path) ?? false;
+  if (u.base && baseBytes && !structured) {
     const git = await gitMergeFile(o, baseBytes, localBytes, remoteBytes);
     if (git && safe(git)) return { ...none, blob: await writeBlob(o.git, git), by: 'git' };
   }
   if (!o.resolver) return none;
-  const r = o.resolver({ path: u.path, base: baseBytes ?? null, local: localBytes, remote: remoteBytes, localTime: o.localTime, remoteTime: o.remoteTime });
+  const r = await o.resolver({ path: u.path, base: baseBytes ?? null, local: localBytes, remote: remoteBytes, localTime: o.localTime, remoteTime: o.remoteTime });
   if (r.merged && safe(r.merged)) return { ...none, blob: await writeBlob(o.git, r.merged), by: r.strategy, hunks: r.hunks };
   const partial = r.partial && safe(r.partial) && !r.partial.equals(remoteBytes) ? await writeBlob(o.git, r.partial) : null;
   return { ...none, partial };

@@ -347,7 +347,7 @@ describe('daemon run (foreground)', () => {
 
     // A local step: network steps have their own time limit (stuck_timeout_s each); the
     // daemon's watchdog bounds the whole operation.
-    writeFileSync(join(sb!.dir, 'hold'), 'commit');
+    writeFileSync(join(sb!.dir, 'hold'), 'commit-tree');
     writeFileSync(join(t.repo, 'stuck.txt'), 'x\n');
     expect((await t.cli(['request-sync', 'smart', 'stuck-test'])).code).toBe(0);
     const ds = await waitFor(
