@@ -250,9 +250,7 @@ async function takeOver(opts: LockOptions, judged: LockInspection): Promise<bool
  * repository (a lock held by a live git is never removed).
  */
 export async function removeDeadGitLocks(repo: { root: string; gitDir: string; commonDir: string }, logger: Logger): Promise<string[]> {
-  if (liveGitInRepo(repo.root, repo.gitDir)) return [];
-  const candidates = [join(repo.gitDir, 'index.lock'), join(repo.gitDir, 'HEAD.lock'), join(repo.gitDir, 'ORIG_HEAD.lock'), join(repo.commonDir, 'packed-refs.lock'), join(repo.commonDir, 'config.lock')];
-  candidates.push(...(await findLockFiles(join(repo.commonDir, 'refs'))));
+  const candidates = await leftoverGitLocks(repo);
   const removed: string[] = [];
   for (const file of candidates) {
     try {
@@ -264,6 +262,15 @@ export async function removeDeadGitLocks(repo: { root: string; gitDir: string; c
   }
   if (removed.length) logger.warn({ removed }, 'removed git lock files left by a killed sync');
   return removed;
+}
+
+/** Git lock files present while no live git works in the repository: left by a killed git. */
+export async function leftoverGitLocks(repo: { root: string; gitDir: string; commonDir: string }): Promise<string[]> {
+  if (liveGitInRepo(repo.root, repo.gitDir)) return [];
+  const candidates = [join(repo.gitDir, 'index.lock'), join(repo.gitDir, 'HEAD.lock'), join(repo.gitDir, 'ORIG_HEAD.lock'), join(repo.commonDir, 'packed-refs.lock'), join(repo.commonDir, 'config.lock')];
+  candidates.push(...(await findLockFiles(join(repo.commonDir, 'refs'))));
+  const present = await Promise.all(candidates.map((f) => fs.lstat(f).then(() => f, () => null)));
+  return present.filter((f): f is string => f !== null);
 }
 
 async function findLockFiles(dir: string): Promise<string[]> {

@@ -11,6 +11,7 @@ import { checkConfig } from './config.js';
 import { checkCorrupt } from './corrupt.js';
 import { checkDaemon } from './daemon.js';
 import { checkDisk } from './disk.js';
+import { checkGitLocks } from './git-locks.js';
 import { checkGitVersion } from './git-version.js';
 import { checkHooks } from './hooks.js';
 import { checkIdentity } from './identity.js';
@@ -37,7 +38,7 @@ export interface DoctorReport {
 }
 
 /** The checks that need a work tree (in report order), named when the doctor stops before them. */
-const NEEDS_WORK_TREE = ['git identity', 'remote', 'branch', 'repository', 'hooks', 'daemon', 'inotify watches', 'disk space', 'state directory', 'config', 'lock', 'queue', 'corrupt files', 'sync state', 'conflicts'];
+const NEEDS_WORK_TREE = ['git identity', 'remote', 'branch', 'repository', 'git lock files', 'hooks', 'daemon', 'inotify watches', 'disk space', 'state directory', 'config', 'lock', 'queue', 'corrupt files', 'sync state', 'conflicts'];
 
 export interface DoctorOptions {
   cwd: string;
@@ -86,6 +87,7 @@ export async function runDoctor(opts: DoctorOptions): Promise<DoctorReport> {
     guard('inotify watches', () => checkInotify(git, { platform: opts.platform, watchEnabled: cfg.watch.enabled })),
     guard('disk space', () => checkDisk(ws.root)),
     guard('tracked state', () => checkTrackedState(ws)),
+    guard('git lock files', () => checkGitLocks(ws)),
   ]);
   const inStateDir = usable
     ? Promise.all([
@@ -101,10 +103,10 @@ export async function runDoctor(opts: DoctorOptions): Promise<DoctorReport> {
       ])
     : Promise.resolve([]);
 
-  const [identity, repoOps, hooks, daemon, inotify, disk, trackedState] = await local;
+  const [identity, repoOps, hooks, daemon, inotify, disk, trackedState, gitLocks] = await local;
   const remote = await remoteProbe;
   const branch = await guard('branch', () => checkBranch(git, cfg.remote, cfg.branch, remote.heads));
-  checks.push(identity, remote.result, branch, repoOps, hooks, daemon, inotify, disk, stateDir, trackedState);
+  checks.push(identity, remote.result, branch, repoOps, gitLocks, hooks, daemon, inotify, disk, stateDir, trackedState);
   if (config) checks.push(config);
   checks.push(...(await inStateDir));
   return { ok: !checks.some((c) => c.status === 'fail'), checks, notGitRepo: false };

@@ -46,6 +46,7 @@ export interface CommitInput {
   /** Paths the user staged that must not be committed (excluded): reset to the parent. */
   unstage: string[];
   hooksPath: string | null;
+  sign: boolean;
   /** The user's index as read for this sync (its digest is checked again before any move). */
   userIndex: IndexSnapshot;
   attempt: number;
@@ -89,13 +90,13 @@ export async function buildLocalCommit(c: CommitInput): Promise<LocalCommit | nu
       await removeQuiet(msgFile);
     }
   }
-  const commit = await commitTree(c.git, tree, c.parent ? [c.parent] : [], message, env);
+  const commit = await commitTree(c.git, tree, c.parent ? [c.parent] : [], message, env, c.sign);
   return { commit, tree, paths: changed.map((x) => x.path), summary: summaryOf(changed), indexFile };
 }
 
-/** `git commit-tree`, which honours `commit.gpgSign` like `git commit`; a signing failure is permanent. */
-export async function commitTree(git: Git, tree: string, parents: string[], message: string, env: Record<string, string> = {}): Promise<string> {
-  const args = ['commit-tree', tree];
+/** `git commit-tree`, signed (`-S`) when the user signs commits; a signing failure is permanent. */
+export async function commitTree(git: Git, tree: string, parents: string[], message: string, env: Record<string, string> = {}, sign = false): Promise<string> {
+  const args = ['commit-tree', ...(sign ? ['-S'] : []), tree];
   for (const p of parents) args.push('-p', p);
   args.push('-F', '-');
   try {

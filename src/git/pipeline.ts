@@ -107,7 +107,7 @@ export async function runPipeline(ctx: SyncContext): Promise<SyncOutcome> {
       await assertNoNewConflict(ctx, userIndex);
       const staged = run.status.filter((e) => e.x !== ' ' && e.x !== '?' && e.x !== '!').flatMap((e) => (e.origPath ? [e.path, e.origPath] : [e.path]));
       const { entries, unstage } = await stagingPlan(ctx, run.status);
-      const local = await withRetry('commit', (attempt) => buildLocalCommit({ git, root: ctx.ws.root, gitDir: ctx.ws.gitDir, commonDir: ctx.ws.commonDir, opId: ctx.opId, type: ctx.type, device: ctx.device, parent: run.head, entries, unstage, hooksPath: pf.hooksPath, userIndex, attempt: round * 100 + attempt }), localOptions(ctx, policy, 'commit'));
+      const local = await withRetry('commit', (attempt) => buildLocalCommit({ git, root: ctx.ws.root, gitDir: ctx.ws.gitDir, commonDir: ctx.ws.commonDir, opId: ctx.opId, type: ctx.type, device: ctx.device, parent: run.head, entries, unstage, hooksPath: pf.hooksPath, sign: pf.sign, userIndex, attempt: round * 100 + attempt }), localOptions(ctx, policy, 'commit'));
       const tip = local?.commit ?? run.head;
       run.pending = local ? { from: run.head, local, userIndex, staged } : null;
       const move = async (to: string, reason: string) => {
@@ -170,7 +170,7 @@ export async function runPipeline(ctx: SyncContext): Promise<SyncOutcome> {
 
       await ctx.step('integrate');
       const { integrate } = await import('./replay.js');
-      const integ = await integrate(ctx, { local: tip, remote: remoteTip, previousRemote, branch: pf.branch, remoteName: pf.remote, remoteRef, chosenCopies: run.chosenCopies, ...(await resolverFor(ctx)) });
+      const integ = await integrate(ctx, { local: tip, remote: remoteTip, previousRemote, branch: pf.branch, remoteName: pf.remote, remoteRef, chosenCopies: run.chosenCopies, sign: pf.sign, ...(await resolverFor(ctx)) });
       if (integ.target !== run.head) {
         try {
           await move(integ.target, integ.pulled ? `integrate ${pf.remote}/${pf.branch} (${integ.how})` : `commit (${ctx.type})`);

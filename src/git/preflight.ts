@@ -92,6 +92,8 @@ export interface Preflight {
   status: StatusEntry[];
   /** `core.hooksPath` (null: the default `<git dir>/hooks`). */
   hooksPath: string | null;
+  /** `commit.gpgSign`: the sync's commits are signed like the user's (`commit-tree` ignores the setting). */
+  sign: boolean;
 }
 
 /**
@@ -103,7 +105,7 @@ export async function preflight(git: Git, gitDir: string, remote: string, config
   assertNoOperationInProgress(gitDir);
   const [statusOut, url] = await Promise.all([
     git.run(['status', '--porcelain=v2', '-z', '--branch', '--untracked-files=all'], { readOnly: true }),
-    git.run(['config', '-z', '--get-regexp', `^(remote\\.${remote.replace(/[.]/g, '\\.')}\\.url|core\\.hookspath)$`], { readOnly: true, okCodes: [1] }),
+    git.run(['config', '-z', '--get-regexp', `^(remote\\.${remote.replace(/[.]/g, '\\.')}\\.url|core\\.hookspath|commit\\.gpgsign)$`], { readOnly: true, okCodes: [1] }),
   ]);
   // Looked at again after status: an operation started meanwhile would make status stale.
   assertNoOperationInProgress(gitDir);
@@ -117,7 +119,12 @@ export async function preflight(git: Git, gitDir: string, remote: string, config
   const settings = parseConfigZ(url.stdout);
   const remoteUrl = settings.get(`remote.${remote}.url`.toLowerCase()) ?? null;
   if (!remoteUrl) throw new SyncFailedError(`remote "${remote}" is not configured; add it ("git remote add ${remote} <url>") or set "remote" in config.json`, { code: 'ENOREMOTE' });
-  return { branch, remote, remoteUrl, head, status, hooksPath: settings.get('core.hookspath') ?? null };
+  return { branch, remote, remoteUrl, head, status, hooksPath: settings.get('core.hookspath') ?? null, sign: gitBool(settings.get('commit.gpgsign')) };
+}
+
+/** git's boolean spellings (a bare key, as `git config -z` prints it, is true). */
+function gitBool(v: string | undefined): boolean {
+  return v !== undefined && ['', 'true', 'yes', 'on', '1'].includes(v.trim().toLowerCase());
 }
 
 /** `git config -z --get-regexp` output: `key\nvalue\0` records, keys lower-cased by git (pure). */

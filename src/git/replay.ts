@@ -53,6 +53,8 @@ export interface IntegrateInput {
   remoteName: string;
   remoteRef: string;
   chosenCopies: Set<string>;
+  /** Sign the commits the integration writes (commit.gpgSign). */
+  sign?: boolean;
   resolver?: ContentMerge;
   structured?: (path: string) => boolean;
 }
@@ -78,7 +80,7 @@ export async function integrate(ctx: SyncContext, i: IntegrateInput): Promise<In
     // has not moved since: their rewritten tree is what they want, on top of the remote.
     const [meta] = await commitsMeta(ctx, [i.local], []);
     const message = `${(meta?.body ?? 'sync: rewritten local history').trimEnd()}\n\nSync-Rewrite: replaces ${i.remote}\nSync-Op: ${ctx.opId}\n`;
-    const target = await commitTree(git, `${i.local}^{tree}`, [i.remote], message, meta ? authorEnv(meta) : {});
+    const target = await commitTree(git, `${i.local}^{tree}`, [i.remote], message, meta ? authorEnv(meta) : {}, i.sign);
     ctx.logger.info({ local: i.local, remote: i.remote }, 'local history was rewritten after it was synced; its tree lands on top of the remote');
     return finish(ctx, i, { ...base, target, how: 'local-rewrite', pulled: true, ahead: true });
   }
@@ -118,7 +120,7 @@ export async function integrate(ctx: SyncContext, i: IntegrateInput): Promise<In
       const merged = await mergeTrees(mergeBase, i.remote, i.local, mergeOpts(localTime, remoteTime));
       records.push(...merged.records);
       const message = `sync(${ctx.type}): merge ${i.remoteName}/${i.branch} on ${ctx.device}\n\nSync-Op: ${ctx.opId}\n`;
-      const target = await commitTree(git, merged.tree, [i.local, i.remote], message);
+      const target = await commitTree(git, merged.tree, [i.local, i.remote], message, {}, i.sign);
       return finish(ctx, i, { ...base, target, how: 'merge', pulled: true, ahead: true, records, rewrite });
     }
     let cur = i.remote;
@@ -128,7 +130,7 @@ export async function integrate(ctx: SyncContext, i: IntegrateInput): Promise<In
       const merged = await mergeTrees(c.parents[0] ?? EMPTY_TREE, curTree, c.id, mergeOpts(c.time, curTime));
       records.push(...merged.records);
       if (merged.tree === curTree) continue; // the remote already has this change
-      cur = await commitTree(git, merged.tree, [cur], c.body, authorEnv(c));
+      cur = await commitTree(git, merged.tree, [cur], c.body, authorEnv(c), i.sign);
       curTree = merged.tree;
       curTime = c.time;
     }
@@ -156,7 +158,7 @@ async function finish(ctx: SyncContext, i: IntegrateInput, r: Integration): Prom
     const tree = (await ctx.git.run(['write-tree'], { env })).stdout.trim();
     const shown = tracked.slice(0, 5).join(', ') + (tracked.length > 5 ? ', ...' : '');
     const message = `sync(${ctx.type}): stop tracking sync-coordinator state files on ${ctx.device}\n\nThe remote tracked ${tracked.length} path(s) under ${STATE_DIR_REL}/ (${shown}).\nThey are each device's own state and are never checked out; this commit removes them\nfrom the repository.\n\nSync-Op: ${ctx.opId}\n`;
-    const target = await commitTree(ctx.git, tree, [r.target], message);
+    const target = await commitTree(ctx.git, tree, [r.target], message, {}, i.sign);
     ctx.logger.warn({ paths: tracked.slice(0, 20), count: tracked.length }, `the remote tracks ${tracked.length} path(s) under ${STATE_DIR_REL}/; they were not checked out, and the sync removes them from the repository (this device's own state files are unchanged)`);
     return { ...r, target, ahead: true, untracked_state: tracked };
   } finally {

@@ -81,6 +81,18 @@ describe('doctor', () => {
     expect(lines.at(-1)).toMatch(/^0 failed, 1 warning, \d+ ok$/);
   });
 
+  it('a git lock file with no git running is reported with the command that removes it, and that command works', async () => {
+    writeFileSync(join(repo, '.git', 'index.lock'), '');
+    const { checks } = await doctorJson();
+    const c = byName(checks, 'git lock files');
+    expect(c.status).toBe('warn');
+    expect(c.message).toContain('.git/index.lock');
+    expect(c.fix).toMatch(/rm '\.git\/index\.lock'/);
+    const fix = c.fix!.replace(/^.*then: /, '');
+    expect(spawnSync('sh', ['-c', fix], { cwd: repo }).status).toBe(0);
+    expect(byName((await doctorJson()).checks, 'git lock files').status).toBe('ok');
+  });
+
   it('--json prints {"ok", "checks": [{"name","status","message","fix"}]}', async () => {
     const { code, ok, checks } = await doctorJson();
     expect(code).toBe(0);
