@@ -24,8 +24,9 @@ export function mergeFile(input: MergeInput): MergeResult {
   const [base, local, remote] = [input.base === null ? null : decodeText(input.base), decodeText(input.local), decodeText(input.remote)];
   if (local === null || remote === null || (input.base !== null && base === null)) return unresolved('copy', 'not valid UTF-8', null);
   if (strategy === 'copy') return unresolved('copy', 'strategy copy', null);
-  // Equal times: local first, so the same inputs always give the same bytes.
-  const order: Order = input.remoteTime < input.localTime ? 'remote-first' : 'local-first';
+  // Equal times (commit times have 1 s resolution): the remote side first, since it reached
+  // the remote before this sync ran; the same inputs always give the same bytes.
+  const order: Order = input.remoteTime <= input.localTime ? 'remote-first' : 'local-first';
   try {
     if (strategy === 'json') {
       const r = mergeJson(base, local, remote, order);

@@ -1,15 +1,16 @@
 /**
- * Invariant 4's marker gate against real git: it refuses unmerged paths and staged
- * conflict markers in a file that was in conflict, and lets through markers the user
- * typed before the sync (their content, taken verbatim from one side).
+ * Invariant 4's marker gate against real git: a file that was in conflict is committed
+ * only as one side's blob, verbatim, or as a merged text with no marker line that no
+ * side had; markers the user typed before the sync are their content.
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createGit } from '../../src/git/git.js';
-import { assertCommittable, assertHeadClean, track, type ConflictTracker } from '../../src/git/markers.js';
+import { mergeTrees, type ContentMerge } from '../../src/git/tree-merge.js';
+import { defaultConfig } from '../../src/core/config.js';
 import { makeSandbox, type Sandbox } from '../helpers/git-fixture.js';
-import { blob, cli, commitAll, conflictLog, lsTree, setupDevice, sh, testConfig } from './engine-helpers.js';
+import { blob, cli, commitAll, conflictLog, lsTree, setupDevice, testConfig } from './engine-helpers.js';
 
 const TYPED = ['# How to read a conflict', '<<<<<<< HEAD', 'your side', '=======', 'their side', '>>>>>>> branch', ''].join('\n');
 
@@ -20,45 +21,42 @@ describe('conflict-marker gate', () => {
   });
   afterAll(() => sb?.cleanup());
 
-  it('refuses staged markers in a conflicted file unless the blob is a verbatim side', async () => {
-    const r = sb.clone('r');
-    const git = createGit(r, null).withOp('20260101-000000-aaaaaa');
-    writeFileSync(join(r, 'f.txt'), 'clean\n');
-    sb.git(r, 'add', 'f.txt');
-    const cleanSha = sb.git(r, 'rev-parse', ':f.txt').trim();
-    const tracker: ConflictTracker = new Map();
-    track(tracker, 'f.txt', cleanSha);
-    await expect(assertCommittable(git, tracker, 'commit')).resolves.toBeUndefined();
+  /** A repo where f.txt conflicts between two branches: base, remote side, local side. */
+  function conflicted(name: string): { r: string; base: string; remote: string; local: string } {
+    const r = sb.clone(name);
+    writeFileSync(join(r, 'f.txt'), 'one\ntwo\nthree\n');
+    commitAll(sb, r, 'base');
+    const base = sb.git(r, 'rev-parse', 'HEAD').trim();
+    writeFileSync(join(r, 'f.txt'), 'one\ntwo by remote\nthree\n');
+    commitAll(sb, r, 'remote');
+    const remote = sb.git(r, 'rev-parse', 'HEAD').trim();
+    sb.git(r, 'reset', '-q', '--hard', base);
+    writeFileSync(join(r, 'f.txt'), 'one\ntwo by local\nthree\n');
+    commitAll(sb, r, 'local');
+    return { r, base, remote, local: sb.git(r, 'rev-parse', 'HEAD').trim() };
+  }
 
-    // What `git add -A` after a conflict would stage: markers git wrote.
-    writeFileSync(join(r, 'f.txt'), 'a\n<<<<<<< HEAD\nours\n=======\ntheirs\n>>>>>>> abc (x)\n');
-    sb.git(r, 'add', 'f.txt');
-    await expect(assertCommittable(git, tracker, 'commit')).rejects.toMatchObject({ code: 'EMARKER' });
+  function options(r: string, resolver: ContentMerge) {
+    return { git: createGit(r, null).withOp('20260101-000000-aaaaaa'), gitDir: join(r, '.git'), root: r, opId: '20260101-000000-aaaaaa', config: defaultConfig(), device: 'devA', now: new Date(0), localTime: 2, remoteTime: 1, chosen: new Set<string>(), indexFile: join(r, '.git', 'test-index'), resolver };
+  }
 
-    // The same bytes are fine when they are one side's content, verbatim.
-    track(tracker, 'f.txt', sb.git(r, 'rev-parse', ':f.txt').trim());
-    await expect(assertCommittable(git, tracker, 'commit')).resolves.toBeUndefined();
-    // A file that was not in conflict in this sync is the user's business.
-    await expect(assertCommittable(git, new Map([['other.txt', new Set<string>()]]), 'commit')).resolves.toBeUndefined();
-
-    // The HEAD gate: a committed marker line that no side had is refused before push.
-    sb.git(r, 'commit', '-q', '-m', 'x');
-    await expect(assertHeadClean(git, new Map([['f.txt', new Set([cleanSha])]]))).rejects.toMatchObject({ code: 'EMARKER' });
+  it('a merged text that carries a marker line no side had is refused: the file falls back to a conflict copy', async () => {
+    const { r, base, remote, local } = conflicted('m');
+    const withMarkers = async () => ({ merged: Buffer.from('one\n<<<<<<< HEAD\ntwo by local\n=======\ntwo by remote\n>>>>>>> x\nthree\n'), partial: null, strategy: 'text', hunks: 1 });
+    const out = await mergeTrees(base, remote, local, options(r, withMarkers));
+    const files = sb.git(r, 'ls-tree', '-r', '--name-only', out.tree).trim().split('\n');
+    expect(files.some((f) => f.startsWith('f.sync-conflict-'))).toBe(true);
+    expect(sb.git(r, 'show', `${out.tree}:f.txt`)).toBe('one\ntwo by remote\nthree\n');
+    for (const f of files) expect(sb.git(r, 'show', `${out.tree}:${f}`)).not.toMatch(/^(<{7}|>{7})( |$)|^={7}$/m);
+    expect(out.records.map((x) => x.outcome)).toEqual(['copy-created']);
   });
 
-  it('refuses while paths are unmerged', async () => {
-    const r = sb.clone('u');
-    writeFileSync(join(r, 'u.txt'), 'base\n');
-    commitAll(sb, r, 'base');
-    sb.git(r, 'checkout', '-q', '-b', 'side');
-    writeFileSync(join(r, 'u.txt'), 'side\n');
-    commitAll(sb, r, 'side');
-    sb.git(r, 'checkout', '-q', 'main');
-    writeFileSync(join(r, 'u.txt'), 'main\n');
-    commitAll(sb, r, 'main');
-    expect(sh(sb, r, ['merge', 'side']).code).not.toBe(0);
-    const git = createGit(r, null).withOp('20260101-000000-bbbbbb');
-    await expect(assertCommittable(git, new Map(), 'continue')).rejects.toMatchObject({ code: 'EUNMERGED' });
+  it('a merged text without new markers is accepted and logged as an auto-merge', async () => {
+    const { r, base, remote, local } = conflicted('n');
+    const clean = async () => ({ merged: Buffer.from('one\ntwo by local and remote\nthree\n'), partial: null, strategy: 'text', hunks: 1 });
+    const out = await mergeTrees(base, remote, local, options(r, clean));
+    expect(sb.git(r, 'show', `${out.tree}:f.txt`)).toBe('one\ntwo by local and remote\nthree\n');
+    expect(out.records.map((x) => x.outcome)).toEqual(['auto-merged']);
   });
 
   it('markers a user typed before the sync are content: the conflicting file syncs', async () => {

@@ -13,7 +13,7 @@ import { backupTime, backupsToPrune } from '../../src/git/backup.js';
 import { classifyOutput, toSyncError } from '../../src/git/classify.js';
 import { conflictCopyName, conflictStamp, isConflictCopy, pickConflictCopyPath, splitName } from '../../src/git/conflict-copy.js';
 import { GitError } from '../../src/git/git-error.js';
-import { markerLines, parseCheckMarkers, unquoteGitPath } from '../../src/git/markers.js';
+import { markerLines } from '../../src/git/markers.js';
 import { parsePushPorcelain } from '../../src/git/push.js';
 import { parseUnmerged, systemMatcher } from '../../src/git/tree-merge.js';
 import { parseStatusV2Z, parseStatusZ, summarize } from '../../src/git/status.js';
@@ -136,15 +136,6 @@ describe('conflict markers', () => {
   it('finds marker lines and ignores look-alikes', () => {
     expect(markerLines('a\n<<<<<<< HEAD\nb\n=======\nc\n>>>>>>> abc (x)\n')).toEqual(['<<<<<<< HEAD', '=======', '>>>>>>> abc (x)']);
     expect(markerLines('<<<<<<<<< not\n======== eight\n<<<<<<<x\n')).toEqual([]);
-  });
-  it('parses --check findings, keeps only markers, unquotes paths', () => {
-    const out = ['f.txt:2: leftover conflict marker', '+<<<<<<< HEAD', 'f.txt:3: trailing whitespace.', '"new\\nline \\"q\\".txt":5: leftover conflict marker', '"caf\\303\\251.txt":1: leftover conflict marker'].join('\n');
-    expect(parseCheckMarkers(out)).toEqual([
-      { path: 'f.txt', line: 2, what: 'leftover conflict marker' },
-      { path: 'new\nline "q".txt', line: 5, what: 'leftover conflict marker' },
-      { path: 'café.txt', line: 1, what: 'leftover conflict marker' },
-    ]);
-    expect(unquoteGitPath('plain')).toBe('plain');
   });
 });
 

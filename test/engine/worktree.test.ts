@@ -248,10 +248,10 @@ describe('integration off the work tree', () => {
         await new Promise((r) => setTimeout(r, 2));
       }
     })();
-    const codes: Array<number | null> = [];
+    const failures: string[] = [];
     for (let i = 0; i < 20; i++) {
       const r = await cli(sb, a, ['sync-now']);
-      codes.push(r.code);
+      if (r.code !== 0) failures.push(r.stderr.trim().split('\n').pop() ?? '');
       expect(existsSync(join(a, '.git', 'index.lock'))).toBe(false);
     }
     stop = true;
@@ -259,7 +259,10 @@ describe('integration off the work tree', () => {
     const last = body(n);
     const final = await cli(sb, a, ['sync-now']);
     expect(final.code, final.stderr).toBe(0);
-    expect(codes.filter((c) => c === 0).length).toBeGreaterThan(10);
+    // A save racing a sync may cost that sync (git refuses to read a file that changes
+    // under it); it never wedges the next one.
+    expect(failures.length, failures.join('\n')).toBeLessThan(10);
+    for (const f of failures) expect(f).not.toMatch(/another git process|index\.lock/);
     expect(blob(sb, sb.remote, lsTree(sb, sb.remote, 'main').get('big.txt')!).toString()).toBe(last);
     expect(readFileSync(join(a, STATE_DIR, 'coordinator.log'), 'utf8')).not.toMatch(/another git process holds a lock.*\n.*another git process holds a lock.*\n.*another git process holds a lock/);
   });
