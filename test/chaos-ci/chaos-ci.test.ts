@@ -11,7 +11,8 @@ import { World } from '../chaos/harness/world.js';
 
 const rounds = Number(process.env.CHAOS_CI_ROUNDS ?? 7);
 const seed = seedFromEnv();
-const BUDGET_MS = 60_000;
+// About 25 s alone; a loaded 2-core machine has needed more than 60 s.
+const BUDGET_MS = 180_000;
 
 describe(`chaos (CI subset): ${rounds} rounds, seed ${seed}`, () => {
   let world: World | null = null;
