@@ -194,8 +194,12 @@ async function firstLine(git: Git, args: string[]): Promise<string | null> {
 
 /** `<commit>:<path>` as a blob id; the path follows a rev, so it is never an option. */
 async function revBlob(git: Git, spec: string): Promise<string | null> {
-  const r = await git.run(['rev-parse', '--verify', '-q', `${spec}^{blob}`], { readOnly: true, okCodes: [1, 128], timeoutMs: 30_000 });
-  return r.code === 0 ? r.stdout.trim() || null : null;
+  // (A peel suffix would be read as part of the path: the type is checked apart.)
+  const r = await git.run(['rev-parse', '--verify', '-q', spec], { readOnly: true, okCodes: [1, 128], timeoutMs: 30_000 });
+  const id = r.code === 0 ? r.stdout.trim() : '';
+  if (!OID.test(id)) return null;
+  const t = await git.run(['cat-file', '-t', id], { readOnly: true, okCodes: [128], timeoutMs: 30_000 });
+  return t.code === 0 && t.stdout.trim() === 'blob' ? id : null;
 }
 
 async function hashFile(git: Git, abs: string): Promise<string | null> {
