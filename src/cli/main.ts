@@ -96,11 +96,20 @@ Examples:
 
   program
     .command('conflicts')
-    .description('conflicts handled and still open, newest first')
+    .description('conflicts handled and still open, newest first; auto-merges: --merged, show <path>, undo <path>')
+    .argument('[action]', 'show <path>: what each side changed against the base (the latest auto-merge of <path>, or its open conflict copy); undo <path>: keep the side the auto-merge folded in as a conflict copy beside <path>')
+    .argument('[path]', 'the file (put "--" before a path that starts with "-")')
     .option('--resolve <path>', 'close the conflict at <path> (a file or its conflict copy): deletes its conflict copies, so the next sync closes it on every device; resumes paused automatic syncs when none is left')
     .option('--merge <path>', "write git's 3-way merge of <path> and its conflict copy, with markers, into <path> for you to edit (automatic syncs pause until --resolve)")
     .option('--all', 'include resolved conflicts')
+    .option('--merged', 'list recent auto-merges (resolver merged both sides), newest first')
+    .option('--limit <n>', 'with --merged: how many (default 50)')
     .option('--json', 'print JSON')
+    .addHelpText('after', `
+Examples:
+  $ sync-coordinator conflicts --merged
+  $ sync-coordinator conflicts show -- notes.md
+  $ sync-coordinator conflicts undo -- notes.md`)
     .action(lazy(() => import('./commands/conflicts.js')));
 
   const daemon = program

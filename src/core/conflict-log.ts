@@ -24,6 +24,13 @@ export interface ConflictRecord {
   /** auto-merged: the resolver's strategy and how many conflicting hunks it merged. */
   strategy?: string;
   hunks?: number;
+  /** auto-merged: the blobs it merged (base null for a file both sides added) and its result. */
+  base_blob?: string | null;
+  local_blob?: string;
+  remote_blob?: string;
+  merged_blob?: string;
+  /** A copy made by `conflicts undo`: the op of the auto-merge it undid. */
+  undo_of?: string;
 }
 
 export interface ResolutionRecord {
@@ -76,4 +83,32 @@ export function withdrawConflictsOfOp(file: string, op: string, time: string): s
   const paths = [...new Set(parseConflictLog(text).filter((r): r is ConflictRecord => !('resolved' in r) && r.op === op && r.outcome !== 'left-for-user').map((r) => r.path))];
   for (const path of paths) appendConflict(file, { time, resolved: path, withdrawn_op: op });
   return paths;
+}
+
+/** An auto-merge as `conflicts --merged` shows it: undone when `conflicts undo` made its copy. */
+export interface AutoMergeEntry extends ConflictRecord {
+  undone: { time: string; copy_path: string | null } | null;
+}
+
+/**
+ * Auto-merges recorded on this device, newest first (pure). A merge whose sync was undone
+ * afterwards (its records withdrawn: the merge never reached the branch) is left out.
+ */
+export function autoMerges(text: string): AutoMergeEntry[] {
+  const recs = parseConflictLog(text);
+  const withdrawn = new Set<string>();
+  const undone = new Map<string, { time: string; copy_path: string | null }>();
+  const key = (op: string, path: string) => `${op}\0${path}`;
+  for (const r of recs) {
+    if ('resolved' in r) {
+      if (r.withdrawn_op) withdrawn.add(key(r.withdrawn_op, r.resolved));
+    } else if (r.undo_of) undone.set(key(r.undo_of, r.path), { time: r.time, copy_path: r.copy_path });
+  }
+  const out: AutoMergeEntry[] = [];
+  for (const r of recs) {
+    if ('resolved' in r || r.outcome !== 'auto-merged' || typeof r.path !== 'string') continue;
+    if (withdrawn.has(key(r.op, r.path))) continue;
+    out.push({ ...r, undone: undone.get(key(r.op, r.path)) ?? null });
+  }
+  return out.reverse();
 }

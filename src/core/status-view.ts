@@ -62,7 +62,8 @@ export async function buildStatus(ws: Workspace, config: Config, now = Date.now(
       health: live?.last_health ? { at: live.last_health.at, ok: live.last_health.ok, problems: live.last_health.problems } : null,
     },
     watcher: live?.watcher ? { mode: live.watcher.mode, watching: live.watcher.watching, pending: live.watcher.pending, last_event_at: live.watcher.lastEventAt, last_fire_at: live.watcher.lastFireAt, error: live.watcher.error } : live?.watcher_error ? { mode: 'off', watching: false, pending: 0, last_event_at: null, last_fire_at: null, error: live.watcher_error } : null,
-    conflicts: { open: openConflicts },
+    // `auto_merged` is additive (issue 13): concurrent edits the resolver merged on this device.
+    conflicts: { open: openConflicts.open, auto_merged: openConflicts.auto_merged },
     // Additive keys (issue 12): a corrupt state file reads as fresh stats, so say so;
     // automatic syncs waiting after a repeated identical failure.
     state_file: { corrupt },
@@ -83,15 +84,16 @@ export type StatusView = Awaited<ReturnType<typeof buildStatus>>;
  * Open conflicts as every device sees them: `left-for-user` records of conflicts.log plus
  * the conflict copies tracked in the tree (also those other devices made).
  */
-async function countOpenConflicts(ws: Workspace): Promise<number> {
+async function countOpenConflicts(ws: Workspace): Promise<{ open: number; auto_merged: number }> {
   const text = await fs.readFile(ws.paths.conflictsLog, 'utf8').catch(() => '');
   const { readConflictsView } = await import('../git/tree-conflicts.js');
+  const { autoMerges, openConflicts } = await import('./conflict-log.js');
+  const auto_merged = autoMerges(text).length;
   try {
-    return (await readConflictsView(ws.git, text)).count;
+    return { open: (await readConflictsView(ws.git, text)).count, auto_merged };
   } catch {
     // git unavailable for a moment: the log alone still says something.
-    const { openConflicts } = await import('./conflict-log.js');
-    return openConflicts(text).length;
+    return { open: openConflicts(text).length, auto_merged };
   }
 }
 

@@ -67,5 +67,11 @@ export function conflictsView(logText: string, tracked: readonly string[]): Conf
 }
 
 export async function readConflictsView(git: Git, logText: string): Promise<ConflictsView> {
-  return conflictsView(logText, await listTrackedCopies(git));
+  const tracked = await listTrackedCopies(git);
+  // A copy that `conflicts undo` wrote is open from the start: it is in the work tree and
+  // the log, and tracked only once the next sync has committed it.
+  const known = new Set(tracked);
+  const pending = openConflicts(logText).filter((c) => c.undo_of && c.copy_path && !known.has(c.copy_path) && isConflictCopy(c.copy_path));
+  const present = await Promise.all(pending.map((c) => fs.lstat(join(git.cwd, c.copy_path!)).then((st) => st.isFile(), () => false)));
+  return conflictsView(logText, [...tracked, ...pending.filter((_, i) => present[i]).map((c) => c.copy_path!)]);
 }

@@ -181,7 +181,10 @@ async function resolvePaths(unmerged: UnmergedPath[], o: TreeMergeOptions, taken
     const merged = await mergeContent(u, local, remote, o);
     if (merged.blob) {
       stage(u.path, { mode: base?.mode === remote.mode ? local.mode : remote.mode, sha: merged.blob });
-      if (merged.by !== 'git') records.push({ ...rec, kind: 'content', policy: 'auto-merge', outcome: 'auto-merged', copy_path: null, strategy: merged.by, hunks: merged.hunks });
+      if (merged.by !== 'git') {
+        // The three inputs and the result by blob id: `conflicts show/undo` read them exactly.
+        records.push({ ...rec, kind: 'content', policy: 'auto-merge', outcome: 'auto-merged', copy_path: null, strategy: merged.by, hunks: merged.hunks, base_blob: base?.sha ?? null, local_blob: local.sha, remote_blob: remote.sha, merged_blob: merged.blob });
+      }
       continue;
     }
     const kind: ConflictRecord['kind'] = merged.binary ? 'binary' : base ? 'content' : 'add-add';

@@ -229,7 +229,7 @@ describe('status --json', () => {
     expect(s.breaker).toEqual({ state: 'closed', failures: 0, open_until: null });
     expect(s.daemon).toMatchObject({ running: false, pid: null });
     expect(s.watcher).toBeNull();
-    expect(s.conflicts).toEqual({ open: 0 });
+    expect(s.conflicts).toEqual({ open: 0, auto_merged: 0 });
     const human = await cli(['status']);
     expect(human.stdout).toMatch(/queue: +1 pending/);
     expect(existsSync(join(repo, STATE, 'coordinator-state.json'))).toBe(true);

@@ -20,11 +20,25 @@ import { readConflictsView, type ConflictsView, type TreeCopy } from '../../git/
 import { conflictsCommand as command, GUIDED_MERGE_REASON, markerLines } from '../../core/guided-merge.js';
 import type { CommandContext } from '../context.js';
 
-export async function run(ctx: CommandContext, opts: { resolve?: string; merge?: string; all?: boolean; json?: boolean }): Promise<number> {
+type ConflictsOpts = { resolve?: string; merge?: string; all?: boolean; merged?: boolean; limit?: string; json?: boolean };
+
+export async function run(ctx: CommandContext, action: string | undefined, target: string | undefined, opts: ConflictsOpts): Promise<number> {
   if (opts.resolve !== undefined && opts.merge !== undefined) throw new UsageError('use either --resolve or --merge, not both');
+  if (action !== undefined && action !== 'show' && action !== 'undo') throw new UsageError(`unknown conflicts action ${JSON.stringify(action)}; valid: show <path>, undo <path>`);
+  if (action !== undefined && (opts.resolve !== undefined || opts.merge !== undefined || opts.all || opts.merged || opts.limit !== undefined)) throw new UsageError(`conflicts ${action} takes only a path (and --json)`);
+  if (action !== undefined && target === undefined) throw new UsageError(`conflicts ${action} needs a path, e.g.: sync-coordinator conflicts ${action} -- notes.md`);
+  if (action === undefined && opts.limit !== undefined && !opts.merged) throw new UsageError('--limit goes with --merged');
+  if (opts.merged && (opts.resolve !== undefined || opts.merge !== undefined || opts.all)) throw new UsageError('--merged lists auto-merges; use it without --resolve, --merge or --all');
+  const review = opts.merged || action !== undefined ? await import('./conflicts-review.js') : null;
+  const limit = review && opts.merged ? review.parseLimit(opts.limit) : 0;
+  const path = action !== undefined ? checkPath(action, target!) : '';
+  if (path.startsWith('/') || path.split('/').includes('..')) throw new UsageError(`conflicts ${action} needs a path inside the work tree, as shown by "sync-coordinator conflicts --merged"`);
   const ws = await ctx.stateWorkspace();
   const text = await fs.readFile(ws.paths.conflictsLog, 'utf8').catch(() => '');
+  if (review && opts.merged) return review.listMerged(ctx, text, limit, !!opts.json);
+  if (review && action === 'undo') return review.undo(ctx, path, text, !!opts.json);
   const view = await readConflictsView(ws.git, text);
+  if (review && action === 'show') return review.show(ctx, path, text, view, !!opts.json);
   if (opts.resolve !== undefined) return resolve(ctx, checkPath('--resolve', opts.resolve), view, !!opts.json);
   if (opts.merge !== undefined) {
     const { guidedMerge } = await import('./conflicts-merge.js');

@@ -40,7 +40,7 @@ export function humanStatus(v: StatusView): string[] {
   if (v.daemon.health && !v.daemon.health.ok) lines.push(`            health (${v.daemon.health.at}): ${v.daemon.health.problems.join('; ')}`);
   const w = v.watcher;
   lines.push(`watcher:    ${w ? `${w.watching ? 'watching' : 'stopped'} (${w.mode})${w.pending ? `, ${w.pending} change(s) pending` : ''}${w.last_fire_at ? `, last trigger ${w.last_fire_at}` : ''}${w.error ? `; ${w.error}` : ''}` : v.daemon.running ? 'off (watch.enabled is false)' : 'not running (runs inside the daemon, or "sync-coordinator watch")'}`);
-  lines.push(`conflicts:  ${v.conflicts.open} open${v.conflicts.open ? ' (see "sync-coordinator conflicts")' : ''}`);
+  lines.push(`conflicts:  ${v.conflicts.open} open${v.conflicts.open ? ' (see "sync-coordinator conflicts")' : ''}, ${v.conflicts.auto_merged} auto-merged${v.conflicts.auto_merged ? ' (see "sync-coordinator conflicts --merged")' : ''}`);
   if (v.paused) lines.push(`PAUSED:     automatic syncs paused since ${v.paused.since}: ${v.paused.reason}`);
   if (v.tracked_state.length) lines.push(`REFUSING:   ${trackedStateMessage(v.tracked_state)}`);
   if (v.excluded.length) {
