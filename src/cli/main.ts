@@ -102,6 +102,21 @@ Examples:
     .option('--json', 'print JSON')
     .action(lazy(() => import('./commands/conflicts.js')));
 
+  const wsCmd = (name: 'add' | 'remove') =>
+    program
+      .command(name)
+      .description(name === 'add' ? 'register a work tree with the user daemon (default: this one)' : 'unregister a work tree (by path or id); the user daemon stops watching it')
+      .argument('[path]', 'the work tree (default: the current directory)')
+      .option('--json', 'print a JSON object')
+      .action(lazy(async () => ({ run: (await import('./commands/workspaces.js'))[name] })));
+  wsCmd('add');
+  wsCmd('remove');
+  program
+    .command('list')
+    .description('the work trees the user daemon serves')
+    .option('--json', 'print {"daemon","workspaces":[{id,path,added_at,exists,served}]}')
+    .action(lazy(async () => ({ run: (await import('./commands/workspaces.js')).list })));
+
   const daemon = program
     .command('daemon')
     .description('background processor (alias: claude-sync-daemon)')
