@@ -12,7 +12,7 @@
  *        ?stream=1 (with wait) NDJSON: {"event":"step",...} lines, then {"event":"result",...}
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Config } from '../core/config.js';
+import { loadConfig, type Config } from '../core/config.js';
 import { CoordinatorError, ExitCode } from '../core/errors.js';
 import { enqueue, newRequestId } from '../core/queue.js';
 import { decide } from '../core/rate-limit.js';
@@ -87,13 +87,18 @@ async function route(deps: ApiDeps, req: IncomingMessage, res: ServerResponse): 
   const live = served.live();
   // 503: registered but not served now; a client falls back to its own path.
   if (!live) throw new HttpError(503, `workspace ${served.view().path} is not served: ${served.view().error ?? served.view().status}`, ExitCode.syncFailed);
+  // The config as it is on disk now, as a CLI process would read it: an invalid
+  // config.json is exit 2 for every command (invariant 10), even while the running
+  // loop keeps its previous one.
+  const current = async () => ({ ws: live.ws, config: await loadConfig(live.ws.paths.config) });
   if (parts.length === 5 && parts[4] === 'status') {
     allow(method, 'GET');
-    return send(res, 200, await buildStatus(live.ws, live.config));
+    const { ws, config } = await current();
+    return send(res, 200, await buildStatus(ws, config));
   }
   if (parts.length === 5 && parts[4] === 'sync') {
     allow(method, 'POST');
-    return sync(served, live, url, req, res);
+    return sync(served, await current(), url, req, res);
   }
   throw new HttpError(404, `no route ${url.pathname}`);
 }

@@ -5,10 +5,11 @@
  */
 import { promises as fs } from 'node:fs';
 import { startDaemon } from '../../daemon/control.js';
+import { daemonStatePath, readDaemonState } from '../../daemon/daemon-state.js';
 import { readDaemonInfo } from '../../daemon/pidfile.js';
 import { safeValue } from '../../core/sanitize.js';
 import { addWorkspace } from '../../user/registry.js';
-import { userPaths } from '../../user/user-paths.js';
+import { userPaths, workspaceId } from '../../user/user-paths.js';
 import type { CommandContext } from '../context.js';
 
 /** Long enough for the user daemon to stop a per-workspace daemon of the previous version mid-sync. */
@@ -30,15 +31,27 @@ export async function run(ctx: CommandContext, opts: { json?: boolean }): Promis
   }
   const pid = r.pid;
   // Served means: this work tree's daemon.pid names the user daemon (it watches the
-  // registry, and first stops a per-workspace daemon of the previous version).
+  // registry, and first stops a per-workspace daemon of the previous version), and its
+  // loop runs (daemon-state.json: the spool watch is up and the config was read).
   const deadline = Date.now() + SERVE_TIMEOUT_MS;
-  let info = await readDaemonInfo(ws.paths.daemonPid);
-  while (info.pid !== pid && Date.now() < deadline) {
+  const id = workspaceId(await fs.realpath(ws.root));
+  let unitError: string | null = null;
+  const served = async () => {
+    // The user daemon records a workspace it cannot serve (and retries it): no point waiting.
+    const users = JSON.parse(await fs.readFile(up.daemonState, 'utf8').catch(() => '{}')) as { pid?: number; workspaces?: { id: string; status: string; error: string | null }[] };
+    const mine = users.pid === pid ? users.workspaces?.find((w) => w.id === id) : undefined;
+    unitError = mine?.status === 'failed' ? mine.error : null;
+    const info = await readDaemonInfo(ws.paths.daemonPid);
+    const st = info.pid === pid ? await readDaemonState(daemonStatePath(ws.paths.dir)) : null;
+    return { info, ok: st?.pid === pid && !st.stopped_at };
+  };
+  let { info, ok } = await served();
+  while (!ok && !unitError && Date.now() < deadline) {
     await new Promise((res) => setTimeout(res, 40));
-    info = await readDaemonInfo(ws.paths.daemonPid);
+    ({ info, ok } = await served());
   }
-  if (info.pid !== pid) {
-    const msg = `the user daemon (pid ${pid}) runs but does not serve ${ws.root} yet${info.running ? ` (pid ${info.pid} still does)` : ''}; see "sync-coordinator list" and "daemon logs"`;
+  if (!ok) {
+    const msg = `the user daemon (pid ${pid}) runs but does not serve ${ws.root}${unitError ? `: ${unitError as string}` : ` yet${info.running ? ` (pid ${info.pid} still does)` : ''}`}; see "sync-coordinator list" and "daemon logs"`;
     if (opts.json) ctx.out(JSON.stringify({ started: r.status === 'started', running: true, pid, served: false, message: msg }));
     ctx.err(safeValue(msg));
     return 1;
