@@ -132,7 +132,8 @@ async function sync(served: ServedWorkspace, live: { ws: Workspace; config: Conf
 
   const gone = new AbortController();
   res.on('close', () => gone.abort());
-  const timeoutS = Number(url.searchParams.get('timeout') ?? '');
+  const raw = url.searchParams.get('timeout');
+  const timeoutS = raw === null || raw === '' ? NaN : Number(raw);
   const limit = Number.isFinite(timeoutS) && timeoutS >= 0 ? Math.min(timeoutS * 1000, WAIT_LIMIT_MS) : WAIT_LIMIT_MS;
   const timer = setTimeout(() => gone.abort(new Error('timeout')), limit);
   const stream = url.searchParams.get('stream') === '1';
