@@ -228,6 +228,31 @@ describe('user daemon: one process, many workspaces', () => {
   }, 60_000);
 });
 
+describe('user daemon: changes from other devices within seconds', () => {
+  it("two clones with a daemon each: A's saves reach B's work tree within debounce + 15 s, nothing lost", async () => {
+    const dA = device('sc-user-propA-');
+    const dB = device('sc-user-propB-');
+    // B clones A's remote: two devices, one local bare remote.
+    const a = await workspace(dA, 'a', { debounce_ms: 300, max_wait_ms: 2000, watch: { enabled: true }, pull_interval_s: 300, poll_active_s: 2, rate_limiting_enabled: false });
+    const b = join(dB.sb.dir, 'b');
+    dB.sb.git(dB.sb.dir, 'clone', '-q', dA.sb.remote, b);
+    for (const [k, v] of [['user.name', 'B'], ['user.email', 'b@example.test'], ['commit.gpgSign', 'false']] as const) dB.sb.git(b, 'config', k, v);
+    expect((await dB.cli(b, ['init'])).code).toBe(0);
+    writeFileSync(join(b, STATE, 'config.json'), JSON.stringify({ debounce_ms: 300, watch: { enabled: true }, pull_interval_s: 300, poll_active_s: 2, process_interval_s: 5, rate_limiting_enabled: false }));
+    expect((await dA.cli(a, ['daemon', 'start'])).code).toBe(0);
+    expect((await dB.cli(b, ['daemon', 'start'])).code).toBe(0);
+    const lags: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      const t0 = Date.now();
+      writeFileSync(join(a, 'note.md'), `save ${i}\n`);
+      await waitFor(() => existsSync(join(b, 'note.md')) && readFileSync(join(b, 'note.md'), 'utf8') === `save ${i}\n`, { what: `save ${i} in B`, timeoutMs: 300 + 15_000, intervalMs: 100 });
+      lags.push(Date.now() - t0);
+    }
+    expect(Math.max(...lags)).toBeLessThan(300 + 15_000);
+    expect(spawnSync('git', ['log', '--format=%s', 'origin/main'], { cwd: b, env: dB.env, encoding: 'utf8' }).status).toBe(0);
+  }, 90_000);
+});
+
 describe('user daemon: registry commands', () => {
   it('add/remove/list; bad paths exit 2, a directory outside git exits 6; nothing is written for bad input', async () => {
     const d = device('sc-user-reg-');
