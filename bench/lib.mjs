@@ -2,7 +2,7 @@
 // medians. Every figure is a ratio or difference against a baseline measured in the
 // same run (the machines are noisy; absolute times do not carry over).
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -100,4 +100,14 @@ export function machine() {
 
 export function check(cond, what) {
   if (!cond) throw new Error(`bench setup failed: ${what}`);
+}
+
+/** Stop a user daemon whose state directory is under `stateHome` (bench clean-up). */
+export function stopUserDaemon(stateHome) {
+  try {
+    const pid = Number(readFileSync(join(stateHome, 'sync-coordinator', 'daemon.pid'), 'utf8').split('\n')[0]);
+    if (pid > 0) process.kill(pid, 'SIGTERM');
+  } catch {
+    /* not running */
+  }
 }

@@ -1,4 +1,11 @@
 #!/usr/bin/env node
-import { main } from '../cli/main.js';
+// The control-socket client first (it loads no commander, pino or zod); the CLI only
+// when the user daemon does not serve this work tree.
+import { tryControlSocket } from '../client/fast-path.js';
 
-await main(process.argv.slice(2));
+const argv = process.argv.slice(2);
+const code = await tryControlSocket(argv);
+if (code === null) {
+  const { main } = await import('../cli/main.js');
+  await main(argv);
+} else process.exitCode = code;

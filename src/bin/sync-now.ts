@@ -1,5 +1,10 @@
 #!/usr/bin/env node
-// Seed-compatible alias: `sync-now` = `sync-coordinator sync-now`.
-import { main } from '../cli/main.js';
+// Seed-compatible alias: `sync-now` = `sync-coordinator sync-now` (the control socket first).
+import { tryControlSocket } from '../client/fast-path.js';
 
-await main(['sync-now', ...process.argv.slice(2)], 'sync-now');
+const argv = ['sync-now', ...process.argv.slice(2)];
+const code = await tryControlSocket(argv, 'sync-now');
+if (code === null) {
+  const { main } = await import('../cli/main.js');
+  await main(argv, 'sync-now');
+} else process.exitCode = code;

@@ -112,14 +112,29 @@ Examples:
   $ sync-coordinator conflicts undo -- notes.md`)
     .action(lazy(() => import('./commands/conflicts.js')));
 
+  const wsCmd = (name: 'add' | 'remove') =>
+    program
+      .command(name)
+      .description(name === 'add' ? 'register a work tree with the user daemon (default: this one)' : 'unregister a work tree (by path or id); the user daemon stops watching it')
+      .argument('[path]', 'the work tree (default: the current directory)')
+      .option('--json', 'print a JSON object')
+      .action(lazy(async () => ({ run: (await import('./commands/workspaces.js'))[name] })));
+  wsCmd('add');
+  wsCmd('remove');
+  program
+    .command('list')
+    .description('the work trees the user daemon serves')
+    .option('--json', 'print {"daemon","workspaces":[{id,path,added_at,exists,served}]}')
+    .action(lazy(async () => ({ run: (await import('./commands/workspaces.js')).list })));
+
   const daemon = program
     .command('daemon')
     .description('background processor (alias: claude-sync-daemon)')
     .addHelpText('after', '\nA running daemon applies a changed config.json by itself, after the sync in progress;\nan invalid one is logged (see "doctor") and the daemon keeps its previous config.');
-  daemon.command('start').description('start the daemon in the background (exit 0 and no second daemon when one already runs)').option('--json', 'print JSON').action(lazy(() => import('./commands/daemon-start.js')));
+  daemon.command('start').description('register this work tree and start the user daemon in the background if it is not running (exit 0 and no second daemon when one already runs)').option('--json', 'print JSON').action(lazy(() => import('./commands/daemon-start.js')));
   daemon.command('stop').description('stop the daemon (SIGTERM, waits for a clean exit)').option('--timeout <s>', 'seconds to wait for the exit', '30').option('--json', 'print JSON').action(lazy(() => import('./commands/daemon-stop.js')));
   daemon.command('status').description('"running (pid N)" or "not running"').option('--json', 'print {"running","pid","since"}').action(lazy(() => import('./commands/daemon-status.js')));
-  daemon.command('run').description('run the daemon in the foreground (for systemd); exit 4 when another daemon runs for this work tree').action(lazy(() => import('./commands/daemon-run.js')));
+  daemon.command('run').description('run the daemon in the foreground (for systemd); exit 4 when another daemon runs for this work tree').option('--user', 'the user daemon: serve every registered work tree (see "list")').action(lazy(() => import('./commands/daemon-run.js')));
   daemon.command('logs').description('show the daemon and coordinator logs, merged by time').option('-f, --follow', 'follow the log').option('-n, --lines <n>', 'lines to show', '50').option('--json', 'raw JSON lines').action(lazy(() => import('./commands/daemon-logs.js')));
   daemon.command('install-service').description('write a systemd user unit (macOS: a launchd agent) so the daemon starts at login').option('--json', 'print JSON').addOption(new Option('--platform <name>', 'linux or darwin (default: this machine)').hideHelp()).action(lazy(() => import('./commands/daemon-install-service.js')));
 

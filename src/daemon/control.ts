@@ -47,7 +47,11 @@ export type StartOutcome =
  */
 export const DAEMON_NODE_FLAGS = ['--max-semi-space-size=1', '--no-opt', '--expose-gc'];
 
-export async function startDaemon(opts: { root: string; stateDir: string; pidFile: string; timeoutMs?: number; env?: NodeJS.ProcessEnv }): Promise<StartOutcome> {
+/**
+ * `args` default: a per-workspace daemon for `root` (`-C <root> daemon run`); the user
+ * daemon passes its own (`-C <its state dir> daemon run --user`).
+ */
+export async function startDaemon(opts: { root: string; stateDir: string; pidFile: string; timeoutMs?: number; env?: NodeJS.ProcessEnv; args?: string[] }): Promise<StartOutcome> {
   const before = await readDaemonInfo(opts.pidFile);
   if (before.running) return { status: 'already-running', pid: before.pid, since: before.since };
 
@@ -59,7 +63,7 @@ export async function startDaemon(opts: { root: string; stateDir: string; pidFil
   for (const k of DROP_ENV) delete env[k];
   let exited: { code: number | null; signal: NodeJS.Signals | null } | null = null;
   let spawnError: Error | null = null;
-  const child = spawn(process.execPath, [...DAEMON_NODE_FLAGS, mainBinPath(), '-C', opts.root, 'daemon', 'run'], {
+  const child = spawn(process.execPath, [...DAEMON_NODE_FLAGS, mainBinPath(), ...(opts.args ?? ['-C', opts.root, 'daemon', 'run'])], {
     cwd: opts.root,
     env,
     detached: true, // own session: not killed with the starter's terminal or process group

@@ -40,6 +40,8 @@ import { readState } from '../core/state.js';
 import { ensureStateDir, STATE_DIR_REL, type Workspace } from '../core/workspace.js';
 import { parseStatusZ } from '../git/status.js';
 import type { Logger } from '../log.js';
+import type { StepName } from '../git/pipeline.js';
+import { probeRemoteTip } from './probe.js';
 import { daemonStatePath, writeDaemonState, type DaemonState, type StuckRecord, type WatcherView } from './daemon-state.js';
 import { checkDisk, lowDiskMessage, runHealthCheck, type HealthDeps } from './health.js';
 import { rotateBySize } from './log-rotate.js';
@@ -108,11 +110,34 @@ export interface DaemonOptions {
    */
   reloadConfig?: () => Promise<Config>;
   now?: () => number;
+  /**
+   * The user daemon's global cap on git work across workspaces (max_parallel_syncs):
+   * a processQueue runs only while it holds a slot. Absent: no cap (one workspace).
+   */
+  slots?: Slots;
+  /** Each pipeline step of a sync this loop runs (the control socket streams them). */
+  onStep?: (step: StepName, op: string) => void;
+  /** After each processQueue: the outcomes, for callers waiting on the control socket. */
+  onReport?: (report: ProcessReport) => void;
+  /** Filled in by the loop: wake it now (a request written through the control socket). */
+  handle?: DaemonHandle;
+  /** Remote probe (DESIGN.md section 11); default: `git ls-remote` (probeRemoteTip). */
+  probe?: (ws: Workspace, config: Config, signal: AbortSignal) => Promise<ProbeResult>;
 }
+
+export interface Slots {
+  acquire(signal: AbortSignal): Promise<() => void>;
+}
+
+export interface DaemonHandle {
+  poke?: () => void;
+}
+
+export type ProbeResult = { moved: boolean; remote: string | null; local: string | null };
 
 export interface DaemonResult {
   exitCode: number;
-  reason: 'signal' | 'superseded' | 'hung' | 'reload';
+  reason: 'signal' | 'superseded' | 'hung' | 'reload' | 'missing';
   /** With reason 'reload': the config to run with next. */
   config?: Config;
 }
@@ -170,6 +195,7 @@ export async function runDaemon(o: DaemonOptions): Promise<DaemonResult> {
     wake.poke();
   };
   signal.addEventListener('abort', onAbort, { once: true });
+  if (o.handle) o.handle.poke = () => wake.poke();
 
   // ---- the spool and config.json watches ------------------------------------------------
   let housekeepingDue = false;
@@ -259,6 +285,8 @@ export async function runDaemon(o: DaemonOptions): Promise<DaemonResult> {
   }
 
   const idleGc = idleCollector(IDLE_GC_DELAY_MS);
+  /** The last local change or sync: the workspace is "active" for active_window_s after it. */
+  let lastActivity = now();
 
   // ---- the watcher ------------------------------------------------------------------
   let watcher: RunningWatcherLike | null = null;
@@ -276,6 +304,7 @@ export async function runDaemon(o: DaemonOptions): Promise<DaemonResult> {
         logger: o.logger.child({ component: 'watcher' }),
         onQuiet: async (info) => {
           if (stopping) return;
+          lastActivity = now();
           await enqueueOwn('intelligent-auto', 'watcher', 'low', `${info.changes} change(s) settled`);
         },
       });
@@ -329,6 +358,13 @@ export async function runDaemon(o: DaemonOptions): Promise<DaemonResult> {
 
   // ---- housekeeping each process interval -----------------------------------------------
   async function housekeeping(): Promise<void> {
+    // The work tree itself is gone (deleted, unmounted): never re-create its state
+    // directory (ensureStateDir would make the whole path again). The caller reports it.
+    if (!existsSync(ws.gitDir)) {
+      log.error({ root: ws.root }, 'the work tree is gone; this workspace stops being served');
+      stop({ exitCode: 1, reason: 'missing' });
+      return;
+    }
     const own = await pidFileOwnership(ws.paths.daemonPid, o.pidContent);
     if (own === 'other-live') {
       log.error({}, 'another daemon owns daemon.pid now; this one stops');
@@ -441,11 +477,32 @@ export async function runDaemon(o: DaemonOptions): Promise<DaemonResult> {
       busyBackoff = 0;
       nextProcessRetry = Infinity;
     }
+    if (report.batches.length > 0) lastActivity = now();
+    try {
+      o.onReport?.(report);
+    } catch (e) {
+      log.warn({ err: errText(e) }, 'a control-socket waiter failed');
+    }
     state.last_process = { at: iso(), batches: report.batches.length, results: report.batches.map((b) => b.result ?? b.outcome), busy: !report.acquired };
     if (report.batches.length > 0) idleGc.soon();
   }
 
   async function processWithWatchdog(): Promise<ProcessReport | 'hung'> {
+    if (!o.slots) return processHeld();
+    let release: (() => void) | null = null;
+    try {
+      release = await o.slots.acquire(signal);
+    } catch {
+      return { acquired: false, batches: [], outcomes: new Map() }; // shutting down
+    }
+    try {
+      return await processHeld();
+    } finally {
+      release();
+    }
+  }
+
+  async function processHeld(): Promise<ProcessReport | 'hung'> {
     const stuck = new AbortController();
     const opSignal = AbortSignal.any([signal, stuck.signal]);
     const watchdog = setInterval(() => void checkStuck(stuck), Math.min(5000, Math.max(250, Math.floor(stuckMs / 4))));
@@ -456,7 +513,7 @@ export async function runDaemon(o: DaemonOptions): Promise<DaemonResult> {
       if (opSignal.aborted) onOpAbort();
       else opSignal.addEventListener('abort', onOpAbort, { once: true });
     });
-    const run = processQueue({ ws, config, logger: coordLog, caller: 'daemon', lockTimeoutMs: 0, signal: opSignal });
+    const run = processQueue({ ws, config, logger: coordLog, caller: 'daemon', lockTimeoutMs: 0, signal: opSignal, ...(o.onStep ? { onStep: o.onStep } : {}) });
     run.catch(() => {}); // if it is abandoned as hung, its late failure must not crash us
     try {
       return await Promise.race([run, hung]);
@@ -492,6 +549,32 @@ export async function runDaemon(o: DaemonOptions): Promise<DaemonResult> {
   let nextTick = now();
   let nextHealth = now();
   let nextPull = pullMs > 0 ? now() : Infinity;
+  const probeMs = config.poll_active_s * 1000;
+  const activeMs = config.active_window_s * 1000;
+  let nextProbe = now() + probeMs;
+  let probing = false;
+  const probeAbort = new AbortController();
+  const probeSignal = AbortSignal.any([signal, probeAbort.signal]);
+  /**
+   * Changes from other devices within seconds: while the workspace is active, one
+   * read-only `git ls-remote` of the branch every poll_active_s; a moved tip enqueues a
+   * low-priority smart request. Not awaited: a hung remote must not hold this loop.
+   */
+  function probeIfDue(t: number, pending: QueueEntry[]): void {
+    if (probing || t < nextProbe || pullMs === 0 || state.paused_reason) return;
+    nextProbe = t + probeMs;
+    if (t - lastActivity > activeMs) return; // idle: the pull_interval_s pull covers it
+    if (pending.length > 0) return; // the next sync fetches anyway
+    probing = true;
+    void (o.probe ?? probeRemoteTip)(ws, config, probeSignal)
+      .then(async (r) => {
+        if (!r.moved || stopping) return;
+        log.info({ remote_tip: r.remote, tracking: r.local }, 'the remote branch moved; requesting a sync');
+        await enqueueOwn('smart', 'daemon:probe', 'low', 'remote branch moved');
+      })
+      .catch((e: unknown) => log.debug({ err: errText(e) }, 'remote probe failed'))
+      .finally(() => (probing = false));
+  }
   while (!stopping && !signal.aborted) {
     const woken = wake.take();
     const t = now();
@@ -517,6 +600,7 @@ export async function runDaemon(o: DaemonOptions): Promise<DaemonResult> {
       } else if (tick) {
         await reconcile(pending);
       }
+      probeIfDue(t, pending);
       if (wake.take() || woken || tick || forceProcess || t >= nextProcessRetry) {
         entries = await readQueue(ws.paths.queue, log);
         await processIfDue(entries);
@@ -527,12 +611,13 @@ export async function runDaemon(o: DaemonOptions): Promise<DaemonResult> {
     }
     await save();
     if (stopping || signal.aborted) break;
-    const next = Math.min(nextTick, nextHealth, nextPull, nextProcessRetry);
+    const next = Math.min(nextTick, nextHealth, nextPull, nextProcessRetry, pullMs > 0 ? nextProbe : Infinity);
     await wake.wait(Math.min(MAX_SLEEP_MS, Math.max(0, next - now())), signal);
   }
 
   // ---- shutdown -------------------------------------------------------------------------
   idleGc.cancel();
+  probeAbort.abort();
   signal.removeEventListener('abort', onAbort);
   closeWatches();
   if (watcher) {

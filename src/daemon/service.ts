@@ -1,5 +1,7 @@
 /**
- * `daemon install-service`: a per-workspace service that runs `daemon run` at login.
+ * `daemon install-service`: a service that runs the user daemon (`daemon run --user`,
+ * serving every registered workspace) at login; `spec.user` false keeps the old
+ * per-workspace service (`-C <root> daemon run`).
  * Linux: a systemd user unit; macOS: a launchd agent. Pure builders plus one writer, so
  * the file contents are testable without systemd or launchd.
  */
@@ -17,6 +19,8 @@ export interface ServiceSpec {
   bin: string;
   /** PATH for the service: git is the first one on PATH (DESIGN.md section 3). */
   path: string | undefined;
+  /** The user daemon: `root` is then its state directory (its working directory). */
+  user?: boolean;
 }
 
 export interface ServicePlan {
@@ -39,14 +43,14 @@ export function planService(spec: ServiceSpec, platform: NodeJS.Platform, env: N
   for (const [what, v] of [['work tree path', spec.root], ['node path', spec.node], ['bin path', spec.bin]] as const) {
     if (hasControl(v)) throw new UsageError(`the ${what} contains control characters; a service file cannot name it safely`);
   }
-  const id = serviceId(spec.root);
+  const id = spec.user ? null : serviceId(spec.root);
   if (platform === 'darwin') {
-    const label = `com.sync-coordinator.${id}`;
+    const label = id ? `com.sync-coordinator.${id}` : 'com.sync-coordinator.daemon';
     const file = join(home, 'Library', 'LaunchAgents', `${label}.plist`);
     return { kind: 'launchd', name: label, file, content: launchdPlist(label, spec), enable: `launchctl bootstrap gui/$(id -u) ${shQuote(file)}` };
   }
   const configHome = env.XDG_CONFIG_HOME && env.XDG_CONFIG_HOME.startsWith('/') ? env.XDG_CONFIG_HOME : join(home, '.config');
-  const name = `sync-coordinator-${id}.service`;
+  const name = id ? `sync-coordinator-${id}.service` : 'sync-coordinator.service';
   const file = join(configHome, 'systemd', 'user', name);
   return { kind: 'systemd', name, file, content: systemdUnit(spec), enable: `systemctl --user daemon-reload && systemctl --user enable --now ${name}` };
 }
@@ -55,7 +59,7 @@ export function systemdUnit(spec: ServiceSpec): string {
   const lines = [
     '# Written by `sync-coordinator daemon install-service`; rerun it to update.',
     '[Unit]',
-    `Description=sync-coordinator daemon for ${escapeSpecifiers(spec.root)}`,
+    spec.user ? 'Description=sync-coordinator user daemon (every registered work tree)' : `Description=sync-coordinator daemon for ${escapeSpecifiers(spec.root)}`,
     '',
     '[Service]',
     'Type=simple',
@@ -66,7 +70,7 @@ export function systemdUnit(spec: ServiceSpec): string {
   lines.push(
     'Restart=on-failure',
     'RestartSec=10',
-    '# 4 = another daemon already runs for this work tree: nothing to restart.',
+    '# 4 = another daemon already runs: nothing to restart.',
     'RestartPreventExitStatus=4',
     'KillSignal=SIGTERM',
     'TimeoutStopSec=60',
@@ -80,7 +84,7 @@ export function systemdUnit(spec: ServiceSpec): string {
 
 /** What the service runs: the daemon exactly as `daemon start` starts it (its node flags included). */
 function daemonArgv(spec: ServiceSpec): string[] {
-  return [spec.node, ...DAEMON_NODE_FLAGS, spec.bin, '-C', spec.root, 'daemon', 'run'];
+  return [spec.node, ...DAEMON_NODE_FLAGS, spec.bin, '-C', spec.root, 'daemon', 'run', ...(spec.user ? ['--user'] : [])];
 }
 
 export function launchdPlist(label: string, spec: ServiceSpec): string {

@@ -451,11 +451,13 @@ describe('daemon logs and install-service', () => {
     const r = await t.cli(['daemon', 'install-service', '--json']);
     expect(r.code, r.stderr).toBe(0);
     const out = JSON.parse(r.stdout);
-    expect(out.path.startsWith(join(sb!.home, '.config', 'systemd', 'user', 'sync-coordinator-a-'))).toBe(true);
-    expect(out.path).toMatch(/sync-coordinator-a-[0-9a-f]{8}\.service$/);
+    // One user daemon serves every registered work tree: one unit per user.
+    expect(out.path).toBe(join(sb!.home, '.config', 'systemd', 'user', 'sync-coordinator.service'));
     expect(out.enable).toContain('systemctl --user enable --now');
     const unit = readFileSync(out.path, 'utf8');
-    expect(unit).toContain(`"-C" "${t.repo}" "daemon" "run"`);
+    expect(unit).toContain(`"-C" "${join(sb!.home, '.local', 'state', 'sync-coordinator')}" "daemon" "run" "--user"`);
+    const list = JSON.parse((await t.cli(['list', '--json'])).stdout);
+    expect(list.workspaces.map((w: { path: string }) => w.path)).toEqual([t.repo]);
     expect(unit).toContain(`"${process.execPath}"`);
     expect(unit).toMatch(/^Restart=on-failure$/m);
     expect(unit).toMatch(/^WantedBy=default.target$/m);
@@ -464,9 +466,9 @@ describe('daemon logs and install-service', () => {
     expect(human.stdout).toContain('systemctl --user daemon-reload');
 
     const mac = JSON.parse((await t.cli(['daemon', 'install-service', '--platform', 'darwin', '--json'])).stdout);
-    expect(mac.path.startsWith(join(sb!.home, 'Library', 'LaunchAgents', 'com.sync-coordinator.a-'))).toBe(true);
+    expect(mac.path).toBe(join(sb!.home, 'Library', 'LaunchAgents', 'com.sync-coordinator.daemon.plist'));
     const plist = readFileSync(mac.path, 'utf8');
-    expect(plist).toContain(`<string>${t.repo}</string>`);
+    expect(plist).toContain('<string>--user</string>');
     expect(plist).toContain('<key>RunAtLoad</key>');
   });
 });

@@ -1,8 +1,11 @@
 /**
- * `daemon install-service`: write a systemd user unit (Linux) or a launchd agent
- * (macOS) that runs `daemon run` for this work tree at login, and print how to enable it.
- * It never enables anything itself.
+ * `daemon install-service`: register this work tree with the user daemon and write a
+ * systemd user unit (Linux) or a launchd agent (macOS) that runs the user daemon at
+ * login, and print how to enable it. It never enables anything itself.
  */
+import { mkdir, realpath } from 'node:fs/promises';
+import { addWorkspace } from '../../user/registry.js';
+import { userPaths } from '../../user/user-paths.js';
 import { mainBinPath } from '../../core/package-root.js';
 import { planService, writeService } from '../../daemon/service.js';
 import { UsageError } from '../../core/errors.js';
@@ -15,7 +18,10 @@ export async function run(ctx: CommandContext, opts: { json?: boolean; platform?
   const platform = (opts.platform ?? process.platform) as NodeJS.Platform;
   if (opts.platform && opts.platform !== 'linux' && opts.platform !== 'darwin') throw new UsageError(`--platform must be linux or darwin, got ${JSON.stringify(opts.platform)}`);
   if (platform !== 'linux' && platform !== 'darwin') throw new UsageError(`install-service supports Linux (systemd) and macOS (launchd), not ${platform}; run "sync-coordinator daemon run" from your own service manager`);
-  const plan = planService({ root: ws.root, node: process.execPath, bin: mainBinPath(), path: process.env.PATH }, platform);
+  const up = userPaths();
+  await addWorkspace(up.registry, await realpath(ws.root));
+  await mkdir(up.stateDir, { recursive: true, mode: 0o700 });
+  const plan = planService({ root: up.stateDir, node: process.execPath, bin: mainBinPath(), path: process.env.PATH, user: true }, platform);
   const written = await writeService(plan);
   if (opts.json) {
     ctx.out(JSON.stringify({ kind: plan.kind, name: plan.name, path: plan.file, written, enable: plan.enable }));

@@ -8,7 +8,7 @@ import { newRequestId, enqueue } from '../../core/queue.js';
 import { decide, rateLimitMessage } from '../../core/rate-limit.js';
 import { DEFAULT_PRIORITY, parsePriority, parseText, parseType, type SyncRequest } from '../../core/request.js';
 import { readResult, type RequestOutcome } from '../../core/results.js';
-import { safeValue } from '../../core/sanitize.js';
+import { printRequest } from '../request-print.js';
 import { readState } from '../../core/state.js';
 import { appendLogLine } from '../../log.js';
 import type { CommandContext } from '../context.js';
@@ -44,7 +44,7 @@ export async function run(ctx: CommandContext, typeArg: string, callerArg: strin
     await enqueue(ws.paths.queue, request);
     const message = rateLimitMessage(decision.used, decision.limit, decision.resetsAt, priority, config.burst_capacity);
     appendLogLine(ws.paths.coordinatorLog, 'warn', { id: request.id, type, priority, caller }, `request rejected: ${message}`);
-    print(ctx, opts, request, { status: 'rejected', result: null, message, resets_at: decision.resetsAt });
+    printRequest(ctx.out, ctx.err, opts, request, { status: 'rejected', result: null, message, resets_at: decision.resetsAt });
     return ExitCode.rateLimited;
   }
 
@@ -69,28 +69,13 @@ export async function run(ctx: CommandContext, typeArg: string, callerArg: strin
     const waited = await waitForResult(ws.paths.results, request.id, timeoutS * 1000);
     if (waited) outcome = waited;
     else {
-      print(ctx, opts, request, { ...outcome, message: `still queued after ${timeoutS} s (another sync holds the lock)` });
+      printRequest(ctx.out, ctx.err, opts, request, { ...outcome, message: `still queued after ${timeoutS} s (another sync holds the lock)` });
       return ExitCode.lockBusy;
     }
   }
-  print(ctx, opts, request, outcome);
+  printRequest(ctx.out, ctx.err, opts, request, outcome);
   if (outcome.status === 'rejected') return ExitCode.rateLimited;
   return outcome.exit_code ?? 0;
-}
-
-function print(ctx: CommandContext, opts: Opts, req: SyncRequest, o: { status: string; result: string | null; message: string; resets_at?: string | null }): void {
-  if (opts.json) {
-    // Exactly the contract's keys (DESIGN.md section 3); what a person would read (why it
-    // was rejected, when the window resets) goes to stderr as a diagnostic.
-    const obj: Record<string, unknown> = { id: req.id, status: o.status, type: req.type, priority: req.priority };
-    if (opts.wait) obj.result = o.result;
-    ctx.out(JSON.stringify(obj));
-    if (o.status === 'rejected' || o.status === 'deferred' || o.result === 'failed' || o.result === 'conflict') ctx.err(safeValue(`${o.status}: ${o.message}`));
-    return;
-  }
-  const head = `${o.status}: ${req.type} request ${req.id} (${req.priority})`;
-  const line = o.status === 'rejected' ? `${head}: ${o.message}` : o.result ? `${head}: ${o.result}; ${o.message}` : o.status === 'deferred' ? `${head}: ${o.message}` : head;
-  (o.status === 'rejected' || o.result === 'failed' || o.result === 'conflict' ? ctx.err : ctx.out)(safeValue(line));
 }
 
 async function waitForResult(dir: string, id: string, timeoutMs: number): Promise<RequestOutcome | null> {

@@ -8,10 +8,8 @@ import { enqueue, newRequestId } from '../../core/queue.js';
 import { parseText, type SyncRequest } from '../../core/request.js';
 import { readResult, type RequestOutcome } from '../../core/results.js';
 import { safeValue } from '../../core/sanitize.js';
-import type { StepName } from '../../git/pipeline.js';
+import { createProgress } from '../progress.js';
 import type { CommandContext } from '../context.js';
-
-const STEPS: StepName[] = ['preflight', 'commit', 'fetch', 'integrate', 'resolve', 'push', 'verify'];
 
 export async function run(ctx: CommandContext, opts: { json?: boolean; reason?: string }): Promise<number> {
   const reason = parseText('reason', opts.reason ?? 'sync-now');
@@ -22,7 +20,7 @@ export async function run(ctx: CommandContext, opts: { json?: boolean; reason?: 
   const request: SyncRequest = { id: newRequestId(now), type: 'manual', caller: 'sync-now', priority: 'high', reason, created_at: new Date(now).toISOString(), pid: process.pid };
   // Processed right here before anything is reported: no fsync needed (see enqueue).
   await enqueue(ws.paths.queue, request, { durable: false });
-  const progress = createProgress(ctx, opts.json ? 'silent' : process.stdout.isTTY === true ? 'tty' : 'lines');
+  const progress = createProgress(ctx.out, opts.json ? 'silent' : process.stdout.isTTY === true ? 'tty' : 'lines');
   const report = await processQueue({ ws, config, logger, caller: 'sync-now', lockTimeoutMs: config.lock_timeout_ms, onStep: progress.step, signal: ctx.signal });
   progress.done();
   // Another process (the daemon) may have served our request while we waited for the lock.
@@ -39,35 +37,4 @@ export async function run(ctx: CommandContext, opts: { json?: boolean; reason?: 
     (outcome.exit_code === 0 ? ctx.out : ctx.err)(safeValue(line));
   }
   return outcome.status === 'rejected' ? ExitCode.rateLimited : outcome.exit_code;
-}
-
-function createProgress(ctx: CommandContext, mode: 'tty' | 'lines' | 'silent') {
-  const tty = mode === 'tty';
-  let current: StepName | null = null;
-  const frames = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
-  let frame = 0;
-  let timer: NodeJS.Timeout | null = null;
-  const render = () => {
-    if (!current) return;
-    const n = STEPS.indexOf(current) + 1;
-    process.stdout.write(`\r\x1b[2K${frames[frame++ % frames.length]} [${n}/${STEPS.length}] ${current}`);
-  };
-  return {
-    step(step: StepName) {
-      if (tty) {
-        if (current) process.stdout.write(`\r\x1b[2K✓ ${current}\n`);
-        current = step;
-        render();
-        timer ??= setInterval(render, 80);
-        timer.unref();
-      } else if (mode === 'lines') {
-        ctx.out(`step: ${step}`);
-      }
-    },
-    done() {
-      if (timer) clearInterval(timer);
-      if (tty && current) process.stdout.write(`\r\x1b[2K✓ ${current}\n`);
-      current = null;
-    },
-  };
 }

@@ -1,0 +1,189 @@
+/**
+ * The control-socket client: `sync-now`, `request-sync` and `status` ask the user daemon
+ * when it serves the work tree, before anything heavy loads (no commander, pino or zod:
+ * the bins import this module first and the CLI only when it returns null).
+ *
+ * null = "not handled here, run the normal CLI": no socket, a refused socket (wrong
+ * owner or mode), a daemon that does not serve this work tree (404/503), an option this
+ * parser does not know, or an environment it does not handle (a hook's GIT_DIR, our own
+ * CLAUDE_SYNC_ACTIVE). A request the daemon accepted is never sent again by the normal
+ * path: once the socket answered 2xx, its answer is the outcome.
+ */
+import { existsSync, realpathSync } from 'node:fs';
+import { request, type IncomingMessage } from 'node:http';
+import { dirname, join, resolve } from 'node:path';
+import { safeValue } from '../core/sanitize.js';
+import { createProgress } from '../cli/progress.js';
+import { printRequest } from '../cli/request-print.js';
+import { verifySocket } from '../user/socket-check.js';
+import { userPaths, workspaceId } from '../user/user-paths.js';
+
+interface Parsed {
+  cwd: string;
+  cmd: 'sync-now' | 'status' | 'request-sync';
+  json: boolean;
+  wait: boolean;
+  timeout: string | undefined;
+  reason: string | undefined;
+  positionals: string[];
+}
+
+export async function tryControlSocket(argv: string[], name = 'sync-coordinator', env: NodeJS.ProcessEnv = process.env): Promise<number | null> {
+  if (env.CLAUDE_SYNC_ACTIVE === '1' || env.GIT_DIR || env.GIT_WORK_TREE || env.SYNC_COORDINATOR_NO_SOCKET === '1') return null;
+  const p = parse(argv);
+  if (!p) return null;
+  const up = userPaths(env);
+  const verdict = verifySocket(up.runtimeDir, up.socket);
+  if (!verdict) return null;
+  if (!verdict.ok) {
+    process.stderr.write(`${name}: not using the control socket: ${safeValue(verdict.reason)}\n`);
+    return null;
+  }
+  const root = findRoot(p.cwd);
+  if (!root) return null;
+  const id = workspaceId(root);
+  const out = (l: string) => process.stdout.write(l + '\n');
+  const err = (l: string) => process.stderr.write(l + '\n');
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (e: NodeJS.ErrnoException) => {
+      if (e.code === 'EPIPE') process.exit(typeof process.exitCode === 'number' ? process.exitCode : 0);
+    });
+  }
+
+  if (p.cmd === 'status') {
+    const r = await call(up.socket, 'GET', `/api/v1/workspaces/${id}/status`);
+    if (!r || r.status === 404 || r.status === 503) return null;
+    const body = JSON.parse(await text(r.res)) as Record<string, unknown>;
+    if (r.status !== 200) return fail(err, name, body);
+    if (p.json) out(JSON.stringify(body));
+    else {
+      const { humanStatus } = await import('../cli/status-text.js');
+      for (const line of humanStatus(body as never)) out(safeValue(line));
+    }
+    return 0;
+  }
+
+  if (p.cmd === 'sync-now') {
+    const reason = p.reason ?? 'sync-now';
+    const r = await call(up.socket, 'POST', `/api/v1/workspaces/${id}/sync?wait=1&stream=1`, { type: 'manual', priority: 'high', caller: 'sync-now', reason });
+    if (!r || r.status === 404 || r.status === 503) return null;
+    if (r.status !== 200) return fail(err, name, JSON.parse(await text(r.res)) as Record<string, unknown>);
+    const progress = createProgress(out, p.json ? 'silent' : process.stdout.isTTY === true ? 'tty' : 'lines');
+    let final: Record<string, unknown> | null = null;
+    await lines(r.res, (ev) => {
+      if (ev.event === 'step') progress.step(String(ev.step));
+      else if (ev.event === 'result' || ev.event === 'error') final = ev;
+    });
+    progress.done();
+    const o = (final ?? { event: 'error', error: 'the daemon closed the connection before the result', exit_code: 1 }) as Record<string, unknown>;
+    if (o.event === 'error') return fail(err, name, o);
+    if (o.status === 'queued') {
+      if (p.json) out(JSON.stringify({ id: o.id, status: 'queued', type: 'manual', priority: 'high', result: null }));
+      else err('sync-now: the request is still queued (another process holds the lock)');
+      return 4;
+    }
+    if (p.json) out(JSON.stringify({ id: o.id, status: o.status, type: 'manual', priority: 'high', result: o.result, op: o.op, message: o.message }));
+    else {
+      const line = `${String(o.result ?? o.status)}: ${String(o.message)}${o.op ? ` (op ${String(o.op)})` : ''}`;
+      (o.exit_code === 0 ? out : err)(safeValue(line));
+    }
+    return o.status === 'rejected' ? 3 : Number(o.exit_code ?? 1);
+  }
+
+  // request-sync <type> <caller> [priority] [reason...]
+  const [type = '', caller = '', priority, ...reason] = p.positionals;
+  const timeoutS = Number(p.timeout ?? '300');
+  if (!Number.isFinite(timeoutS) || timeoutS < 0) return null; // the CLI says what is wrong
+  const query = p.wait ? `?wait=1&timeout=${timeoutS}` : '';
+  const r = await call(up.socket, 'POST', `/api/v1/workspaces/${id}/sync${query}`, { type, caller, priority: priority ?? null, reason: reason.join(' ') });
+  if (!r || r.status === 404 || r.status === 503) return null;
+  const body = JSON.parse(await text(r.res)) as Record<string, unknown>;
+  if (r.status !== 200 && r.status !== 202) return fail(err, name, body);
+  const o = body as { id: string; type: string; priority: string; status: string; result: string | null; message: string; exit_code: number; resets_at?: string | null };
+  if (p.wait && o.status === 'queued') {
+    printRequest(out, err, p, o as never, { ...o, message: `still queued after ${timeoutS} s (another sync holds the lock)` });
+    return 4;
+  }
+  printRequest(out, err, p, o as never, o);
+  return o.status === 'rejected' ? 3 : (o.exit_code ?? 0);
+}
+
+function fail(err: (l: string) => void, name: string, body: Record<string, unknown>): number {
+  err(`${name}: ${safeValue(String(body.error ?? 'the daemon failed'))}`);
+  return typeof body.exit_code === 'number' ? body.exit_code : 1;
+}
+
+function parse(argv: string[]): Parsed | null {
+  let cwd = process.cwd();
+  let i = 0;
+  while (argv[i] === '-C') {
+    const v = argv[i + 1];
+    if (v === undefined) return null;
+    cwd = resolve(cwd, v);
+    i += 2;
+  }
+  const cmd = argv[i++];
+  if (cmd !== 'sync-now' && cmd !== 'status' && cmd !== 'request-sync') return null;
+  const p: Parsed = { cwd, cmd, json: false, wait: false, timeout: undefined, reason: undefined, positionals: [] };
+  for (; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === '--json') p.json = true;
+    else if (a === '--wait' && cmd === 'request-sync') p.wait = true;
+    else if (a === '--timeout' && cmd === 'request-sync' && argv[i + 1] !== undefined) p.timeout = argv[++i];
+    else if (a === '--reason' && cmd === 'sync-now' && argv[i + 1] !== undefined) p.reason = argv[++i];
+    else if (a.startsWith('-')) return null; // --help, --enqueue-only, -- and the like: the CLI's job
+    else if (cmd === 'request-sync') p.positionals.push(a);
+    else return null;
+  }
+  if (cmd === 'request-sync' && p.positionals.length < 2) return null;
+  return p;
+}
+
+/** The work tree's real root, found as git does for the common case (a `.git` entry); null = let git decide. */
+function findRoot(start: string): string | null {
+  try {
+    for (let d = realpathSync(start); ; d = dirname(d)) {
+      if (existsSync(join(d, '.git'))) return d;
+      if (dirname(d) === d) return null;
+    }
+  } catch {
+    return null;
+  }
+}
+
+function call(socketPath: string, method: string, path: string, body?: unknown): Promise<{ status: number; res: IncomingMessage } | null> {
+  return new Promise((resolveCall) => {
+    const data = body === undefined ? undefined : JSON.stringify(body);
+    // No keep-alive: a one-shot client must exit as soon as its answer is in, not when
+    // the server times the idle connection out (measured: +1 s on a fallback).
+    const headers: Record<string, string | number> = { connection: 'close', ...(data ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(data) } : {}) };
+    const req = request({ socketPath, method, path, headers, agent: false }, (res) => {
+      const status = res.statusCode ?? 0;
+      // Not ours to answer (404/503): drop the connection now, the CLI takes over.
+      if (status === 404 || status === 503) res.destroy();
+      resolveCall({ status, res });
+    });
+    // Refused or absent (a killed daemon's socket): not handled here, the CLI runs.
+    req.on('error', () => resolveCall(null));
+    req.end(data);
+  });
+}
+
+async function text(res: IncomingMessage): Promise<string> {
+  let s = '';
+  for await (const c of res as AsyncIterable<Buffer>) s += c.toString('utf8');
+  return s;
+}
+
+async function lines(res: IncomingMessage, on: (ev: Record<string, unknown>) => void): Promise<void> {
+  let buf = '';
+  for await (const c of res as AsyncIterable<Buffer>) {
+    buf += c.toString('utf8');
+    let nl: number;
+    while ((nl = buf.indexOf('\n')) >= 0) {
+      const line = buf.slice(0, nl);
+      buf = buf.slice(nl + 1);
+      if (line.trim()) on(JSON.parse(line) as Record<string, unknown>);
+    }
+  }
+}
