@@ -87,7 +87,9 @@ export async function runPipeline(ctx: SyncContext): Promise<SyncOutcome> {
   const policy = retryPolicy(config, ctx.type);
 
   await ctx.step('preflight');
-  const pf = await preflight(git, ctx.ws.gitDir, config.remote, config.branch);
+  // status reads every file: a git killed by a signal (SIGBUS on a file rewritten in
+  // place) or refusing a file that changed under it is retried.
+  const pf = await withRetry('preflight', () => preflight(git, ctx.ws.gitDir, config.remote, config.branch), localOptions(ctx, policy, 'preflight'));
   await sweepPrivateFiles(ctx.ws.gitDir, ctx.opId);
   if (ctx.type === 'robust') await integrityCheck(ctx);
   const remote: RemoteInfo = { remote: pf.remote, url: pf.remoteUrl };
@@ -348,7 +350,8 @@ async function optimisticPushSafe(ctx: SyncContext, branch: string, userIndex: I
 }
 
 async function statusNow(ctx: SyncContext): Promise<StatusEntry[]> {
-  return parseStatusV2Z((await ctx.git.run(['status', '--porcelain=v2', '-z', '--branch', '--untracked-files=all'], { readOnly: true })).stdout).entries;
+  const read = async () => parseStatusV2Z((await ctx.git.run(['status', '--porcelain=v2', '-z', '--branch', '--untracked-files=all'], { readOnly: true })).stdout).entries;
+  return withRetry('status', read, localOptions(ctx, retryPolicy(ctx.config, ctx.type), 'status'));
 }
 
 async function resolverFor(ctx: SyncContext): Promise<{ resolver: ContentMerge; structured: (path: string) => boolean }> {
