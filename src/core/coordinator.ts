@@ -8,6 +8,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Config, Priority, SyncType } from './config.js';
 import { CoordinatorError, ExitCode, LockBusyError, RepoBusyError, SyncFailedError } from './errors.js';
+import { appendConflict } from './conflict-log.js';
 import { recordFailure } from './failure-record.js';
 import { conflictsCommand, guidedMergeBlocker, isGuidedMerge } from './guided-merge.js';
 import type { PauseState } from './state.js';
@@ -319,6 +320,10 @@ async function finishBatch(opts: ProcessOptions, store: StateStore, batch: Queue
     report.outcomes.set(e.request.id, outcome);
   });
   await Promise.all([...batch].map((e) => writeResult(opts.ws.paths.results, report.outcomes.get(e.request.id)!)));
+  // A successful manual sync after a conflict left for the user: they merged by hand, so
+  // the conflicts it left are closed too (not only the pause).
+  const handMerged = ran && !f.refused && (f.result === 'ok' || f.result === 'noop') && f.type === 'manual' ? (store.get().paused?.paths ?? []) : [];
+  for (const path of handMerged) appendConflict(opts.ws.paths.conflictsLog, { time: finishedAt, resolved: path });
   await store.update((s) => {
     s.stats.requests += batch.length;
     s.stats.merged += Math.max(0, batch.length - 1);

@@ -325,10 +325,6 @@ function liveGitInRepo(root: string, gitDir: string): boolean {
     try {
       const comm = readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
       if (!comm.startsWith('git')) continue;
-      // Our own children (doctor's remote probe running beside this check) hold no lock
-      // the caller is asking about. /proc/<pid>/stat: "pid (comm) state ppid ...".
-      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === process.pid) continue;
       const cwd = readlinkSync(`/proc/${pid}/cwd`);
       if (cwd === root || cwd.startsWith(root + '/') || cwd.startsWith(gitDir)) {
         if (liveness({ pid: Number(pid) }) === 'alive') return true;

@@ -25,7 +25,7 @@ export function judgeRepoOps(ops: RepoOperation[], unmerged: number, coordinator
   if (ops.length > 0) {
     const what = ops.map((o) => o.what).join(', ');
     if (coordinatorMarker?.integrating) {
-      return warn(NAME, `${what} in progress, left by interrupted sync op ${coordinatorMarker.op}; the next sync aborts it and restores the work tree from ${coordinatorMarker.backup_ref ?? 'its backup ref'}`, 'sync-coordinator process');
+      return warn(NAME, `${what} in progress, left by interrupted sync op ${coordinatorMarker.op}; started by an older version of sync-coordinator (this version never rebases in the work tree)`, 'abort it: git rebase --abort (or git merge --abort)');
     }
     return warn(NAME, `${what} in progress (not started by sync-coordinator); syncs wait until it is over`, ops.map((o) => FIX[o.what] ?? 'finish or abort it').join('; '));
   }

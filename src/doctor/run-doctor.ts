@@ -87,7 +87,6 @@ export async function runDoctor(opts: DoctorOptions): Promise<DoctorReport> {
     guard('inotify watches', () => checkInotify(git, { platform: opts.platform, watchEnabled: cfg.watch.enabled })),
     guard('disk space', () => checkDisk(ws.root)),
     guard('tracked state', () => checkTrackedState(ws)),
-    guard('git lock files', () => checkGitLocks(ws)),
   ]);
   const inStateDir = usable
     ? Promise.all([
@@ -103,11 +102,15 @@ export async function runDoctor(opts: DoctorOptions): Promise<DoctorReport> {
       ])
     : Promise.resolve([]);
 
-  const [identity, repoOps, hooks, daemon, inotify, disk, trackedState, gitLocks] = await local;
+  const [identity, repoOps, hooks, daemon, inotify, disk, trackedState] = await local;
   const remote = await remoteProbe;
   const branch = await guard('branch', () => checkBranch(git, cfg.remote, cfg.branch, remote.heads));
+  const stateChecks = await inStateDir;
+  // Last: doctor's own git processes (the remote probe runs in this work tree) would look
+  // like a live git holding the locks.
+  const gitLocks = await guard('git lock files', () => checkGitLocks(ws));
   checks.push(identity, remote.result, branch, repoOps, gitLocks, hooks, daemon, inotify, disk, stateDir, trackedState);
   if (config) checks.push(config);
-  checks.push(...(await inStateDir));
+  checks.push(...stateChecks);
   return { ok: !checks.some((c) => c.status === 'fail'), checks, notGitRepo: false };
 }

@@ -135,12 +135,15 @@ export async function runPipeline(ctx: SyncContext): Promise<SyncOutcome> {
       // sending anything, and the round goes on to fetch and integrate.
       if (local && round === 1 && (await optimisticPushSafe(ctx, pf.branch, userIndex))) {
         await ctx.step('push');
+        const knewRemote = await readRef(ctx.ws.commonDir, remoteRef);
         const status = await withRetry('push', () => pushOnce(ctx, pf, local.commit), netOptions(ctx, netPolicy, 'push', remote));
         if (status.status === 'ok' || status.status === 'up-to-date') {
           await move(local.commit, `commit (${ctx.type})`);
           run.committed = true;
           run.pushed = status.status === 'ok';
           run.head = local.commit;
+          // The push went out before a fetch could see that the branch was gone: say so.
+          if (status.created && knewRemote) run.recreated = true;
           break;
         }
         if (status.status !== 'rejected-non-ff' && status.status !== 'remote-busy') throwPushFailure(status, round);
@@ -251,6 +254,7 @@ export async function runPipeline(ctx: SyncContext): Promise<SyncOutcome> {
       s.backups_pruned_at = at;
     }, { durable: false });
   }
+  if (run.recreated) ctx.logger.warn({ branch: pf.branch, remote: pf.remote }, 'the remote branch had been deleted; the push created it again');
   const result: SyncResult = run.committed || run.pulled || run.pushed ? 'ok' : 'noop';
   const copies = run.records.filter((r) => r.outcome === 'copy-created').length;
   const merged = run.records.filter((r) => r.outcome === 'auto-merged').length;
@@ -260,6 +264,7 @@ export async function runPipeline(ctx: SyncContext): Promise<SyncOutcome> {
     run.pulled ? `integrated remote changes${details ? ` (${details})` : ''}` : null,
     run.pushed ? 'pushed' : null,
     run.rewrite ? `followed a rewrite of the remote branch (removed commits kept in ${run.rewrite.backup})` : null,
+    run.recreated ? `the branch "${pf.branch}" did not exist on remote "${pf.remote}" any more (deleted by another device?) and this push created it again; if it was deleted on purpose: git push ${pf.remote} --delete ${pf.branch}` : null,
   ].filter(Boolean);
   return { result, committed: run.committed, pulled: run.pulled, pushed: run.pushed, head: run.head, message: parts.length ? parts.join(', ') : 'nothing to do' };
 }
@@ -276,6 +281,8 @@ interface RunState {
   chosenCopies: Set<string>;
   rewrite: { old: string; new: string; backup: string } | null;
   untrackedState: string[];
+  /** The optimistic push created the remote branch, which this device had seen before (deleted meanwhile). */
+  recreated?: boolean;
   /** The sync's own commit, not yet on the branch (the branch moves once, at the end). */
   pending?: { from: string | null; local: LocalCommit; userIndex: IndexSnapshot; staged: string[] } | null;
 }

@@ -13,6 +13,8 @@ export interface PushResult {
   summary: string;
   /** The server's own `remote:` lines (sanitized, bounded): why it refused, if it said. */
   remote: string[];
+  /** The push created the branch on the remote (porcelain flag `*`). */
+  created?: boolean;
 }
 
 /**
@@ -44,8 +46,9 @@ function parseRefLine(stdout: string, ref: string): Omit<PushResult, 'remote'> |
     const [flag, refs, summary = ''] = parts;
     if (!refs || !refs.endsWith(`:${ref}`)) continue;
     switch (flag) {
-      case ' ':
       case '*':
+        return { status: 'ok', summary, created: true };
+      case ' ':
       case '+':
         return { status: 'ok', summary };
       case '=':

@@ -24,7 +24,7 @@ import { saveBackup } from './backup.js';
 import { commitTree } from './local-commit.js';
 import { privateIndexPath, removeQuiet } from './index-file.js';
 import { mergeTrees, type ContentMerge } from './tree-merge.js';
-import { EMPTY_TREE } from './rev.js';
+import { aheadBehind, EMPTY_TREE } from './rev.js';
 
 export type IntegrationHow = 'none' | 'fast-forward' | 'replay' | 'merge' | 'follow-rewrite' | 'local-rewrite';
 
@@ -64,7 +64,7 @@ export async function integrate(ctx: SyncContext, i: IntegrateInput): Promise<In
   if (!i.local) return finish(ctx, i, { ...base, target: i.remote, how: 'fast-forward', pulled: true });
   if (i.local === i.remote) return base;
   const { git } = ctx;
-  const counts = await aheadBehindOf(ctx, i.local, i.remote);
+  const counts = await aheadBehind(git, i.local, i.remote);
   if (counts.behind === 0) return { ...base, ahead: true };
   if (counts.ahead === 0) return finish(ctx, i, { ...base, target: i.remote, how: 'fast-forward', pulled: true });
 
@@ -164,12 +164,6 @@ async function finish(ctx: SyncContext, i: IntegrateInput, r: Integration): Prom
   } finally {
     await removeQuiet(indexFile, `${indexFile}.lock`);
   }
-}
-
-async function aheadBehindOf(ctx: SyncContext, local: string, remote: string): Promise<{ ahead: number; behind: number }> {
-  const res = await ctx.git.run(['rev-list', '--left-right', '--count', `${local}...${remote}`], { readOnly: true });
-  const [ahead = '0', behind = '0'] = res.stdout.trim().split(/\s+/);
-  return { ahead: Number(ahead), behind: Number(behind) };
 }
 
 async function isAncestor(ctx: SyncContext, a: string, b: string): Promise<boolean> {

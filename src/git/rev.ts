@@ -1,14 +1,12 @@
-/**
- * Small revision helpers shared by the pipeline and the integration step (kept apart so
- * a sync with nothing to integrate never loads the conflict machinery).
- */
+/** Small revision helpers and constants shared by the commit and integration steps. */
 import type { Git } from './git.js';
 
 /** Every commit we write is fsynced: git does not fsync loose objects by default. */
 export const COMMIT_CONFIG = ['core.fsync=committed'];
 
-export async function aheadBehind(git: Git, remoteRef: string): Promise<{ ahead: number; behind: number }> {
-  const res = await git.run(['rev-list', '--left-right', '--count', `HEAD...${remoteRef}`], { readOnly: true });
+/** Commits `local` has that `remote` lacks, and the other way round. */
+export async function aheadBehind(git: Git, local: string, remote: string): Promise<{ ahead: number; behind: number }> {
+  const res = await git.run(['rev-list', '--left-right', '--count', `${local}...${remote}`], { readOnly: true });
   const [ahead = '0', behind = '0'] = res.stdout.trim().split(/\s+/);
   return { ahead: Number(ahead), behind: Number(behind) };
 }

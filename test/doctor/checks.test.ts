@@ -153,12 +153,13 @@ describe('queue', () => {
 
 describe('repository', () => {
   const rebase = [{ path: '/r/.git/rebase-merge', what: 'a rebase' }];
-  it("the user's rebase says how to finish or abort it; one an interrupted sync left is recovered by the next sync", () => {
+  it("the user's rebase says how to finish or abort it; one an older version's interrupted sync left says how to abort it", () => {
     expect(judgeRepoOps([], 0, null).status).toBe('ok');
     expect(judgeRepoOps(rebase, 0, null)).toMatchObject({ status: 'warn', fix: 'finish it (git rebase --continue) or abort it (git rebase --abort)' });
     const marker = { op: 'op1', type: 'smart' as const, step: 'integrate', started_at: 'x', pid: 1, start_time: null, branch: 'main', backup_ref: 'refs/sync-coordinator/backup/op1', integrating: 'rebase' as const, request_ids: [] };
     const ours = judgeRepoOps(rebase, 0, marker);
-    expect(ours.message).toMatch(/left by interrupted sync op op1; the next sync aborts it and restores the work tree from refs\/sync-coordinator\/backup\/op1/);
+    expect(ours.message).toMatch(/left by interrupted sync op op1; started by an older version/);
+    expect(ours.fix).toBe('abort it: git rebase --abort (or git merge --abort)');
     expect(judgeRepoOps([], 2, null).message).toMatch(/2 unmerged/);
   });
 });
