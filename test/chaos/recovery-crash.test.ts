@@ -202,6 +202,42 @@ describe('kill -9 right after the move wrote the files (branch and index not mov
   });
 });
 
+/**
+ * The same kill, and the other device moves on before this one syncs again: it deletes
+ * the file it had added and rewrites the line it had changed. The files the killed move
+ * wrote are the remote's old content, not edits of this device's user: the next sync
+ * must not publish them again (that would undo device b's delete and revert its line).
+ */
+describe('kill -9 right after the move wrote the files, then the other device changes them again', () => {
+  let s: Scenario;
+  let killed: CliResult;
+  let final: CliResult;
+
+  beforeAll(async () => {
+    s = scenario('sc-chaos-move-stale-', false);
+    await init(s);
+    killed = await s.cli(['sync-now'], { ...s.sb.env, PATH: `${killAfter(s.sb.dir, MOVE_READ_TREE)}:${s.sb.env.PATH}` });
+    s.sb.git(s.b, 'rm', '-q', 'b.txt');
+    writeFileSync(join(s.b, 'shared.txt'), 'line 1 by b, again\nline 2\nline 3\n');
+    s.sb.git(s.b, 'add', '-A');
+    s.sb.git(s.b, 'commit', '-q', '-m', 'b again');
+    s.sb.git(s.b, 'push', '-q', 'origin', 'main');
+    final = await s.cli(['sync-now']);
+  });
+  afterAll(() => s?.sb.cleanup());
+
+  it('device b\'s later delete and rewrite stand; the local edit arrives; no conflict copy of b\'s old content', () => {
+    expect(killed.signal).toBe('SIGKILL');
+    expect(final.code, final.stderr).toBe(0);
+    const files = remoteFiles(s.sb);
+    expect(files.get('notes.txt')).toBe('edit of a\n');
+    expect(files.has('b.txt')).toBe(false);
+    expect(files.get('shared.txt')).toBe('line 1 by b, again\nline 2\nline 3\n');
+    expect([...files.keys()].filter((p) => p.includes('.sync-conflict-'))).toEqual([]);
+    expect(s.sb.git(s.a, 'status', '--porcelain', '--untracked-files=all')).toBe('');
+  });
+});
+
 describe.each([
   { step: 'the branch update', pattern: MOVE_UPDATE_REF },
   { step: 'the files were written', pattern: MOVE_READ_TREE },
