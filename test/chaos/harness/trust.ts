@@ -192,9 +192,10 @@ export function remotePathsEver(world: World): string[] {
     const tab = line.indexOf('\t');
     const [, newMode = ''] = line.slice(1, tab).split(' ');
     const path = line.slice(tab + 1);
+    if (/^0+$/.test(newMode)) continue; // a deletion: the addition is in history too
     const what = newMode === '160000' ? `a gitlink ${path}` : isExtraPath(path) ? `ignored/nested path ${path}` : null;
-    if (what && !seen.has(path)) {
-      seen.add(path);
+    if (what && !seen.has(what)) {
+      seen.add(what);
       v.push(`published: the remote has ${what} (commit ${commit})`);
     }
   }
