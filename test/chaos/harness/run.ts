@@ -108,6 +108,8 @@ export async function runChaos(world: World, opts: ChaosOptions): Promise<ChaosR
   const violations: string[] = [];
   const killedAt: Record<string, number> = {};
   const byMode: Record<KillMode, number> = { node: 0, 'node+git': 0, git: 0 };
+  /** Each timed kill, for the figures file (to line a violation up with a kill). */
+  const killLog: string[] = [];
   const trust = new TrustEvents(world);
 
   // A reader of every work-tree file the syncs can write (as an editor or a watcher
@@ -148,6 +150,7 @@ export async function runChaos(world: World, opts: ChaosOptions): Promise<ChaosR
     if (killed) {
       killedAt[`${label}${target}`] = (killedAt[`${label}${target}`] ?? 0) + 1;
       byMode[mode]++;
+      killLog.push(`${new Date().toISOString()} clone ${c.name} ${label || 'cli:'}${target} (${mode}) pid ${pid}${gits.length ? ` git ${gits.join(',')}` : ''}`);
     }
     return killed;
   };
@@ -374,7 +377,7 @@ export async function runChaos(world: World, opts: ChaosOptions): Promise<ChaosR
   const unlogged = [...files.keys()].filter((p) => CONFLICT_COPY.test(p) && !loggedSet.has(p));
   for (const p of unlogged) violations.push(`conflict log: copy ${p} is in the final tree but in no clone's conflicts.log (not shown by "conflicts"/"status")`);
   // Soft findings: reported, not failing.
-  const notes: string[] = [...markers.notes, ...edits.notes];
+  const notes: string[] = [...markers.notes, ...edits.notes, ...killLog.map((k) => `timed kill: ${k}`)];
   const outcomes = await guard('conflict outcomes', () => conflictOutcomes(world), {} as Record<string, number>);
   const figures: ChaosFigures = {
     seed: opts.seed,
