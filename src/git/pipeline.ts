@@ -16,6 +16,7 @@ import { breakerView, effectiveState, recordNetworkFailure, recordSuccess } from
 import { appendConflict, type ConflictRecord } from '../core/conflict-log.js';
 import { BreakerOpenError, ConflictError, RemoteUnavailableError, RepoBusyError, SyncFailedError } from '../core/errors.js';
 import { removeDeadGitLocks } from '../core/lock.js';
+import { existsNoFollow } from '../core/exists-no-follow.js';
 import { retryPolicy, withRetry, type RetryPolicy } from '../core/retry.js';
 import type { Config, SyncType } from '../core/config.js';
 import type { MovingMarker, StateStore } from '../core/state.js';
@@ -176,10 +177,15 @@ export async function runPipeline(ctx: SyncContext): Promise<SyncOutcome> {
       await ctx.step('integrate');
       const { integrate } = await import('./replay.js');
       const integ = await integrate(ctx, { local: tip, remote: remoteTip, previousRemote, branch: pf.branch, remoteName: pf.remote, remoteRef, chosenCopies: run.chosenCopies, sign: pf.sign, ...(await resolverFor(ctx)) });
+      // Logged before the move: a kill after the move's read-tree -u (copy files written)
+      // or its update-ref (copy committed) must not leave a copy that `conflicts` and
+      // `status` never show (the next sync commits and pushes it).
+      for (const rec of integ.records) appendConflict(ctx.ws.paths.conflictsLog, rec);
       if (integ.target !== run.head) {
         try {
           await move(integ.target, integ.pulled ? `integrate ${pf.remote}/${pf.branch} (${integ.how})` : `commit (${ctx.type})`);
         } catch (e) {
+          withdrawUnlanded(ctx, integ.records);
           if (e instanceof WorktreeChangedError && round < MAX_ROUNDS) {
             ctx.logger.info({ paths: e.paths.slice(0, 10) }, 'a file changed while the sync ran; nothing was overwritten; going again to commit it');
             run.status = await statusNow(ctx);
@@ -194,7 +200,6 @@ export async function runPipeline(ctx: SyncContext): Promise<SyncOutcome> {
       run.records.push(...integ.records);
       if (integ.rewrite) run.rewrite = integ.rewrite;
       if (integ.untracked_state.length) run.untrackedState = integ.untracked_state;
-      for (const rec of integ.records) appendConflict(ctx.ws.paths.conflictsLog, rec);
       if (integ.records.length) ctx.logger.info({ conflicts: integ.records.map((r) => ({ path: r.path, outcome: r.outcome, copy: r.copy_path, kind: r.kind })) }, 'resolved conflicts');
       if (!integ.ahead) break;
 
@@ -325,6 +330,19 @@ async function landPending(ctx: SyncContext, branch: string, run: RunState): Pro
     run.head = p.local.commit;
   } catch (e) {
     ctx.logger.warn({ err: (e as Error).message }, 'could not put the local commit on the branch; the changes stay in the work tree for the next sync');
+  }
+}
+
+/**
+ * The move failed: a conflict copy it did not write to the work tree never existed for
+ * the user; its record is withdrawn (a copy file that is there stays logged: the next
+ * sync commits it).
+ */
+function withdrawUnlanded(ctx: SyncContext, records: ConflictRecord[]): void {
+  const time = new Date((ctx.clock ?? Date.now)()).toISOString();
+  for (const rec of records) {
+    if (rec.outcome !== 'copy-created' || !rec.copy_path || existsNoFollow(join(ctx.ws.root, rec.copy_path))) continue;
+    appendConflict(ctx.ws.paths.conflictsLog, { time, resolved: rec.path, withdrawn_op: ctx.opId });
   }
 }
 

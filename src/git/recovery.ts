@@ -27,6 +27,8 @@ import { lockUserIndex, privateIndexPath, readUserIndex, removeQuiet, sweepPriva
 import { headBranchFromFile, integrationInProgress } from './preflight.js';
 import { readRef } from './refs.js';
 import { EMPTY_TREE } from './rev.js';
+import { join } from 'node:path';
+import { existsNoFollow } from '../core/exists-no-follow.js';
 
 const WAIT_FOR_ORPHANS_MS = 10_000;
 
@@ -53,6 +55,7 @@ export async function recoverInterruptedOp(deps: { ws: Workspace; store: StateSt
   if (removed.length) done.push(`removed ${removed.length} lock file(s) its git left`);
   if (active.moving && active.branch) {
     await deps.lock.assertOwned();
+    if (await completeFileMove(git, deps.ws, active.branch, active.moving, log)) done.push('moved the branch to the commit whose files it had written');
     if (await completeIndex(git, deps.ws, active.branch, active.moving, log)) done.push('brought your index up to date with the branch');
   }
   if (active.integrating) {
@@ -70,6 +73,45 @@ export async function recoverInterruptedOp(deps: { ws: Workspace; store: StateSt
     s.stats.last_error = `sync ${active.op} was interrupted at step ${active.step} and recovered (${what})`;
     s.active = null;
   });
+  return true;
+}
+
+/**
+ * The move was cut short after its `read-tree -m -u` wrote the files and before the
+ * branch moved: the work tree holds `moving.to` while the branch and index are still at
+ * `moving.base`. Left so, the next sync would commit the remote's content it finds there
+ * as this device's own change, and publish it again over whatever the remote did since
+ * (a later delete undone, a later rewrite reverted). When every path that differs between
+ * `base` and `to` is exactly `to`'s in the work tree, the move is finished instead: the
+ * branch moves (compare-and-swap from `base`) and completeIndex brings the index along.
+ * Otherwise (git was killed halfway, or the user changed such a file since) nothing is
+ * done and the next sync commits what the work tree holds, as before.
+ */
+async function completeFileMove(git: Git, ws: Workspace, branch: string, moving: MovingMarker, log: Logger): Promise<boolean> {
+  if (!moving.base || headBranchFromFile(ws.gitDir) !== branch) return false;
+  const ref = `refs/heads/${branch}`;
+  const at = (await readRef(ws.commonDir, ref)) ?? (await git.run(['rev-parse', '--verify', '-q', ref], { readOnly: true, okCodes: [1] })).stdout.trim();
+  if (at !== moving.base) return false;
+  if ((await readUserIndex(ws.gitDir)).digest !== moving.index_digest) return false;
+  const diff = (await git.run(['diff-tree', '-r', '--no-renames', '-z', '--name-status', moving.base, moving.to], { readOnly: true })).stdout.split('\0');
+  const changed = new Map<string, string>();
+  for (let i = 0; i + 1 < diff.length; i += 2) if (diff[i]) changed.set(diff[i + 1]!, diff[i]!);
+  if (changed.size === 0) return false;
+  for (const [path, status] of changed) if (status === 'D' && existsNoFollow(join(ws.root, path))) return false;
+  const file = privateIndexPath(ws.gitDir, 'recovery', 'check');
+  const env = { GIT_INDEX_FILE: file };
+  try {
+    await removeQuiet(file, `${file}.lock`);
+    await git.run(['read-tree', moving.to], { env });
+    await git.run(['update-index', '-q', '--refresh'], { env, okCodes: [1] });
+    const differ = (await git.run(['diff-files', '--name-only', '-z'], { env, readOnly: true })).stdout.split('\0');
+    if (differ.some((p) => changed.has(p) && changed.get(p) !== 'D')) return false;
+  } finally {
+    await removeQuiet(file, `${file}.lock`);
+  }
+  const cas = await git.run(['update-ref', '-m', 'sync-coordinator: complete an interrupted move (recovery)', ref, moving.to, moving.base], { okCodes: [128] });
+  if (cas.code !== 0) return false;
+  log.warn({ from: moving.base, to: moving.to, paths: changed.size }, 'the interrupted sync had written the files of its new commit but not moved the branch; moved the branch to that commit (files untouched)');
   return true;
 }
 

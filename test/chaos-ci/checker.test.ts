@@ -4,10 +4,11 @@
  * coordinator's back) and must report it; a healthy world reports nothing.
  */
 import { execFileSync } from 'node:child_process';
-import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { checkConvergence, checkGitCalls, checkLeftovers, checkNoForcePush, checkNoMarkers, checkRequests, copiesOf, finalTree, ledgerCheck, readCalls, subcommand } from '../chaos/harness/checks.js';
+import { checkConvergence, checkEngineGit, checkGitCalls, checkLeftovers, checkNoForcePush, checkNoMarkers, checkRequests, copiesOf, finalTree, forbiddenCall, ledgerCheck, readCalls, subcommand } from '../chaos/harness/checks.js';
+import { remotePathsEver, TrustEvents } from '../chaos/harness/trust.js';
 import { revParse } from '../chaos/harness/gitread.js';
 import { Ledger } from '../chaos/harness/ledger.js';
 import { createRng } from '../chaos/harness/prng.js';
@@ -29,8 +30,17 @@ describe('chaos checker', () => {
     const ledger = new Ledger(7);
     ledger.ownEdit(a.repo, 'a', 1, 'create', () => 0, false);
     ledger.sharedLine(a.repo, 'a', 1, 0, 3, () => world.quiescent(a));
+    // Issue 11's events: the rogue device pushes state files; a's user adds an ignored
+    // file and a nested repository.
+    const trust = new TrustEvents(world);
+    trust.roguePush(1);
+    expect(trust.statePushes).toBe(1);
+    trust.addIgnored(a);
+    trust.addNested(a, createRng(1));
     for (const name of ['a', 'b', 'c'] as const) expect((await world.cli(world.clone(name), ['sync-now'])).code).toBe(0);
     expect((await world.cli(a, ['sync-now'])).code).toBe(0);
+    expect(trust.check()).toEqual([]);
+    expect(checkEngineGit(world)).toEqual([]);
     expect(checkConvergence(world, main())).toEqual([]);
     expect(ledgerCheck(world, ledger, finalTree(world, main()), main()).violations).toEqual([]);
     expect(checkNoMarkers(world)).toEqual({ violations: [], notes: [] });
@@ -91,7 +101,7 @@ describe('chaos checker', () => {
     const before = main();
     mkdirSync(join(a.repo, 'm'), { recursive: true });
     writeFileSync(join(a.repo, 'm', 'marked.txt'), 'a\n<<<<<<< HEAD\nb\n=======\nc\n>>>>>>> theirs\n');
-    world.sb.git(a.repo, 'add', '-A');
+    world.sb.git(a.repo, 'add', 'm/marked.txt');
     world.sb.git(a.repo, 'commit', '-q', '-m', 'markers');
     world.sb.git(a.repo, 'push', '-q', 'origin', 'HEAD:refs/heads/main');
     const marked = main();
@@ -105,29 +115,63 @@ describe('chaos checker', () => {
     expect(fp.violations.join('\n')).toMatch(/remote tip after round 2/);
   });
 
-  it('a marker only in a recovery work-tree snapshot ref is a note, not a violation', () => {
+  it('a marker reachable from any ref is a violation, backup refs included (no snapshot exception any more)', () => {
     const c = world.clone('c');
     const git = (...args: string[]) => world.sb.git(c.repo, ...args).trim();
     const blob = execFileSync('git', ['hash-object', '-w', '--stdin'], { cwd: c.repo, env: world.sb.env, input: 'x\n<<<<<<< HEAD\na\n=======\nb\n>>>>>>> theirs\n', encoding: 'utf8' }).trim();
     const tree = execFileSync('git', ['mktree'], { cwd: c.repo, env: world.sb.env, input: `100644 blob ${blob}\tsnap.txt\n`, encoding: 'utf8' }).trim();
     const commit = execFileSync('git', ['commit-tree', tree, '-m', 'snapshot'], { cwd: c.repo, env: world.sb.env, encoding: 'utf8' }).trim();
     git('update-ref', 'refs/sync-coordinator/backup/20250101-000000-abcdef-worktree', commit);
-    const r = checkNoMarkers(world);
-    expect(r.violations.filter((x) => x.includes('clone c'))).toEqual([]);
-    expect(r.notes.join('\n')).toMatch(/marker in a recovery snapshot only: clone c has blob .* \(snap\.txt\)/);
-    // The same blob under any other ref is a violation.
-    git('update-ref', 'refs/sync-coordinator/backup/20250101-000000-abcdef', commit);
     expect(checkNoMarkers(world).violations.join('\n')).toMatch(/markers: clone c has blob .* \(snap\.txt\)/);
-    git('update-ref', '-d', 'refs/sync-coordinator/backup/20250101-000000-abcdef');
     git('update-ref', '-d', 'refs/sync-coordinator/backup/20250101-000000-abcdef-worktree');
+    expect(checkNoMarkers(world).violations.filter((x) => x.includes('clone c'))).toEqual([]);
+  });
+
+  it('reports a git call of the old engine (rebase, merge, checkout-index, reset --hard, a forced push)', () => {
+    for (const args of ['-c core.editor=true rebase origin/main', 'merge --no-edit origin/main', 'checkout-index -f -- a', 'reset -q --hard HEAD', 'push --porcelain origin +abc:refs/heads/main', 'push --force origin x:refs/heads/main', 'cherry-pick abc']) expect(forbiddenCall(args), args).toBe(true);
+    for (const args of ['merge-file -p -q a b c', 'merge-base a b', 'read-tree -m -u a b', 'reset -q abc --pathspec-from-file=-', 'push --porcelain origin abc:refs/heads/main', 'fetch --no-tags --quiet origin +refs/heads/main:refs/remotes/origin/main', 'update-ref -m x refs/heads/main a b']) expect(forbiddenCall(args), args).toBe(false);
+    const a = world.clone('a');
+    const t = 1_700_000_000_000_000_000n;
+    appendFileSync(a.recorder.logFile, `${t} ${t + 10n} op-9 99 -c core.editor=true rebase --continue\n`);
+    expect(checkEngineGit(world).join('\n')).toMatch(/engine: clone a: op op-9 ran .*rebase --continue/);
+  });
+
+  it('reports an ignored path, a nested path or a gitlink ever pushed, and a device state file changed', () => {
+    const a = world.clone('a');
+    const before = main();
+    mkdirSync(join(a.repo, 'secrets'), { recursive: true });
+    writeFileSync(join(a.repo, 'secrets', 'leak.txt'), 'secret\n');
+    world.sb.git(a.repo, 'add', '-f', 'secrets/leak.txt');
+    world.sb.git(a.repo, 'update-index', '--add', '--cacheinfo', `160000,${before},nested/sub`);
+    world.sb.git(a.repo, 'commit', '-q', '-m', 'leak');
+    world.sb.git(a.repo, 'push', '-q', 'origin', 'HEAD:refs/heads/main');
+    // Removed again later: it stays reachable in history, which is what counts.
+    world.sb.git(a.repo, 'rm', '-q', '-r', '--cached', 'secrets', 'nested/sub');
+    world.sb.git(a.repo, 'commit', '-q', '-m', 'unleak');
+    world.sb.git(a.repo, 'push', '-q', 'origin', 'HEAD:refs/heads/main');
+    const v = remotePathsEver(world).join('\n');
+    expect(v).toMatch(/published: the remote has ignored\/nested path secrets\/leak\.txt/);
+    expect(v).toMatch(/published: the remote has a gitlink nested\/sub/);
+    const trust = new TrustEvents(world);
+    expect(trust.violations).toEqual([]);
+    const cfg = join(a.state, 'config.json');
+    const saved = readFileSync(cfg);
+    writeFileSync(cfg, '{"device_name":"ROGUE"}');
+    trust.sampleState();
+    expect(trust.violations.join('\n')).toMatch(/clone a's .claude\/sync-coordination\/config.json changed/);
+    writeFileSync(cfg, saved);
+    rmSync(join(a.repo, 'secrets'), { recursive: true, force: true });
   });
 
   it('reports leftovers: git lock files, a held lock, an unanswered request', async () => {
     const c = world.clone('c');
     writeFileSync(join(c.repo, '.git', 'index.lock'), '');
     mkdirSync(join(c.state, 'sync-coordinator.lock'));
+    mkdirSync(join(c.repo, '.git', 'sync-coordinator'), { recursive: true });
+    writeFileSync(join(c.repo, '.git', 'sync-coordinator', 'index-20250101-000000-abcdef-merge'), '');
     const v = (await checkLeftovers(world)).join('\n');
     expect(v).toMatch(/clone c has .git\/index.lock/);
+    expect(v).toMatch(/clone c has the private file .git\/sync-coordinator\/index-20250101-000000-abcdef-merge/);
     expect(v).toMatch(/clone c lock still held/);
     expect(checkRequests([{ clone: c, id: '0000000000000-1-deadbeef' }]).join('\n')).toMatch(/got exit 0 but has neither/);
   });

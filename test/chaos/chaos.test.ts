@@ -1,8 +1,13 @@
 /**
  * The full chaos suite (npm run test:chaos): CHAOS_ROUNDS rounds (default 30) of random
- * edits, CLI syncs SIGKILLed at random moments, a daemon kill -9'd and restarted, and a
- * remote that goes down and comes back, across three clones of one `git daemon` remote;
- * then the invariant check. Replay a failure with the seed it prints: CHAOS_SEED=<n>.
+ * edits, CLI syncs SIGKILLed at random moments or at a chosen moment of the engine
+ * (a git step: commit-tree, add, fetch, read-tree, merge-file, update-ref, push; or the
+ * move of the user's files, index and branch under .git/index.lock), a daemon kill -9'd
+ * and restarted, and a remote that goes down and comes back, across three clones of one
+ * `git daemon` remote; plus issue 11's events: a rogue device pushing files under the
+ * state directory, ignored files and nested repositories appearing in the work trees.
+ * Then the invariant check (harness/checks.ts, harness/trust.ts). Replay a failure with
+ * the seed it prints: CHAOS_SEED=<n>.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { seedFromEnv } from './harness/prng.js';

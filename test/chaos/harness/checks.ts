@@ -8,7 +8,8 @@ import { join } from 'node:path';
 import { overlappingOps, type GitCall } from '../../helpers/git-recorder.js';
 import { gitOk, gitRun, isAncestor, markerBlobs, readReflogFile, revParse, treeFiles } from './gitread.js';
 import type { Ledger, TokenRecord } from './ledger.js';
-import type { Clone, CloneName, World } from './world.js';
+import { isExtraPath } from './trust.js';
+import type { Clone, World } from './world.js';
 
 export interface CheckResult {
   violations: string[];
@@ -49,8 +50,9 @@ export function checkConvergence(world: World, remoteMain: string): string[] {
       const ahead = gitRun(sb.env, c.repo, ['rev-list', '--count', `${remoteMain}..HEAD`]).stdout.trim();
       if (ahead !== '0') v.push(`converge: clone ${c.name} has ${ahead} commit(s) not on the remote (same tree)`);
     }
-    const dirty = gitRun(sb.env, c.repo, ['status', '--porcelain', '--untracked-files=all']).stdout;
-    if (dirty.trim()) v.push(`converge: clone ${c.name} work tree not clean:\n${dirty.trimEnd()}`);
+    // Ignored files and nested repositories (trust.ts) stay untracked on purpose.
+    const dirty = gitRun(sb.env, c.repo, ['status', '--porcelain', '--untracked-files=all']).stdout.split('\n').filter((l) => l.trim() && !(l.startsWith('?? ') && isExtraPath(l.slice(3))));
+    if (dirty.length) v.push(`converge: clone ${c.name} work tree not clean:\n${dirty.join('\n')}`);
   }
   return v;
 }
@@ -78,23 +80,19 @@ export function locateTokens(world: World, required: TokenRecord[], files: Map<s
 }
 
 /**
- * No conflict marker in any blob reachable from any ref of the remote or a clone. A blob
- * reachable only from recovery's work-tree snapshot refs is a note, not a violation:
- * the coordinator saves a killed merge's work tree there on purpose and never writes
- * such a file back (see MarkerHit.snapshotOnly).
+ * No conflict marker in any blob reachable from any ref (or HEAD) of the remote or a
+ * clone. The engine merges in the object store and never writes a marker anywhere, so
+ * there is no exception (the old engine's recovery snapshots are gone).
  */
 export function checkNoMarkers(world: World): { violations: string[]; notes: string[] } {
   const v: string[] = [];
-  const notes: string[] = [];
   const repos: Array<[string, string]> = [['remote', world.sb.remote], ...[...world.clones.values()].map((c): [string, string] => [`clone ${c.name}`, c.repo])];
   for (const [name, repo] of repos) {
     for (const hit of markerBlobs(world.sb.env, repo)) {
-      const text = `${name} has blob ${hit.blob} (${hit.path}) with a conflict-marker line ${JSON.stringify(hit.line)}, reachable from ${hit.refs.join(', ') || 'HEAD'}`;
-      if (hit.snapshotOnly) notes.push(`marker in a recovery snapshot only: ${text}`);
-      else v.push(`markers: ${text}`);
+      v.push(`markers: ${name} has blob ${hit.blob} (${hit.path}) with a conflict-marker line ${JSON.stringify(hit.line)}, reachable from ${hit.refs.join(', ') || 'HEAD'}`);
     }
   }
-  return { violations: v, notes };
+  return { violations: v, notes: [] };
 }
 
 /** No force push: the remote's reflog is one chain where each tip descends from the one before. */
@@ -125,11 +123,21 @@ export async function checkLeftovers(world: World): Promise<string[]> {
       continue;
     }
     const s = JSON.parse(st.stdout) as { lock: { held: boolean; owner: unknown }; queue: { pending: number }; active: unknown };
+    // No private index (or merge scratch dir, or message file) of the engine is left.
+    const priv = join(c.repo, '.git', 'sync-coordinator');
+    let names: string[] = [];
+    try {
+      names = readdirSync(priv);
+    } catch {
+      /* none yet */
+    }
+    for (const n of names.filter((x) => /^(index|msg|merge)-/.test(x))) v.push(`leftovers: clone ${c.name} has the private file .git/sync-coordinator/${n}`);
     if (s.lock.held) v.push(`leftovers: clone ${c.name} lock still held by ${JSON.stringify(s.lock.owner)}`);
     if (s.queue.pending !== 0) v.push(`leftovers: clone ${c.name} has ${s.queue.pending} request(s) still queued after the final syncs`);
     if (s.active) v.push(`leftovers: clone ${c.name} still shows an active operation ${JSON.stringify(s.active)}`);
+    if (gitRun(world.sb.env, c.repo, ['symbolic-ref', '-q', 'HEAD']).code !== 0) v.push(`leftovers: clone ${c.name} has a detached HEAD`);
     const gitDir = join(c.repo, '.git');
-    for (const f of ['rebase-merge', 'rebase-apply', 'MERGE_HEAD', 'CHERRY_PICK_HEAD', 'REVERT_HEAD', 'index.lock', 'HEAD.lock', 'ORIG_HEAD.lock', 'packed-refs.lock']) {
+    for (const f of ['rebase-merge', 'rebase-apply', 'MERGE_HEAD', 'CHERRY_PICK_HEAD', 'REVERT_HEAD', 'BISECT_LOG', 'index.lock', 'HEAD.lock', 'ORIG_HEAD.lock', 'packed-refs.lock', 'config.lock']) {
       if (existsSync(join(gitDir, f))) v.push(`leftovers: clone ${c.name} has .git/${f}`);
     }
     for (const f of lockFiles(join(gitDir, 'refs'))) v.push(`leftovers: clone ${c.name} has ${f}`);
@@ -214,9 +222,60 @@ export function checkGitCalls(world: World): { violations: string[]; calls: numb
   return { violations: v, calls: total };
 }
 
+/**
+ * The engine integrates in the object store: none of its git calls may be a porcelain
+ * that rewrites or merges in the work tree, restores files, or forces a push.
+ */
+export function checkEngineGit(world: World): string[] {
+  const v: string[] = [];
+  for (const c of world.clones.values()) {
+    const bad = readCalls(c.recorder.logFile).filter((k) => k.op && forbiddenCall(k.args));
+    for (const k of bad.slice(0, 5)) v.push(`engine: clone ${c.name}: op ${k.op} ran ${JSON.stringify(k.args.slice(0, 160))}`);
+    if (bad.length > 5) v.push(`engine: clone ${c.name}: ${bad.length - 5} more such calls`);
+  }
+  return v;
+}
+
+const FORBIDDEN = new Set(['rebase', 'merge', 'cherry-pick', 'revert', 'checkout', 'checkout-index', 'switch', 'restore', 'stash', 'pull', 'am', 'clean']);
+
+export function forbiddenCall(args: string): boolean {
+  const sub = subcommand(args);
+  if (FORBIDDEN.has(sub)) return true;
+  const parts = args.split(/\s+/);
+  if (sub === 'reset' && parts.includes('--hard')) return true;
+  if (sub === 'push') {
+    const after = parts.slice(parts.indexOf('push') + 1);
+    if (after.some((a) => a === '-f' || a.startsWith('--force') || a === '--mirror' || (a.startsWith('+') && a.includes(':')))) return true;
+  }
+  return false;
+}
+
 export function remoteFsck(world: World): string[] {
   const r = gitRun(world.sb.env, world.sb.remote, ['fsck', '--no-dangling', '--no-progress']);
   return r.code === 0 ? [] : [`remote: git fsck failed: ${r.stderr.trim().slice(0, 400)}`];
+}
+
+/** How many records of each outcome all clones' conflicts.log hold (copy-created, auto-merged, ...). */
+export function conflictOutcomes(world: World): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const c of world.clones.values()) {
+    let text = '';
+    try {
+      text = readFileSync(join(c.state, 'conflicts.log'), 'utf8');
+    } catch {
+      continue;
+    }
+    for (const line of text.split('\n')) {
+      try {
+        const r = JSON.parse(line) as { outcome?: string; withdrawn_op?: string };
+        const k = r.outcome ?? (r.withdrawn_op ? 'withdrawn' : null);
+        if (k) out[k] = (out[k] ?? 0) + 1;
+      } catch {
+        /* not a record */
+      }
+    }
+  }
+  return out;
 }
 
 /** copy_path of every "copy-created" line of every clone's conflicts.log. */
@@ -254,24 +313,8 @@ export interface LedgerResult {
   required: number;
   lost: number;
   deletesUndone: number;
-  /** Undone deletes made while git's own rebase ran in that clone (notes, see below). */
-  deletesUndoneInRebase: number;
   notes: string[];
   inCopies: number;
-}
-
-/**
- * Was `at` (ms) inside a `git rebase` that started an integration (not --continue etc.)
- * in this clone? git's rebase checks that the work tree is clean and only then checks
- * out the upstream; a file deleted in between counts for git as "up to date" (a missing
- * file has nothing to lose), and the replayed local commit writes it back. That window
- * is inside git itself; README "Known limits" says so. The file comes back with its
- * content: nothing is lost, the user deletes it again.
- */
-function insideGitRebase(calls: GitCall[], at: number | undefined): boolean {
-  if (at === undefined) return false;
-  const ns = BigInt(at) * 1_000_000n;
-  return calls.some((k) => subcommand(k.args) === 'rebase' && !/ --(continue|abort|quit|skip)\b/.test(k.args) && k.start <= ns && ns <= k.end);
 }
 
 export function ledgerCheck(world: World, ledger: Ledger, files: Map<string, string>, remoteMain: string): LedgerResult {
@@ -287,23 +330,16 @@ export function ledgerCheck(world: World, ledger: Ledger, files: Map<string, str
     report(`lost edit: ${t.token} (clone ${t.clone}, round ${t.round}, at ${stamp(ev?.at)}, ${t.kind}${t.concurrent ? ', made while syncs ran' : ''}) at ${t.path}: ${x.where}${x.detail ? ` [${x.detail}]` : ''}`);
   }
   let deletesUndone = 0;
-  let deletesUndoneInRebase = 0;
   const notes: string[] = [];
   for (const d of ledger.deletedOwnFiles()) {
     if (!files.has(d.path)) continue;
     const del = [...ledger.events].reverse().find((e) => e.path === d.path && e.kind === 'own-delete');
     const content = files.get(d.path)!.trim().split('\n').pop();
     const text = `undone delete: ${d.path} (deleted in clone ${d.clone} in round ${del?.round} at ${stamp(del?.at)}${del?.concurrent ? ' while syncs ran' : ''}, removing ${del?.superseded.join(',')}) is back in the final tree with ${content}`;
-    const clone = world.clones.get(d.clone as CloneName);
-    if (content === del?.superseded[0] && clone && insideGitRebase(readCalls(clone.recorder.logFile), del?.at)) {
-      deletesUndoneInRebase++;
-      notes.push(`${text}; the delete fell inside a running git rebase (git's own clean-check-to-checkout window)`);
-      continue;
-    }
     deletesUndone++;
     report(text);
   }
-  return { violations: v, required: required.length, lost: lost.length, deletesUndone, deletesUndoneInRebase, notes, inCopies: verdicts.filter((x) => x.where === 'copy').length };
+  return { violations: v, required: required.length, lost: lost.length, deletesUndone, notes, inCopies: verdicts.filter((x) => x.where === 'copy').length };
 }
 
 export { CONFLICT_COPY };
@@ -313,8 +349,12 @@ export function logEvents(world: World): Record<string, number> {
   const patterns: Record<string, RegExp> = {
     lock_takeovers: /took over (the lock of dead owner|a stale lock)/,
     recoveries: /recovered an interrupted sync: (?!nothing)/,
-    interrupted_before_rewrite: /previous sync was interrupted before it rewrote anything/,
+    recoveries_nothing_to_do: /recovered an interrupted sync: nothing to restore/,
+    index_completed: /brought the index up to date \(files untouched\)/,
+    moves_completed: /moved the branch to that commit \(files untouched\)/,
     git_locks_removed: /removed git lock files left by a killed sync/,
+    saves_during_move: /a file changed while the sync ran; nothing was overwritten/,
+    state_paths_untracked: /the remote tracks \d+ path\(s\) under/,
     orphans_stopped: /stopping git processes left by the interrupted sync/,
     push_retries: /push rejected \(the remote moved meanwhile\)/,
     breaker_opened: /circuit breaker opened/,

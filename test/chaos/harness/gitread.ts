@@ -80,15 +80,7 @@ export interface MarkerHit {
   line: string;
   /** Refs whose history reaches the blob. */
   refs: string[];
-  /**
-   * Reachable only from crash recovery's work-tree snapshots
-   * (`refs/sync-coordinator/backup/<op>-worktree`): a killed merge's work tree that
-   * recovery saved and, by design, did not write back (src/git/restore.ts).
-   */
-  snapshotOnly: boolean;
 }
-
-const SNAPSHOT_REFS = 'refs/sync-coordinator/backup/*-worktree';
 
 /** Every blob of every commit reachable from any ref (and HEAD) with a conflict-marker line. */
 export function markerBlobs(env: NodeJS.ProcessEnv, cwd: string): MarkerHit[] {
@@ -105,9 +97,7 @@ export function markerBlobs(env: NodeJS.ProcessEnv, cwd: string): MarkerHit[] {
     const m = MARKER_LINE.exec(o.content.toString('latin1'));
     if (!m) continue;
     const refs = gitRun(env, cwd, ['for-each-ref', '--format=%(refname)', '--contains', firstCommitWith(env, cwd, sha) ?? 'HEAD']).stdout.split('\n').filter(Boolean);
-    const outsideSnapshots = gitRun(env, cwd, ['rev-list', '--objects', `--exclude=${SNAPSHOT_REFS}`, '--all', 'HEAD']).stdout;
-    const snapshotOnly = !outsideSnapshots.split('\n').some((l) => l.startsWith(sha));
-    hits.push({ blob: sha, path: pathOf.get(sha) ?? '?', line: m[0], refs, snapshotOnly });
+    hits.push({ blob: sha, path: pathOf.get(sha) ?? '?', line: m[0], refs });
   }
   return hits;
 }

@@ -88,3 +88,8 @@ export function killPid(pid: number, signal: NodeJS.Signals = 'SIGKILL'): boolea
 export function gitCommandsIn(dir: string): string[][] {
   return liveGitIn(dir).map((p) => cmdlineOf(p).filter(Boolean));
 }
+
+/** Live git processes (and our recorder wrappers) in `dir`, with their argv. */
+export function gitProcessesIn(dir: string): Array<{ pid: number; argv: string[] }> {
+  return liveGitIn(dir).map((pid) => ({ pid, argv: cmdlineOf(pid).filter(Boolean) }));
+}

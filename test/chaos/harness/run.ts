@@ -5,14 +5,16 @@
  * Then everything is restarted, every clone syncs until two consecutive rounds change
  * nothing, and the invariants are checked. Returns the figures and every violation.
  */
-import { writeFileSync } from 'node:fs';
-import { isAlive } from './procs.js';
-import { TARGET_STEPS, whenRunning } from './kills.js';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { isAlive, killPid } from './procs.js';
+import { modesFor, TARGET_STEPS, whenRunning, type KillMode, type Target } from './kills.js';
 import { settle } from './settle.js';
-import { checkConvergence, checkGitCalls, logEvents, checkLeftovers, checkNoForcePush, checkNoMarkers, checkRequests, loggedCopies, countCommits, CONFLICT_COPY, finalTree, ledgerCheck, remoteFsck } from './checks.js';
-import { revParse } from './gitread.js';
+import { checkConvergence, checkEngineGit, checkGitCalls, conflictOutcomes, logEvents, checkLeftovers, checkNoForcePush, checkNoMarkers, checkRequests, loggedCopies, countCommits, CONFLICT_COPY, finalTree, ledgerCheck, remoteFsck } from './checks.js';
+import { MARKER_LINE, revParse } from './gitread.js';
 import { Ledger, SHARED_FILES, SHARED_LINES } from './ledger.js';
 import { createRng } from './prng.js';
+import { TrustEvents } from './trust.js';
 import { CLONES, type Clone, type Tracked, type World } from './world.js';
 
 export interface ChaosOptions {
@@ -31,8 +33,13 @@ export interface ChaosFigures {
   requests: number;
   requests_by_command: Record<string, number>;
   cli_kills: number;
-  /** Kills that waited for a git step of the victim (lock held, that git running). */
+  /**
+   * Kills that waited for a moment of the victim's sync (kills.ts): `<target>` for a CLI,
+   * `daemon:<target>` for the daemon.
+   */
   kills_at_step: Record<string, number>;
+  /** Those timed kills by mode: node only, node and its git, git only. */
+  kills_by_mode: Record<KillMode, number>;
   daemon_starts: number;
   daemon_kills: number;
   remote_outages: number;
@@ -43,16 +50,22 @@ export interface ChaosFigures {
   edits_lost: number;
   /** Own files deleted (the last action on them) that are back in the final tree. */
   deletes_undone: number;
-  /** Deletes made inside git's own rebase window that came back (notes, not violations). */
-  deletes_undone_in_git_rebase: number;
   edits_in_conflict_copies: number;
   edits_skipped_busy: number;
   conflict_copies: number;
   conflicts_logged: number;
   /** Conflict copies in the final tree that no clone's conflicts.log names. */
   conflict_copies_unlogged: number;
-  /** Blobs with conflict markers reachable only from recovery's -worktree snapshot refs. */
-  markers_in_snapshots: number;
+  /** conflicts.log records by outcome (copy-created, auto-merged, kept-modified, ...). */
+  conflict_outcomes: Record<string, number>;
+  auto_merges: number;
+  /** Work-tree reads (every file under shared/ and own/ of every clone, all run long). */
+  worktree_samples: number;
+  /** Issue 11: the rogue device's pushes of state files (accepted / tried). */
+  state_pushes: number;
+  state_push_attempts: number;
+  nested_repos: number;
+  ignored_files: number;
   remote_commits: number;
   remote_pushes: number;
   git_calls: number;
@@ -94,6 +107,53 @@ export async function runChaos(world: World, opts: ChaosOptions): Promise<ChaosR
   const f = { cli_kills: 0, daemon_starts: 0, daemon_kills: 0, remote_outages: 0, concurrent: 0 };
   const violations: string[] = [];
   const killedAt: Record<string, number> = {};
+  const byMode: Record<KillMode, number> = { node: 0, 'node+git': 0, git: 0 };
+  /** Each timed kill, for the figures file (to line a violation up with a kill). */
+  const killLog: string[] = [];
+  const trust = new TrustEvents(world);
+
+  // A reader of every work-tree file the syncs can write (as an editor or a watcher
+  // would), all run long: it must never see a conflict marker (the user never types one
+  // here). It also samples the devices' own state files (trust.ts).
+  let sampling = true;
+  let samples = 0;
+  const markerSeen = new Set<string>();
+  const sampler = (async () => {
+    while (sampling) {
+      for (const c of world.clones.values()) {
+        for (const rel of listFiles(c.repo, ['shared', 'own'])) {
+          let text = '';
+          try {
+            text = readFileSync(join(c.repo, rel), 'latin1');
+          } catch {
+            continue;
+          }
+          if (MARKER_LINE.test(text) && !markerSeen.has(`${c.name}/${rel}`)) {
+            markerSeen.add(`${c.name}/${rel}`);
+            violations.push(`markers: a conflict marker appeared in clone ${c.name}'s work-tree file ${rel} at ${new Date().toISOString()}`);
+          }
+        }
+      }
+      trust.sampleState();
+      samples++;
+      await new Promise((r) => setTimeout(r, 25));
+    }
+  })();
+
+  /** Kill at a moment of `pid`'s sync (kills.ts); `killNode` kills the coordinator process. */
+  const killAtMoment = async (c: Clone, pid: number, target: Target, mode: KillMode, done: () => boolean, killNode: () => boolean, label: string): Promise<boolean> => {
+    const gits = await whenRunning(c, pid, target, done);
+    if (gits === null || done()) return false;
+    let killed = false;
+    if (mode !== 'git') killed = killNode();
+    if (mode !== 'node') for (const g of gits) killed = killPid(g) || killed;
+    if (killed) {
+      killedAt[`${label}${target}`] = (killedAt[`${label}${target}`] ?? 0) + 1;
+      byMode[mode]++;
+      killLog.push(`${new Date().toISOString()} clone ${c.name} ${label || 'cli:'}${target} (${mode}) pid ${pid}${gits.length ? ` git ${gits.join(',')}` : ''}`);
+    }
+    return killed;
+  };
 
   const noteFailure = (t: Tracked, code: number | null) => {
     const first = (t.stderr.trim().split('\n').find((l) => l.trim()) ?? jsonMessage(t.stdout) ?? `(no output, exit ${code})`)
@@ -104,6 +164,9 @@ export async function runChaos(world: World, opts: ChaosOptions): Promise<ChaosR
       .replace(/:\d{4,5}\//g, ':<port>/');
     const key = `${t.args[0]} exit ${code}: ${first.slice(0, 240)}`;
     failures.set(key, (failures.get(key) ?? 0) + 1);
+    // Invariant 14: a sync never checks state files out, so no device's index tracks one
+    // and none refuses to sync because of it (src/core/tracked-state.ts).
+    if (/git tracks files in the state directory/.test(t.stderr + t.stdout)) violations.push(`state files: ${t.args.join(' ')} in ${t.clone} refused because its index tracks state files (a sync checked them out): ${first.slice(0, 300)}`);
   };
 
   const startDaemon = async () => {
@@ -133,6 +196,9 @@ export async function runChaos(world: World, opts: ChaosOptions): Promise<ChaosR
       if (!rng.chance(0.75)) continue;
       const c = world.clone(name);
       for (let i = rng.int(1, 3); i > 0; i--) randomEdit(c, round, false);
+      // Issue 11: the user adds an ignored file or a nested repository now and then.
+      if (rng.chance(0.2)) trust.addIgnored(c);
+      if (rng.chance(0.12)) trust.addNested(c, rng);
     }
     if (rng.chance(0.5)) {
       // The same line of the same file in 2-3 clones: a conflict at the next syncs.
@@ -159,16 +225,17 @@ export async function runChaos(world: World, opts: ChaosOptions): Promise<ChaosR
       if (rng.chance(0.5)) {
         actions.push(at(rng.int(0, 1500), kill));
       } else {
-        // While it syncs: at a given git step, if it gets there within 3 s.
-        const step = rng.pick(TARGET_STEPS);
+        // While it syncs: at a given moment, if it gets there within 3 s.
+        const target = rng.pick(TARGET_STEPS);
+        const mode = rng.pick(modesFor(target));
         const giveUp = Date.now() + 3000;
         actions.push(
-          whenRunning(daemonClone, daemonPid, step, () => Date.now() > giveUp || !isAlive(daemonPid)).then((hit) => {
-            if (hit) {
-              kill();
-              killedAt[`daemon:${step}`] = (killedAt[`daemon:${step}`] ?? 0) + 1;
-            }
-          }),
+          killAtMoment(daemonClone, daemonPid, target, mode, () => Date.now() > giveUp || !isAlive(daemonPid), () => {
+            if (world.daemonPid(daemonClone) !== daemonPid) return false;
+            process.kill(daemonPid, 'SIGKILL');
+            f.daemon_kills++;
+            return true;
+          }, 'daemon:'),
         );
       }
     }
@@ -201,8 +268,9 @@ export async function runChaos(world: World, opts: ChaosOptions): Promise<ChaosR
       const startDelay = rng.int(0, 600);
       // Half the kills land early (start-up, lock, commit), half during fetch/integrate/push.
       const killAfter = rng.chance(0.45) ? (rng.chance(0.5) ? rng.int(20, 400) : rng.int(400, 1500)) : null;
-      // Other kills wait for a given git step of this process (lock held, git running).
-      const killAtStep = killAfter === null && rng.chance(0.5) ? rng.pick(TARGET_STEPS) : null;
+      // Other kills wait for a given moment of this process's sync (kills.ts).
+      const killAtStep = killAfter === null && rng.chance(0.55) ? rng.pick(TARGET_STEPS) : null;
+      const killMode = killAtStep ? rng.pick(modesFor(killAtStep)) : 'node';
       byCommand[cmd] = (byCommand[cmd] ?? 0) + 1;
       actions.push(
         at(startDelay, async () => {
@@ -218,13 +286,13 @@ export async function runChaos(world: World, opts: ChaosOptions): Promise<ChaosR
           }
           if (killAtStep !== null && t.child.pid) {
             const pid = t.child.pid;
-            void whenRunning(c, pid, killAtStep, () => t.child.exitCode !== null || t.child.signalCode !== null).then((hit) => {
-              if (hit && t.child.exitCode === null && t.child.signalCode === null) {
-                t.child.kill('SIGKILL');
-                f.cli_kills++;
-                killedAt[killAtStep] = (killedAt[killAtStep] ?? 0) + 1;
-              }
-            });
+            const exited = () => t.child.exitCode !== null || t.child.signalCode !== null;
+            void killAtMoment(c, pid, killAtStep, killMode, exited, () => {
+              if (exited()) return false;
+              t.child.kill('SIGKILL');
+              f.cli_kills++;
+              return true;
+            }, '');
           }
           const deadline = setTimeout(() => {
             violations.push(`hung: ${args.join(' ')} in ${c.name} ran for more than 90 s (round ${round}); killed`);
@@ -253,6 +321,14 @@ export async function runChaos(world: World, opts: ChaosOptions): Promise<ChaosR
       const c = world.clone(rng.pick(CLONES));
       actions.push(at(rng.int(0, 1500), () => randomEdit(c, round, true)));
     }
+    // Issue 11 while the syncs run: ignored files and nested repositories appear, and the
+    // rogue device pushes state files.
+    if (rng.chance(0.3)) {
+      const c = world.clone(rng.pick(CLONES));
+      const nested = rng.chance(0.4);
+      actions.push(at(rng.int(0, 1500), () => (nested ? trust.addNested(c, rng) : trust.addIgnored(c))));
+    }
+    if (rng.chance(0.35)) actions.push(at(rng.int(0, 1200), () => trust.roguePush(round)));
 
     await Promise.all(actions);
     tips.push(revParse(world.sb.env, world.sb.remote, 'main')!);
@@ -261,6 +337,8 @@ export async function runChaos(world: World, opts: ChaosOptions): Promise<ChaosR
 
   // ---- settle: restart everything, sync until quiet ------------------------------------
   const settled = await settle(world, daemonClone, startDaemon);
+  sampling = false;
+  await sampler;
   violations.push(...settled.violations);
   const iterations = settled.iterations;
   const remoteMain = revParse(world.sb.env, world.sb.remote, 'main')!;
@@ -277,8 +355,11 @@ export async function runChaos(world: World, opts: ChaosOptions): Promise<ChaosR
   };
   violations.push(...(await guard('convergence', () => checkConvergence(world, remoteMain), [])));
   const files = await guard('final tree', () => finalTree(world, remoteMain), new Map<string, string>());
-  const edits = await guard('edits', () => ledgerCheck(world, ledger, files, remoteMain), { violations: [], required: -1, lost: -1, deletesUndone: -1, deletesUndoneInRebase: -1, notes: [], inCopies: -1 });
+  const edits = await guard('edits', () => ledgerCheck(world, ledger, files, remoteMain), { violations: [], required: -1, lost: -1, deletesUndone: -1, notes: [], inCopies: -1 });
   violations.push(...edits.violations);
+  if (ledger.skippedMarkers > 0) violations.push(`markers: the user found a conflict marker in a shared file ${ledger.skippedMarkers} time(s) (and skipped the edit)`);
+  violations.push(...(await guard('engine git', () => checkEngineGit(world), [])));
+  violations.push(...(await guard('trust', () => trust.check(), [])));
   const markers = await guard('markers', () => checkNoMarkers(world), { violations: [], notes: [] });
   violations.push(...markers.violations);
   const fp = await guard('force push', () => checkNoForcePush(world, tips), { violations: [], pushes: -1 });
@@ -296,7 +377,8 @@ export async function runChaos(world: World, opts: ChaosOptions): Promise<ChaosR
   const unlogged = [...files.keys()].filter((p) => CONFLICT_COPY.test(p) && !loggedSet.has(p));
   for (const p of unlogged) violations.push(`conflict log: copy ${p} is in the final tree but in no clone's conflicts.log (not shown by "conflicts"/"status")`);
   // Soft findings: reported, not failing.
-  const notes: string[] = [...markers.notes, ...edits.notes];
+  const notes: string[] = [...markers.notes, ...edits.notes, ...killLog.map((k) => `timed kill: ${k}`)];
+  const outcomes = await guard('conflict outcomes', () => conflictOutcomes(world), {} as Record<string, number>);
   const figures: ChaosFigures = {
     seed: opts.seed,
     rounds: opts.rounds,
@@ -305,6 +387,7 @@ export async function runChaos(world: World, opts: ChaosOptions): Promise<ChaosR
     requests_by_command: byCommand,
     cli_kills: f.cli_kills,
     kills_at_step: killedAt,
+    kills_by_mode: byMode,
     daemon_starts: f.daemon_starts,
     daemon_kills: f.daemon_kills,
     remote_outages: f.remote_outages,
@@ -314,13 +397,18 @@ export async function runChaos(world: World, opts: ChaosOptions): Promise<ChaosR
     edits_required: edits.required,
     edits_lost: edits.lost,
     deletes_undone: edits.deletesUndone,
-    deletes_undone_in_git_rebase: edits.deletesUndoneInRebase,
     edits_in_conflict_copies: edits.inCopies,
     edits_skipped_busy: ledger.skippedBusy + ledger.skippedMarkers + ledger.skippedAbsent,
     conflict_copies: [...files.keys()].filter((p) => CONFLICT_COPY.test(p)).length,
     conflicts_logged: logged.length,
     conflict_copies_unlogged: unlogged.length,
-    markers_in_snapshots: markers.notes.length,
+    conflict_outcomes: outcomes,
+    auto_merges: outcomes['auto-merged'] ?? 0,
+    worktree_samples: samples,
+    state_pushes: trust.statePushes,
+    state_push_attempts: trust.statePushAttempts,
+    nested_repos: trust.nestedCount,
+    ignored_files: trust.ignoredCount,
     remote_commits: await guard('commits', () => countCommits(world, remoteMain), -1),
     remote_pushes: fp.pushes,
     git_calls: calls.calls,
@@ -330,6 +418,26 @@ export async function runChaos(world: World, opts: ChaosOptions): Promise<ChaosR
     violations: violations.length,
   };
   return { figures, violations, notes, failures: [...failures].sort((a, b) => b[1] - a[1]).map(([k, v]) => `${v}x ${k}`) };
+}
+
+/** Work-tree relative paths of the files under `dirs` (missing dirs are skipped). */
+function listFiles(repo: string, dirs: string[]): string[] {
+  const out: string[] = [];
+  const walk = (rel: string) => {
+    let entries;
+    try {
+      entries = readdirSync(join(repo, rel), { withFileTypes: true });
+    } catch {
+      return;
+    }
+    for (const e of entries) {
+      const p = `${rel}/${e.name}`;
+      if (e.isDirectory()) walk(p);
+      else if (e.isFile() && p.endsWith('.txt')) out.push(p);
+    }
+  };
+  for (const d of dirs) walk(d);
+  return out;
 }
 
 /** The message of a `--json` result line (sync-now, process). */

@@ -13,6 +13,7 @@ import { makeSandbox, type Sandbox } from '../../helpers/git-fixture.js';
 import { makeGitRecorder, type GitRecorder } from '../../helpers/git-recorder.js';
 import { sharedBase, sharedPath, SHARED_FILES } from './ledger.js';
 import { daemonProcessesIn, isAlive, killPid, liveGitIn, liveProcessesIn } from './procs.js';
+import { IGNORE_GLOBS, OWN_STATE_FILES } from './trust.js';
 
 export const STATE_DIR = '.claude/sync-coordination';
 export const CLONES = ['a', 'b', 'c'] as const;
@@ -27,7 +28,7 @@ export function chaosConfig(clone: string): Record<string, unknown> {
     lock_timeout_ms: 20_000,
     retries: { default: 2, robust: 3, min_delay_ms: 50, max_delay_ms: 300 },
     breaker: BREAKER,
-    watch: { enabled: false },
+    watch: { enabled: false, ignore: IGNORE_GLOBS },
     process_interval_s: 2,
     pull_interval_s: 4,
     stuck_timeout_s: 60,
@@ -56,6 +57,10 @@ export class World {
   readonly sb: Sandbox;
   gitDaemon!: GitDaemon;
   readonly clones = new Map<CloneName, Clone>();
+  /** A plain git clone with no coordinator: the rogue device of issue 11 (trust.ts). */
+  rogueRepo = '';
+  /** `<clone>/<file>` → the bytes of each device's own state files (trust.ts OWN_STATE_FILES). */
+  readonly ownState = new Map<string, Buffer>();
   private readonly children = new Set<ChildProcess>();
   private disposed = false;
 
@@ -101,8 +106,15 @@ export class World {
       const init = await this.cli(clone, ['init']);
       if (init.code !== 0) throw new Error(`init in ${name} failed: ${init.stderr}`);
       writeFileSync(join(clone.state, 'config.json'), JSON.stringify(chaosConfig(name), null, 2));
+      // The device's own hook script in the state directory (where versions before 0.2
+      // kept theirs): the rogue device pushes one to the same path.
+      mkdirSync(join(clone.state, 'hooks'), { recursive: true });
+      writeFileSync(join(clone.state, 'hooks', 'post-merge.sh'), `#!/bin/sh\n# device ${name}'s own post-merge script\nexit 0\n`);
+      for (const rel of OWN_STATE_FILES) this.ownState.set(`${name}/${rel}`, readFileSync(join(clone.state, rel)));
       this.clones.set(name, clone);
     }
+    // The rogue device talks to the bare repository directly (never down).
+    this.rogueRepo = sb.clone('rogue');
   }
 
   clone(name: CloneName): Clone {
