@@ -56,6 +56,8 @@ export interface MovingMarker {
   base: string | null;
   /** The commit the branch moves to. */
   to: string;
+  /** The commit whose content the work tree held when the move began (files move from it to `to`). */
+  worktree?: string | null;
   /** Digest of the user's index before the move (recovery: unchanged = not yet replaced). */
   index_digest: string;
 }

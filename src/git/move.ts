@@ -25,6 +25,8 @@ import { indexHasUnmerged, lockUserIndex, privateIndexPath, readUserIndex, remov
 import type { LocalCommit } from './local-commit.js';
 import { assertNoOperationInProgress, headBranchFromFile } from './preflight.js';
 import { GitLockedError } from '../core/errors.js';
+import { existsNoFollow } from '../core/exists-no-follow.js';
+import { join } from 'node:path';
 
 export interface MoveInput {
   git: Git;
@@ -44,6 +46,8 @@ export interface MoveInput {
   reason: string;
   /** Set once the branch has moved (from then on a failure leaves the index behind it). */
   progress?: { branchMoved: boolean };
+  /** An earlier attempt of this move was cut short (its git killed): it may have written files already. */
+  retry?: boolean;
 }
 
 /**
@@ -91,7 +95,10 @@ export async function moveToTarget(m: MoveInput): Promise<void> {
     }
     const filesMove = m.worktree !== m.to;
     if (filesMove) {
-      if (!fresh) await m.git.run(['update-index', '-q', '--refresh'], { env, okCodes: [1] });
+      // Files an earlier attempt already wrote hold the target's content: they are the
+      // target's, not a save of the user (which read-tree would refuse to overwrite).
+      if (m.retry && m.worktree) await adoptWritten(m.git, env, m.worktree, m.to, 'written');
+      if (!fresh || m.retry) await m.git.run(['update-index', '-q', '--refresh'], { env, okCodes: [1] });
       const args = m.worktree ? ['read-tree', '-m', '-u', m.worktree, m.to] : ['read-tree', '-m', '-u', m.to];
       const res = await m.git.run(args, { env, okCodes: [128] });
       if (res.code !== 0) throw new WorktreeChangedError(refusedPaths(res.stderr), new GitError(args, res.code, res.stdout, res.stderr, 'exit'));
@@ -135,4 +142,44 @@ export function refusedPaths(stderr: string): string[] {
     else inList = false;
   }
   return [...found];
+}
+
+/**
+ * Paths the move changes (`from` → `to`) whose work-tree content is already `to`'s
+ * (`written`), or anything but `from`'s (`all`: also files edited since, which recovery
+ * takes as edits made on top of `to`), get `to`'s entry in the index `env` names, so the
+ * two-way `read-tree -m -u from to` keeps them and writes only the rest. Returns the paths.
+ */
+export async function adoptWritten(git: Git, env: Record<string, string>, from: string, to: string, which: 'written' | 'all'): Promise<string[]> {
+  const changed = (await git.run(['diff-tree', '-r', '--no-renames', '-z', '--name-only', from, to], { readOnly: true })).stdout.split('\0').filter(Boolean);
+  if (changed.length === 0) return [];
+  const check = `${env.GIT_INDEX_FILE}-check`;
+  const checkEnv = { GIT_INDEX_FILE: check };
+  try {
+    await removeQuiet(check, `${check}.lock`);
+    // What differs from `to` and from `from` in the work tree, by content.
+    const differs = async (tree: string) => {
+      await git.run(['read-tree', tree], { env: checkEnv });
+      await git.run(['update-index', '-q', '--refresh'], { env: checkEnv, okCodes: [1] });
+      const out = (await git.run(['diff-files', '--name-only', '-z'], { env: checkEnv, readOnly: true })).stdout;
+      return new Set(out.split('\0').filter(Boolean));
+    };
+    const notTo = await differs(to);
+    const notFrom = which === 'all' ? await differs(from) : new Set<string>();
+    const entries = (await git.run(['ls-tree', '-r', '-z', '--full-tree', to], { readOnly: true })).stdout.split('\0').filter(Boolean);
+    const byPath = new Map(entries.map((e) => [e.slice(e.indexOf('\t') + 1), e.slice(0, e.indexOf('\t')).split(' ')] as const));
+    const present = (p: string) => existsNoFollow(join(git.cwd, p));
+    // A path `to` deletes counts as written once it is gone from the work tree.
+    const isTo = (p: string) => (byPath.has(p) ? !notTo.has(p) && present(p) : !present(p));
+    const adopted = changed.filter((p) => isTo(p) || (which === 'all' && notFrom.has(p)));
+    if (adopted.length === 0) return [];
+    const lines = adopted.flatMap((p) => {
+      const e = byPath.get(p);
+      return e ? [`0 ${ZERO}\t${p}`, `${e[0]} ${e[2]}\t${p}`] : [`0 ${ZERO}\t${p}`];
+    });
+    await git.run(['update-index', '-z', '--index-info'], { env, input: lines.map((l) => `${l}\0`).join('') });
+    return adopted;
+  } finally {
+    await removeQuiet(check, `${check}.lock`);
+  }
 }

@@ -350,11 +350,11 @@ function withdrawUnlanded(ctx: SyncContext, records: ConflictRecord[]): void {
 const MAX_ROUNDS = 4;
 
 async function moveTo(ctx: SyncContext, branch: string, m: { from: string | null; to: string; worktree: string | null; committed: LocalCommit | null; userIndex: IndexSnapshot; staged: string[]; reason: string }): Promise<void> {
-  await ctx.mark({ moving: { base: m.from, to: m.to, index_digest: m.userIndex.digest }, branch });
+  await ctx.mark({ moving: { base: m.from, to: m.to, worktree: m.worktree, index_digest: m.userIndex.digest }, branch });
   const progress = { branchMoved: false };
   try {
     // The user's index.lock held by their own git is transient: wait and try again.
-    await withRetry('move', () => moveToTarget({ git: ctx.git, gitDir: ctx.ws.gitDir, opId: ctx.opId, branch, progress, ...m }), localOptions(ctx, retryPolicy(ctx.config, ctx.type), 'move'));
+    await withRetry('move', (attempt) => moveToTarget({ git: ctx.git, gitDir: ctx.ws.gitDir, opId: ctx.opId, branch, progress, retry: attempt > 1, ...m }), localOptions(ctx, retryPolicy(ctx.config, ctx.type), 'move'));
   } catch (e) {
     // Recovery is needed only once the branch moved (its index may lag behind it).
     if (!progress.branchMoved) await ctx.mark({ moving: null, branch }).catch(() => {});

@@ -24,11 +24,10 @@ import type { Workspace } from '../core/workspace.js';
 import type { Logger } from '../log.js';
 import type { Git } from './git.js';
 import { lockUserIndex, privateIndexPath, readUserIndex, removeQuiet, sweepPrivateFiles, writePrivateIndex } from './index-file.js';
+import { adoptWritten } from './move.js';
 import { headBranchFromFile, integrationInProgress } from './preflight.js';
 import { readRef } from './refs.js';
 import { EMPTY_TREE } from './rev.js';
-import { join } from 'node:path';
-import { existsNoFollow } from '../core/exists-no-follow.js';
 
 const WAIT_FOR_ORPHANS_MS = 10_000;
 
@@ -55,7 +54,7 @@ export async function recoverInterruptedOp(deps: { ws: Workspace; store: StateSt
   if (removed.length) done.push(`removed ${removed.length} lock file(s) its git left`);
   if (active.moving && active.branch) {
     await deps.lock.assertOwned();
-    if (await completeFileMove(git, deps.ws, active.branch, active.moving, log)) done.push('moved the branch to the commit whose files it had written');
+    if (await completeFileMove(git, deps.ws, active.branch, active.moving, log)) done.push('finished moving your files, index and branch to the commit it had built');
     if (await completeIndex(git, deps.ws, active.branch, active.moving, log)) done.push('brought your index up to date with the branch');
   }
   if (active.integrating) {
@@ -77,42 +76,50 @@ export async function recoverInterruptedOp(deps: { ws: Workspace; store: StateSt
 }
 
 /**
- * The move was cut short after its `read-tree -m -u` wrote the files and before the
- * branch moved: the work tree holds `moving.to` while the branch and index are still at
+ * The move was cut short before the branch moved: the work tree holds some, all or none
+ * of `moving.to`'s files while the branch and the user's index are still at
  * `moving.base`. Left so, the next sync would commit the remote's content it finds there
- * as this device's own change, and publish it again over whatever the remote did since
- * (a later delete undone, a later rewrite reverted). When every path that differs between
- * `base` and `to` is exactly `to`'s in the work tree, the move is finished instead: the
- * branch moves (compare-and-swap from `base`) and completeIndex brings the index along.
- * Otherwise (git was killed halfway, or the user changed such a file since) nothing is
- * done and the next sync commits what the work tree holds, as before.
+ * as this device's own change and publish it again over whatever the remote did since (a
+ * later delete undone, a later rewrite reverted). So the move is finished here, as the
+ * sync would have: files already at the target's content are the target's, files with
+ * any other content are taken as edits made on top of it (kept as they are), the rest
+ * are written by a two-way `read-tree -m -u`, the branch moves with a compare-and-swap
+ * from `base`, and the new index replaces the user's. If git refuses, nothing changes.
  */
 async function completeFileMove(git: Git, ws: Workspace, branch: string, moving: MovingMarker, log: Logger): Promise<boolean> {
-  if (!moving.base || headBranchFromFile(ws.gitDir) !== branch) return false;
+  const from = moving.worktree ?? moving.base;
+  if (!moving.base || !from || from === moving.to || headBranchFromFile(ws.gitDir) !== branch) return false;
   const ref = `refs/heads/${branch}`;
   const at = (await readRef(ws.commonDir, ref)) ?? (await git.run(['rev-parse', '--verify', '-q', ref], { readOnly: true, okCodes: [1] })).stdout.trim();
   if (at !== moving.base) return false;
-  if ((await readUserIndex(ws.gitDir)).digest !== moving.index_digest) return false;
-  const diff = (await git.run(['diff-tree', '-r', '--no-renames', '-z', '--name-status', moving.base, moving.to], { readOnly: true })).stdout.split('\0');
-  const changed = new Map<string, string>();
-  for (let i = 0; i + 1 < diff.length; i += 2) if (diff[i]) changed.set(diff[i + 1]!, diff[i]!);
-  if (changed.size === 0) return false;
-  for (const [path, status] of changed) if (status === 'D' && existsNoFollow(join(ws.root, path))) return false;
-  const file = privateIndexPath(ws.gitDir, 'recovery', 'check');
+  const current = await readUserIndex(ws.gitDir);
+  if (current.digest !== moving.index_digest) return false;
+  const lock = await lockUserIndex(ws.gitDir);
+  const file = privateIndexPath(ws.gitDir, 'recovery', 'move');
   const env = { GIT_INDEX_FILE: file };
   try {
-    await removeQuiet(file, `${file}.lock`);
-    await git.run(['read-tree', moving.to], { env });
+    await writePrivateIndex(file, current);
+    if (from !== moving.base) {
+      // The sync's own commit: its paths take its entries (the work tree already has them).
+      const committed = (await git.run(['diff-tree', '-r', '--no-renames', '-z', '--name-only', moving.base, from], { readOnly: true })).stdout.split('\0').filter(Boolean);
+      if (committed.length) await git.run(['reset', '-q', from, '--pathspec-from-file=-', '--pathspec-file-nul'], { env, literalPaths: true, input: committed.map((p) => `${p}\0`).join(''), okCodes: [1] });
+    }
+    const adopted = await adoptWritten(git, env, from, moving.to, 'all');
     await git.run(['update-index', '-q', '--refresh'], { env, okCodes: [1] });
-    const differ = (await git.run(['diff-files', '--name-only', '-z'], { env, readOnly: true })).stdout.split('\0');
-    if (differ.some((p) => changed.has(p) && changed.get(p) !== 'D')) return false;
+    const moved = await git.run(['read-tree', '-m', '-u', from, moving.to], { env, okCodes: [128] });
+    if (moved.code !== 0) return false;
+    const cas = await git.run(['update-ref', '-m', 'sync-coordinator: complete an interrupted move (recovery)', ref, moving.to, moving.base], { okCodes: [128] });
+    if (cas.code !== 0) {
+      await git.run(['read-tree', '-m', '-u', moving.to, from], { env, okCodes: [128] }).catch(() => {});
+      return false;
+    }
+    await lock.commit(file);
+    log.warn({ from: moving.base, to: moving.to, already_written: adopted.length }, 'the interrupted sync had begun moving the files of its new commit but not the branch; finished the move (files you changed since are kept as your edits)');
+    return true;
   } finally {
-    await removeQuiet(file, `${file}.lock`);
+    await lock.release();
+    await removeQuiet(file, `${file}.lock`, `${file}-check`, `${file}-check.lock`);
   }
-  const cas = await git.run(['update-ref', '-m', 'sync-coordinator: complete an interrupted move (recovery)', ref, moving.to, moving.base], { okCodes: [128] });
-  if (cas.code !== 0) return false;
-  log.warn({ from: moving.base, to: moving.to, paths: changed.size }, 'the interrupted sync had written the files of its new commit but not moved the branch; moved the branch to that commit (files untouched)');
-  return true;
 }
 
 /**

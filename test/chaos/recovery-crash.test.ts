@@ -238,6 +238,45 @@ describe('kill -9 right after the move wrote the files, then the other device ch
   });
 });
 
+/**
+ * The same, but git was killed halfway through writing the files: some hold the target's
+ * content, some still the old one (emulated by putting one file back as it was). The next
+ * run finishes the move rather than publishing the half-written files as local edits.
+ */
+describe('kill -9 halfway through the move writing the files, then the other device changes them again', () => {
+  let s: Scenario;
+  let killed: CliResult;
+  let final: CliResult;
+
+  beforeAll(async () => {
+    s = scenario('sc-chaos-move-half-', false);
+    await init(s);
+    killed = await s.cli(['sync-now'], { ...s.sb.env, PATH: `${killAfter(s.sb.dir, MOVE_READ_TREE)}:${s.sb.env.PATH}` });
+    // Half-written: shared.txt not yet rewritten, gone.txt not yet deleted.
+    writeFileSync(join(s.a, 'shared.txt'), 'line 1\nline 2\nline 3\n');
+    writeFileSync(join(s.a, 'gone.txt'), 'device b deletes this\n');
+    s.sb.git(s.b, 'rm', '-q', 'b.txt');
+    writeFileSync(join(s.b, 'shared.txt'), 'line 1 by b, again\nline 2\nline 3\n');
+    s.sb.git(s.b, 'add', '-A');
+    s.sb.git(s.b, 'commit', '-q', '-m', 'b again');
+    s.sb.git(s.b, 'push', '-q', 'origin', 'main');
+    final = await s.cli(['sync-now']);
+  });
+  afterAll(() => s?.sb.cleanup());
+
+  it("device b's later delete and rewrite stand, its first delete is not undone, the local edit arrives, no copy", () => {
+    expect(killed.signal).toBe('SIGKILL');
+    expect(final.code, final.stderr).toBe(0);
+    const files = remoteFiles(s.sb);
+    expect(files.get('notes.txt')).toBe('edit of a\n');
+    expect(files.has('b.txt')).toBe(false);
+    expect(files.has('gone.txt')).toBe(false);
+    expect(files.get('shared.txt')).toBe('line 1 by b, again\nline 2\nline 3\n');
+    expect([...files.keys()].filter((p) => p.includes('.sync-conflict-'))).toEqual([]);
+    expect(s.sb.git(s.a, 'status', '--porcelain', '--untracked-files=all')).toBe('');
+  });
+});
+
 describe.each([
   { step: 'the branch update', pattern: MOVE_UPDATE_REF },
   { step: 'the files were written', pattern: MOVE_READ_TREE },
