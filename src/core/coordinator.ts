@@ -265,9 +265,11 @@ async function runBatch(opts: ProcessOptions, lock: LockHandle, store: StateStor
       },
       mark: async (marker) => {
         await lock.assertOwned();
+        // Setting the marker is fsynced (recovery needs it even after a power loss);
+        // clearing it is not: a stale marker only makes recovery look and find nothing.
         await store.update((s) => {
           if (s.active) Object.assign(s.active, marker);
-        });
+        }, { durable: marker.moving !== null });
       },
     });
   } catch (e) {

@@ -321,10 +321,12 @@ async function assertNoNewConflict(ctx: SyncContext, userIndex: IndexSnapshot): 
 /** A failure after the commit step: the commit still lands on the branch (files untouched). */
 async function landPending(ctx: SyncContext, branch: string, run: RunState): Promise<void> {
   const p = run.pending;
-  // Stopped (shutdown, stuck, lock lost): the changes stay in the work tree for the next sync.
-  if (!p || ctx.signal.aborted) return;
+  if (!p) return;
   try {
-    await moveTo(ctx, branch, { from: p.from, to: p.local.commit, worktree: p.local.commit, committed: p.local, userIndex: p.userIndex, staged: p.staged, reason: `commit (${ctx.type})` });
+    // Stopped (shutdown, a stuck op): the commit still lands, with a git client that the
+    // op's aborted signal does not stop; moveTo's marker re-checks that we hold the lock.
+    const lctx = ctx.signal.aborted ? { ...ctx, git: ctx.ws.git.withOp(ctx.opId, { logger: ctx.logger }), signal: new AbortController().signal } : ctx;
+    await moveTo(lctx, branch, { from: p.from, to: p.local.commit, worktree: p.local.commit, committed: p.local, userIndex: p.userIndex, staged: p.staged, reason: `commit (${ctx.type})` });
     run.pending = null;
     run.committed = true;
     run.head = p.local.commit;

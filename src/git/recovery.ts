@@ -77,8 +77,9 @@ export async function recoverInterruptedOp(deps: { ws: Workspace; store: StateSt
 
 /**
  * The move was cut short before the branch moved: the work tree holds some, all or none
- * of `moving.to`'s files while the branch and the user's index are still at
- * `moving.base`. Left so, the next sync would commit the remote's content it finds there
+ * of `moving.to`'s files (none to move when it was the sync's own commit, which an
+ * optimistic push may already have published) while the branch and the user's index are
+ * still at `moving.base`. Left so, the next sync would commit the remote's content it finds there
  * as this device's own change and publish it again over whatever the remote did since (a
  * later delete undone, a later rewrite reverted). So the move is finished here, as the
  * sync would have: files already at the target's content are the target's, files with
@@ -88,7 +89,7 @@ export async function recoverInterruptedOp(deps: { ws: Workspace; store: StateSt
  */
 async function completeFileMove(git: Git, ws: Workspace, branch: string, moving: MovingMarker, log: Logger): Promise<boolean> {
   const from = moving.worktree ?? moving.base;
-  if (!moving.base || !from || from === moving.to || headBranchFromFile(ws.gitDir) !== branch) return false;
+  if (!moving.base || !from || headBranchFromFile(ws.gitDir) !== branch) return false;
   const ref = `refs/heads/${branch}`;
   const at = (await readRef(ws.commonDir, ref)) ?? (await git.run(['rev-parse', '--verify', '-q', ref], { readOnly: true, okCodes: [1] })).stdout.trim();
   if (at !== moving.base) return false;
@@ -104,13 +105,18 @@ async function completeFileMove(git: Git, ws: Workspace, branch: string, moving:
       const committed = (await git.run(['diff-tree', '-r', '--no-renames', '-z', '--name-only', moving.base, from], { readOnly: true })).stdout.split('\0').filter(Boolean);
       if (committed.length) await git.run(['reset', '-q', from, '--pathspec-from-file=-', '--pathspec-file-nul'], { env, literalPaths: true, input: committed.map((p) => `${p}\0`).join(''), okCodes: [1] });
     }
-    const adopted = await adoptWritten(git, env, from, moving.to, 'all');
+    // No file to move (the sync's own commit, maybe already pushed): the branch and the
+    // index still have to follow, or a file deleted since would come back from the remote.
+    const filesMove = from !== moving.to;
+    const adopted = filesMove ? await adoptWritten(git, env, from, moving.to, 'all') : [];
     await git.run(['update-index', '-q', '--refresh'], { env, okCodes: [1] });
-    const moved = await git.run(['read-tree', '-m', '-u', from, moving.to], { env, okCodes: [128] });
-    if (moved.code !== 0) return false;
+    if (filesMove) {
+      const moved = await git.run(['read-tree', '-m', '-u', from, moving.to], { env, okCodes: [128] });
+      if (moved.code !== 0) return false;
+    }
     const cas = await git.run(['update-ref', '-m', 'sync-coordinator: complete an interrupted move (recovery)', ref, moving.to, moving.base], { okCodes: [128] });
     if (cas.code !== 0) {
-      await git.run(['read-tree', '-m', '-u', moving.to, from], { env, okCodes: [128] }).catch(() => {});
+      if (filesMove) await git.run(['read-tree', '-m', '-u', moving.to, from], { env, okCodes: [128] }).catch(() => {});
       return false;
     }
     await lock.commit(file);

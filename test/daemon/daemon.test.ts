@@ -364,8 +364,12 @@ describe('daemon run (foreground)', () => {
     await logShows(t.state, 'operation stuck; aborting it');
     expect(child.exitCode).toBeNull();
 
-    // Still serving: with the push released, the next request gets the file out.
+    // Still serving: with the hold released (and a bound no loaded machine trips over,
+    // applied by the daemon's config reload), the next request gets the file out.
     rmSync(join(sb!.dir, 'hold'));
+    const cfg = JSON.parse(readFileSync(join(t.state, 'config.json'), 'utf8'));
+    writeFileSync(join(t.state, 'config.json'), JSON.stringify({ ...cfg, stuck_timeout_s: 120 }));
+    await logShows(t.state, 'config.json changed; restarting the daemon loop with it');
     expect((await t.cli(['request-sync', 'smart', 'after-stuck'])).code).toBe(0);
     await waitFor(() => remoteHas('stuck.txt'), { what: 'the change on the remote', timeoutMs: 15_000 }).catch((e: unknown) => {
       throw new Error(`${String(e)}\n${daemonLogText(t.state)}`);

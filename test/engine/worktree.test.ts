@@ -6,7 +6,7 @@
  * exactly that window (save a file, switch branches, kill the sync) and then let it go.
  */
 import { execFileSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { startCli, waitFor } from '../helpers/cli.js';
@@ -235,6 +235,29 @@ describe('integration off the work tree', () => {
     expect(both).toContain('two by B');
     assertNoMarkersInHistory(sb, sb.remote);
     expect(readdirSync(join(a, '.git', 'sync-coordinator')).filter((n) => n.startsWith('index-'))).toEqual([]);
+  });
+
+  it('kill -9 after a push-first sync pushed its commit but before the branch moved: a file deleted meanwhile stays deleted', async () => {
+    writeFileSync(join(a, 'added.txt'), 'added by the killed sync\n');
+    const g = gate(sb.dir, 'update-ref -m');
+    const child = startCli(['sync-now'], { cwd: a, env: g.env(sb.env) });
+    const exited = new Promise<void>((r) => child.once('close', () => r()));
+    await waitFor(() => existsSync(g.ready), { timeoutMs: 30_000, what: 'the move to update the branch' });
+    expect(lsTree(sb, sb.remote, 'main').has('added.txt')).toBe(true); // already pushed
+    child.kill('SIGKILL');
+    try {
+      process.kill(-Number(readFileSync(g.pidFile, 'utf8')), 'SIGKILL');
+    } catch {
+      /* gone */
+    }
+    await exited;
+    // While the sync lies dead the user deletes the file it had committed and pushed.
+    rmSync(join(a, 'added.txt'));
+    const r = await cli(sb, a, ['sync-now']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(lsTree(sb, sb.remote, 'main').has('added.txt')).toBe(false);
+    expect(existsSync(join(a, 'added.txt'))).toBe(false);
+    expect(sb.git(a, 'status', '--porcelain')).toBe('');
   });
 
   it('a 200 KB file rewritten in place in a loop during 20 syncs: no sync wedges, index.lock never outlives a sync, the last save reaches the remote', async () => {
