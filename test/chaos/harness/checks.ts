@@ -172,7 +172,10 @@ export function checkRequests(accepted: Array<{ clone: Clone; id: string }>): st
   return v;
 }
 
-const WRITING = new Set(['add', 'am', 'apply', 'branch', 'checkout', 'cherry-pick', 'clean', 'commit', 'commit-tree', 'fetch', 'gc', 'ls-remote', 'merge', 'mv', 'pull', 'push', 'rebase', 'reset', 'restore', 'revert', 'rm', 'stash', 'switch', 'tag', 'update-index', 'update-ref', 'write-tree']);
+// Writing or talking to the remote. `ls-remote` is not here: the user daemon's remote
+// probe (DESIGN.md section 11) is the one read-only remote call allowed outside the lock,
+// without an op id (the exception to invariant 12).
+const WRITING = new Set(['add', 'am', 'apply', 'branch', 'checkout', 'cherry-pick', 'clean', 'commit', 'commit-tree', 'fetch', 'gc', 'merge', 'mv', 'pull', 'push', 'rebase', 'reset', 'restore', 'revert', 'rm', 'stash', 'switch', 'tag', 'update-index', 'update-ref', 'write-tree']);
 
 /** The git subcommand of a recorded call (after -c/-C and global options). */
 export function subcommand(args: string): string {
