@@ -354,7 +354,7 @@ export function logEvents(world: World): Record<string, number> {
     recoveries: /recovered an interrupted sync: (?!nothing)/,
     recoveries_nothing_to_do: /recovered an interrupted sync: nothing to restore/,
     index_completed: /brought the index up to date \(files untouched\)/,
-    moves_completed: /moved the branch to that commit \(files untouched\)/,
+    moves_completed: /had begun moving the files of its new commit but not the branch; finished the move/,
     git_locks_removed: /removed git lock files left by a killed sync/,
     saves_during_move: /a file changed while the sync ran; nothing was overwritten/,
     state_paths_untracked: /the remote tracks \d+ path\(s\) under/,
