@@ -26,6 +26,7 @@ import type { LocalCommit } from './local-commit.js';
 import { assertNoOperationInProgress, headBranchFromFile } from './preflight.js';
 import { GitLockedError } from '../core/errors.js';
 import { existsNoFollow } from '../core/exists-no-follow.js';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 
 export interface MoveInput {
@@ -80,7 +81,8 @@ export async function moveToTarget(m: MoveInput): Promise<void> {
     if (unmerged) throw new RepoBusyError('paths became unmerged while the sync ran (a conflicted merge or stash pop); nothing of yours was changed; resolve them ("git status"), then sync again');
     const committedPaths = new Set(m.committed?.paths ?? []);
     let fresh = false;
-    if (m.committed && current.digest === m.userIndex.digest && m.staged.every((p) => committedPaths.has(p))) {
+    // (Once renamed, that file is gone: a retry of the move takes the general path.)
+    if (m.committed && existsSync(m.committed.indexFile) && current.digest === m.userIndex.digest && m.staged.every((p) => committedPaths.has(p))) {
       // The private index the commit was made from is the user's index plus exactly the
       // committed paths, with fresh stat data: it is the new index as it stands.
       await removeQuiet(newIndex);
