@@ -24,6 +24,8 @@ export interface ConflictRecord {
   /** auto-merged: the resolver's strategy and how many conflicting hunks it merged. */
   strategy?: string;
   hunks?: number;
+  /** text-newest: what the older side had where the newer one was taken. */
+  notes?: string[];
   /** auto-merged: the blobs it merged (base null for a file both sides added) and its result. */
   base_blob?: string | null;
   local_blob?: string;

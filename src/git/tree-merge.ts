@@ -183,7 +183,7 @@ async function resolvePaths(unmerged: UnmergedPath[], o: TreeMergeOptions, taken
       stage(u.path, { mode: base?.mode === remote.mode ? local.mode : remote.mode, sha: merged.blob });
       if (merged.by !== 'git') {
         // The three inputs and the result by blob id: `conflicts show/undo` read them exactly.
-        records.push({ ...rec, kind: 'content', policy: 'auto-merge', outcome: 'auto-merged', copy_path: null, strategy: merged.by, hunks: merged.hunks, base_blob: base?.sha ?? null, local_blob: local.sha, remote_blob: remote.sha, merged_blob: merged.blob });
+        records.push({ ...rec, kind: 'content', policy: 'auto-merge', outcome: 'auto-merged', copy_path: null, strategy: merged.by, hunks: merged.hunks, base_blob: base?.sha ?? null, local_blob: local.sha, remote_blob: remote.sha, merged_blob: merged.blob, ...(merged.notes ? { notes: merged.notes.slice(0, 20) } : {}) });
       }
       continue;
     }
@@ -205,6 +205,8 @@ interface Merged {
   by: string;
   hunks: number;
   binary: boolean;
+  /** text-newest: the other side's hunks it did not take (kept in the log, and in history). */
+  notes?: string[];
 }
 
 /** git's line merge, then the resolver; a merged text never carries a new marker line. */
@@ -226,7 +228,7 @@ async function mergeContent(u: UnmergedPath, local: StageEntry, remote: StageEnt
   }
   if (!o.resolver) return none;
   const r = await o.resolver({ path: u.path, base: baseBytes ?? null, local: localBytes, remote: remoteBytes, localTime: o.localTime, remoteTime: o.remoteTime });
-  if (r.merged && safe(r.merged)) return { ...none, blob: await writeBlob(o.git, r.merged), by: r.strategy, hunks: r.hunks };
+  if (r.merged && safe(r.merged)) return { ...none, blob: await writeBlob(o.git, r.merged), by: r.strategy, hunks: r.hunks, ...(r.notes?.length ? { notes: r.notes } : {}) };
   const partial = r.partial && safe(r.partial) && !r.partial.equals(remoteBytes) ? await writeBlob(o.git, r.partial) : null;
   return { ...none, partial };
 }

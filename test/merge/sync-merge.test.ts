@@ -7,7 +7,7 @@ import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { makeSandbox, type Sandbox } from '../helpers/git-fixture.js';
-import { cli, commitAll, conflictLog, setupDevice, testConfig } from '../engine/engine-helpers.js';
+import { cli, commitAll, conflictLog, setupDevice, STATE_DIR, testConfig } from '../engine/engine-helpers.js';
 
 describe('concurrent edits merged by the resolver during a sync', () => {
   let sb: Sandbox;
@@ -79,6 +79,18 @@ describe('concurrent edits merged by the resolver during a sync', () => {
     const merged = await race('ideas.txt', base, 'Ideas\n- first thought\n', 'Ideas\n- first thought\n- second thought\n');
     expect(merged).toBe('Ideas\n- first thought\n- second thought\n');
     expect(copies(b)).toEqual([]);
+  });
+
+  it('text-newest (opt-in) for a counter: the newer side wins without a copy, and the other side is logged', async () => {
+    for (const [repo, dev] of [[a, 'devA'], [b, 'devB']] as const) {
+      writeFileSync(join(repo, STATE_DIR, 'config.json'), JSON.stringify(testConfig(dev, { merge: [{ glob: 'counter.txt', strategy: 'text-newest' }, { glob: '*', strategy: 'text' }] })));
+    }
+    const merged = await race('counter.txt', 'visits: 10\n', 'visits: 11\n', 'visits: 12\n');
+    expect(merged).toBe('visits: 12\n'); // B's commit is the newer one (it synced second)
+    expect(copies(b)).toEqual([]);
+    const rec = conflictLog(b).find((c) => c.path === 'counter.txt') as unknown as { outcome: string; strategy: string; notes?: string[] };
+    expect(rec).toMatchObject({ outcome: 'auto-merged', strategy: 'text-newest' });
+    expect(JSON.stringify(rec.notes)).toContain('visits: 11');
   });
 
   it('the same word changed differently on both devices: still a conflict copy, nothing lost', async () => {
