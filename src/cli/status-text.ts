@@ -27,6 +27,8 @@ export function humanStatus(v: StatusView): string[] {
   lines.push(`conflicts:  ${v.conflicts.open} open${v.conflicts.open ? ' (see "sync-coordinator conflicts")' : ''}, ${v.conflicts.auto_merged} auto-merged${v.conflicts.auto_merged ? ' (see "sync-coordinator conflicts --merged")' : ''}`);
   if (v.paused) lines.push(`PAUSED:     automatic syncs paused since ${v.paused.since}: ${v.paused.reason}`);
   if (v.tracked_state.length) lines.push(`REFUSING:   ${trackedStateMessage(v.tracked_state)}`);
+  if (v.remote_rewrite) lines.push(`REWRITTEN:  ${v.remote_rewrite.at}: another device force-pushed the branch (${v.remote_rewrite.old.slice(0, 10)} → ${v.remote_rewrite.new.slice(0, 10)}); the sync followed it, the removed commits are kept in ${v.remote_rewrite.backup_ref}`);
+  if (v.untracked_state) lines.push(`UNTRACKED:  ${v.untracked_state.at}: the remote tracked ${v.untracked_state.count} path(s) under the state directory (${v.untracked_state.paths.slice(0, 3).join(', ')}${v.untracked_state.count > 3 ? ', ...' : ''}); never checked out here, and removed from the repository by the sync`);
   if (v.excluded.length) {
     lines.push(`excluded:   ${v.excluded.length} path(s) not committed by syncs:`);
     for (const e of v.excluded) lines.push(`            ${e.path} (${e.reason}: ${e.detail}; since ${e.since})`);

@@ -74,6 +74,10 @@ export async function buildStatus(ws: Workspace, config: Config, now = Date.now(
     tracked_state: trackedState,
     /** Paths the commit step leaves out (invariant 16), since when. */
     excluded: state.excluded,
+    /** The last rewrite of the remote branch by another device that a sync followed (invariant 15). */
+    remote_rewrite: state.remote_rewrite ?? null,
+    /** The last time the remote tracked files under the state directory and a sync untracked them (invariant 14). */
+    untracked_state: state.untracked_state ?? null,
     workspace: ws.root,
   };
 }

@@ -51,7 +51,8 @@ describe("the remote's history and content", () => {
     expect(tree.has('dropped.txt')).toBe(false);
     // Reported, and the removed commit kept locally.
     const status = JSON.parse((await cli(sb, a, ['status', '--json'])).stdout);
-    expect(status.remote_rewrite ?? JSON.parse(readFileSync(join(a, STATE_DIR, 'coordinator-state.json'), 'utf8')).remote_rewrite).toMatchObject({ old: dropped, new: rewritten });
+    expect(status.remote_rewrite).toMatchObject({ old: dropped, new: rewritten });
+    expect((await cli(sb, a, ['status'])).stdout).toMatch(/REWRITTEN: .*another device force-pushed the branch/);
     const backups = sb.git(a, 'for-each-ref', '--format=%(objectname)', 'refs/sync-coordinator/backup/').split('\n');
     expect(backups).toContain(dropped);
     expect(readFileSync(join(a, STATE_DIR, 'coordinator.log'), 'utf8')).toMatch(/rewritten by another device \(force push\)/);
@@ -94,6 +95,7 @@ describe("the remote's history and content", () => {
     expect([...tree.keys()].filter((p) => p.startsWith(STATE_DIR))).toEqual([]);
     expect(blob(sb, sb.remote, tree.get('mine.txt')!).toString()).toBe('mine\n');
     expect(readFileSync(join(a, STATE_DIR, 'coordinator.log'), 'utf8')).toMatch(/the remote tracks 2 path\(s\) under \.claude\/sync-coordination\//);
+    expect(JSON.parse((await cli(sb, a, ['status', '--json'])).stdout).untracked_state).toMatchObject({ count: 2 });
   });
 
   it('manual policy: the commands the conflict message suggests work when pasted, in order', async () => {
