@@ -261,6 +261,9 @@ describe('integration off the work tree', () => {
   });
 
   it('a 200 KB file rewritten in place in a loop during 20 syncs: no sync wedges, index.lock never outlives a sync, the last save reaches the remote', async () => {
+    // Retries as a real config has them (the default is 4): git refusing a file that
+    // changes under it, or dying of SIGBUS on it, is transient and retried.
+    writeFileSync(join(a, STATE_DIR, 'config.json'), JSON.stringify(testConfig('devA', { retries: { default: 6, min_delay_ms: 20, max_delay_ms: 100 } })));
     const file = join(a, 'big.txt');
     let n = 0;
     const body = (i: number) => `${'x'.repeat(200 * 1024)}\nsave ${i}\n`;
