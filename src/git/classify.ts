@@ -119,12 +119,12 @@ export function toSyncError(e: unknown, opts: { step: string; network: boolean; 
   if (!opts.network && e.kind === 'signal') {
     // A local git killed by a signal (SIGBUS while it read a file an editor rewrote in
     // place): its lock files are cleaned up by the caller, and the step runs again.
-    return new GitLockedError(`${opts.step}: git was killed by a signal (${e.message}); its lock files were cleaned up; will retry`, e);
+    return new GitLockedError(`${opts.step}: git was killed by a signal (${e.message}); its lock files were cleaned up (transient: retried while retries last)`, e);
   }
   if (!opts.network && e.kind === 'exit' && /unstable object source data|short read|mmap failed|changed while (?:reading|hashing)/i.test(e.stderr)) {
     // git refuses to record a file that changes while it reads it (an editor saving in
     // place): nothing is wrong but the timing; the step runs again.
-    return new GitLockedError(`${opts.step}: a file changed while git read it (git said: ${gitSaid(e)}); will retry`, e);
+    return new GitLockedError(`${opts.step}: a file changed while git read it (git said: ${gitSaid(e)}) (transient: retried while retries last)`, e);
   }
   const cls = classifyGitError(e, opts.network);
   const said = gitSaid(e);

@@ -108,7 +108,7 @@ export async function lockUserIndex(gitDir: string): Promise<UserIndexLock> {
     handle = await fs.open(file, 'wx');
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'EEXIST') {
-      throw new GitLockedError(`another git process holds ${file} (the user's git is working on the index); will retry`, e);
+      throw new GitLockedError(`another git process holds ${file} (the user's git is working on the index; transient: retried while retries last)`, e);
     }
     throw e;
   }
