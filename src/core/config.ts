@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { ConfigError } from './errors.js';
+import { packageVersion } from './package-root.js';
 
 export type SyncType = 'intelligent-auto' | 'smart' | 'robust' | 'manual' | 'post-merge';
 export type Priority = 'critical' | 'high' | 'normal' | 'low';
@@ -109,9 +110,10 @@ export async function loadConfig(file: string): Promise<Config> {
     throw new ConfigError(`${file} is not valid JSON: ${(e as Error).message}`);
   }
   // zod costs ~40 ms per process; a config whose exact bytes already validated is
-  // merged without it. The stamp holds the hash of the last content that validated.
+  // merged without it. The stamp holds the hash of the last content that validated, with
+  // this install's version: a new version (maybe a new schema) validates again.
   const stamp = join(dirname(file), '.config-validated');
-  const hash = createHash('sha256').update(text).digest('hex');
+  const hash = createHash('sha256').update(`${packageVersion()}\0`).update(text).digest('hex');
   if ((await fs.readFile(stamp, 'utf8').catch(() => '')) === hash) return mergeConfig(defaultConfig(), raw as Partial<Config>);
   const config = await parseConfig(raw, file);
   await fs.writeFile(stamp, hash).catch(() => {});

@@ -66,14 +66,6 @@ export class LockLostError extends CoordinatorError {
   }
 }
 
-export class RateLimitedError extends CoordinatorError {
-  readonly resetsAt: string | null;
-  constructor(message: string, resetsAt: string | null) {
-    super(message, { exitCode: ExitCode.rateLimited, code: 'ERATELIMIT' });
-    this.resetsAt = resetsAt;
-  }
-}
-
 /** The sync stopped on a conflict left for the user (policy `manual`). */
 export class ConflictError extends CoordinatorError {
   readonly paths: string[];

@@ -10,18 +10,29 @@ import { fileURLToPath } from 'node:url';
 
 const PACKAGE_NAME = 'sync-coordinator';
 let cached: string | null = null;
+let version: string | null = null;
 
 export function packageRoot(): string {
   if (cached) return cached;
   const start = dirname(fileURLToPath(import.meta.url));
   for (let dir = start; ; dir = dirname(dir)) {
     try {
-      if ((JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { name?: unknown }).name === PACKAGE_NAME) return (cached = dir);
+      const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { name?: unknown; version?: unknown };
+      if (pkg.name === PACKAGE_NAME) {
+        version = typeof pkg.version === 'string' ? pkg.version : '0';
+        return (cached = dir);
+      }
     } catch {
       /* no package.json here, or not ours: keep walking */
     }
     if (dirname(dir) === dir) throw new Error(`cannot find the ${PACKAGE_NAME} package around ${start}`);
   }
+}
+
+/** This install's version (package.json). */
+export function packageVersion(): string {
+  packageRoot();
+  return version ?? '0';
 }
 
 /** The main bin of this install, whatever alias ran us: daemons and hooks start it. */

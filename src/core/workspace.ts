@@ -3,7 +3,7 @@
  * (DESIGN.md section 2). Resolved once per process with one read-only git call.
  */
 import { constants, promises as fs } from 'node:fs';
-import { join, relative, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { NotGitRepoError, StateDirError, UsageError } from './errors.js';
 import { createGit, type Git } from '../git/git.js';
 import { GitError } from '../git/git-error.js';
@@ -146,8 +146,4 @@ export async function addToInfoExclude(ws: Workspace): Promise<boolean> {
   const prefix = text.length > 0 && !text.endsWith('\n') ? '\n' : '';
   await fs.appendFile(exclude, `${prefix}# sync-coordinator state (never committed)\n${line}\n`);
   return true;
-}
-
-export function relToRoot(ws: Workspace, abs: string): string {
-  return relative(ws.root, abs);
 }
