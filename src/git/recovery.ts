@@ -91,8 +91,7 @@ async function completeFileMove(git: Git, ws: Workspace, branch: string, moving:
   const from = moving.worktree ?? moving.base;
   if (!moving.base || !from || headBranchFromFile(ws.gitDir) !== branch) return false;
   const ref = `refs/heads/${branch}`;
-  const at = (await readRef(ws.commonDir, ref)) ?? (await git.run(['rev-parse', '--verify', '-q', ref], { readOnly: true, okCodes: [1] })).stdout.trim();
-  if (at !== moving.base) return false;
+  if ((await branchOid(git, ws, branch)) !== moving.base) return false;
   const current = await readUserIndex(ws.gitDir);
   if (current.digest !== moving.index_digest) return false;
   const lock = await lockUserIndex(ws.gitDir);
@@ -135,10 +134,7 @@ async function completeFileMove(git: Git, ws: Workspace, branch: string, moving:
  */
 async function completeIndex(git: Git, ws: Workspace, branch: string, moving: MovingMarker, log: Logger): Promise<boolean> {
   if (headBranchFromFile(ws.gitDir) !== branch) return false;
-  if ((await readRef(ws.commonDir, `refs/heads/${branch}`)) !== moving.to) {
-    const packed = (await git.run(['rev-parse', '--verify', '-q', `refs/heads/${branch}`], { readOnly: true, okCodes: [1] })).stdout.trim();
-    if (packed !== moving.to) return false;
-  }
+  if ((await branchOid(git, ws, branch)) !== moving.to) return false;
   const current = await readUserIndex(ws.gitDir);
   if (current.digest !== moving.index_digest) return false;
   const diff = await git.run(['diff-tree', '-r', '--no-renames', '-z', '--name-only', moving.base ?? EMPTY_TREE, moving.to], { readOnly: true });
@@ -182,4 +178,10 @@ async function settleOrphans(op: string, log: Logger): Promise<void> {
     }
     await new Promise((r) => setTimeout(r, 100));
   }
+}
+
+/** The branch's oid: from git's ref files, or from git when they do not have it. */
+async function branchOid(git: Git, ws: Workspace, branch: string): Promise<string> {
+  const ref = `refs/heads/${branch}`;
+  return (await readRef(ws.commonDir, ref)) ?? (await git.run(['rev-parse', '--verify', '-q', ref], { readOnly: true, okCodes: [1] })).stdout.trim();
 }

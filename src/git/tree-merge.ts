@@ -17,6 +17,7 @@ import type { Config } from '../core/config.js';
 import { conflictStamp, pickConflictCopyPath } from './conflict-copy.js';
 import type { Git } from './git.js';
 import { privateDir, removeQuiet } from './index-file.js';
+import { looksBinary } from '../merge/content-kind.js';
 import { markerLines } from './markers.js';
 import { existsNoFollow } from '../core/exists-no-follow.js';
 
@@ -215,7 +216,7 @@ async function mergeContent(u: UnmergedPath, local: StageEntry, remote: StageEnt
   if (!REGULAR.has(local.mode) || !REGULAR.has(remote.mode) || (u.base && !REGULAR.has(u.base.mode))) return none;
   const [baseBytes, localBytes, remoteBytes] = await readBlobs(o.git, [u.base?.sha ?? null, local.sha, remote.sha]);
   if (!localBytes || !remoteBytes) return none;
-  if ([baseBytes, localBytes, remoteBytes].some((b) => b && isBinary(b))) return { ...none, binary: true };
+  if ([baseBytes, localBytes, remoteBytes].some((b) => b && looksBinary(b))) return { ...none, binary: true };
   const inputs = [baseBytes, localBytes, remoteBytes].filter((b): b is Buffer => !!b);
   const allowed = new Set(inputs.flatMap((b) => markerLines(b.toString('utf8'))));
   const safe = (text: Buffer) => markerLines(text.toString('utf8')).every((l) => allowed.has(l));
@@ -245,10 +246,6 @@ async function gitMergeFile(o: TreeMergeOptions, base: Buffer, local: Buffer, re
   } finally {
     await fs.rm(dir, { recursive: true, force: true }).catch(() => {});
   }
-}
-
-export function isBinary(b: Buffer): boolean {
-  return b.subarray(0, 8000).includes(0);
 }
 
 /** Blobs by id in one `cat-file --batch` (null stays null). */

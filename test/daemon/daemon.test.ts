@@ -8,6 +8,7 @@ import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, wr
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { runCli, startCli, waitFor, type CliResult } from '../helpers/cli.js';
+import { daemonPids, tryKill } from '../helpers/daemon-procs.js';
 import { makeSandbox, type Sandbox } from '../helpers/git-fixture.js';
 
 const STATE = '.claude/sync-coordination';
@@ -22,35 +23,6 @@ afterEach(() => {
   sb = null;
 });
 
-function tryKill(pid: number, sig: NodeJS.Signals): void {
-  try {
-    process.kill(pid, sig);
-  } catch {
-    /* gone */
-  }
-}
-
-/**
- * Live `daemon run` processes whose command line names a path under `dir`. A child the
- * daemon is forking (git) shows the parent's command line until it execs: skip those.
- */
-function daemonPids(dir: string): number[] {
-  const found = new Map<number, number>();
-  for (const name of readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
-    try {
-      const args = readFileSync(`/proc/${name}/cmdline`, 'utf8').split('\0');
-      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      if (fields[0] === 'Z') continue;
-      const i = args.indexOf('daemon');
-      if (i > 0 && args[i + 1] === 'run' && args.some((a) => a.startsWith(dir))) found.set(Number(name), Number(fields[1]));
-    } catch {
-      /* went away */
-    }
-  }
-  return [...found].filter(([, ppid]) => !found.has(ppid)).map(([pid]) => pid);
-}
 
 function alive(pid: number): boolean {
   try {

@@ -5,13 +5,14 @@
  * takeover of a per-workspace daemon; and its pure parts (socket checks, slots).
  */
 import { spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createSlots } from '../../src/daemon/slots.js';
 import { checkSocketDir, checkSocketFile } from '../../src/user/socket-check.js';
 import { runCli, startCli, waitFor, type CliResult } from '../helpers/cli.js';
+import { daemonPids, tryKill } from '../helpers/daemon-procs.js';
 import { makeSandbox, type Sandbox } from '../helpers/git-fixture.js';
 
 const STATE = '.claude/sync-coordination';
@@ -26,36 +27,6 @@ afterEach(() => {
   for (const s of sandboxes.splice(0)) s.cleanup();
 });
 
-function tryKill(pid: number): void {
-  try {
-    process.kill(pid, 'SIGKILL');
-  } catch {
-    /* gone */
-  }
-}
-
-/**
- * `daemon run` processes (user or per-workspace) whose command line names a path under
- * `dir`. A child the daemon is forking (git) shows the parent's command line until it
- * execs: skip those.
- */
-function daemonPids(dir: string): number[] {
-  const found = new Map<number, number>();
-  for (const name of readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
-    try {
-      const args = readFileSync(`/proc/${name}/cmdline`, 'utf8').split('\0');
-      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      if (fields[0] === 'Z') continue;
-      const i = args.indexOf('daemon');
-      if (i > 0 && args[i + 1] === 'run' && args.some((a) => a.startsWith(dir))) found.set(Number(name), Number(fields[1]));
-    } catch {
-      /* went away */
-    }
-  }
-  return [...found].filter(([, ppid]) => !found.has(ppid)).map(([pid]) => pid);
-}
 
 interface Device {
   sb: Sandbox;
