@@ -28,7 +28,14 @@ export function makeSandbox(prefix = 'sc-bench-') {
       const clone = join(dir, name);
       git(dir, 'init', '-q', '--bare', '--initial-branch=main', remote);
       git(dir, 'clone', '-q', remote, clone);
-      for (const [k, v] of [['user.name', 'Bench'], ['user.email', 'bench@example.test'], ['commit.gpgSign', 'false'], ['gc.auto', '0'], ['maintenance.auto', 'false']]) git(clone, 'config', k, v);
+      for (const [k, v] of [
+        ['user.name', 'Bench'],
+        ['user.email', 'bench@example.test'],
+        ['commit.gpgSign', 'false'],
+        ['gc.auto', '0'],
+        ['maintenance.auto', 'false'],
+      ])
+        git(clone, 'config', k, v);
       git(clone, 'checkout', '-q', '-B', 'main');
       for (let i = 0; i < files; i++) {
         const sub = join(clone, `d${i % 40}`);

@@ -6,7 +6,20 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { machine, ROOT } from './lib.mjs';
 
-const ALL = ['lock', 'enqueue', 'coalescing', 'sync-overhead', 'error-recovery', 'hook-overhead', 'watcher', 'daemon-footprint', 'auto-merge', 'sync-overhead-daemon', 'daemon-scale', 'propagation'];
+const ALL = [
+  'lock',
+  'enqueue',
+  'coalescing',
+  'sync-overhead',
+  'error-recovery',
+  'hook-overhead',
+  'watcher',
+  'daemon-footprint',
+  'auto-merge',
+  'sync-overhead-daemon',
+  'daemon-scale',
+  'propagation',
+];
 const wanted = process.argv.slice(2).length ? process.argv.slice(2) : ALL;
 const unknown = wanted.filter((w) => !ALL.includes(w));
 if (unknown.length) {

@@ -63,11 +63,12 @@ describe('hook block text edits', () => {
       writeFileSync(join(linked, 'commondir'), '../..\n');
       writeFileSync(join(common, 'sync-coordinator', 'hooks', 'post-merge.sh'), 'pwd >> "$HOME/ran"\n');
       writeFileSync(join(dir, 'hook'), `#!/bin/sh\n${blockText('post-merge')}echo "after \${sc_d-unset} \${sc_c-unset}"\n`);
-      const run = (cwd: string, env: NodeJS.ProcessEnv) => spawnSync('sh', ['-eu', join(dir, 'hook')], { cwd, env: { PATH: process.env.PATH, HOME: dir, ...env }, encoding: 'utf8' });
+      const run = (cwd: string, env: NodeJS.ProcessEnv) =>
+        spawnSync('sh', ['-eu', join(dir, 'hook')], { cwd, env: { PATH: process.env.PATH, HOME: dir, ...env }, encoding: 'utf8' });
       const main = run(join(dir, 'main'), {});
       expect(main.status, main.stderr).toBe(0);
       // The user's code after the block sees none of its variables.
-      expect(main.stdout).toBe("after unset unset\n");
+      expect(main.stdout).toBe('after unset unset\n');
       expect(run(join(dir, 'wt'), { GIT_DIR: linked }).status).toBe(0);
       expect(readFileSync(join(dir, 'ran'), 'utf8')).toBe(`${join(dir, 'main')}\n${join(dir, 'wt')}\n`);
       // No script installed: nothing runs, the hook goes on.

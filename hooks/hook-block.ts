@@ -131,7 +131,10 @@ const SH_LIKE = new Set(['sh', 'bash', 'dash', 'zsh', 'ksh', 'mksh', 'ash', 'bus
  */
 export function shebangInterpreter(text: string): string | null {
   if (!text.startsWith('#!')) return null;
-  const words = text.slice(2, text.indexOf('\n') < 0 ? undefined : text.indexOf('\n')).trim().split(/\s+/);
+  const words = text
+    .slice(2, text.indexOf('\n') < 0 ? undefined : text.indexOf('\n'))
+    .trim()
+    .split(/\s+/);
   let prog = words[0] ?? '';
   if (prog.endsWith('/env') || prog === 'env') prog = words.slice(1).find((w) => !w.startsWith('-')) ?? '';
   return prog.slice(prog.lastIndexOf('/') + 1);

@@ -44,7 +44,22 @@ c=$?
 exit $c
 `;
 const HUSKY_STUB = '#!/usr/bin/env sh\n. "$(dirname "$0")/h"';
-const HUSKY_HOOKS = ['pre-commit', 'pre-merge-commit', 'prepare-commit-msg', 'commit-msg', 'post-commit', 'applypatch-msg', 'pre-applypatch', 'post-applypatch', 'pre-rebase', 'post-rewrite', 'post-checkout', 'post-merge', 'pre-push', 'pre-auto-gc'];
+const HUSKY_HOOKS = [
+  'pre-commit',
+  'pre-merge-commit',
+  'prepare-commit-msg',
+  'commit-msg',
+  'post-commit',
+  'applypatch-msg',
+  'pre-applypatch',
+  'post-applypatch',
+  'pre-rebase',
+  'post-rewrite',
+  'post-checkout',
+  'post-merge',
+  'pre-push',
+  'pre-auto-gc',
+];
 
 interface Run {
   code: number | null;
@@ -97,7 +112,11 @@ appendFileSync(${JSON.stringify(calls)}, JSON.stringify({ bin: ${JSON.stringify(
 
 function readCalls(): { bin: string; argv: string[]; cwd: string }[] {
   if (!existsSync(calls)) return [];
-  return readFileSync(calls, 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as { bin: string; argv: string[]; cwd: string });
+  return readFileSync(calls, 'utf8')
+    .trim()
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as { bin: string; argv: string[]; cwd: string });
 }
 
 function queued(root: string): Record<string, unknown>[] {
@@ -314,7 +333,11 @@ describe('pre-push', () => {
 
   test('a sync in flight: the push waits for the bound, then succeeds; the user hook still reads git stdin', async () => {
     const refsLog = join(sb.dir, 'pre-push-stdin.txt');
-    writeHook(join(a, '.git', 'hooks', 'pre-push'), `#!/bin/sh\nwhile read -r lref lsha rref rsha; do echo "$lref $rref" >> '${refsLog}'; done\nexit 0\n`, 0o755);
+    writeHook(
+      join(a, '.git', 'hooks', 'pre-push'),
+      `#!/bin/sh\nwhile read -r lref lsha rref rsha; do echo "$lref $rref" >> '${refsLog}'; done\nexit 0\n`,
+      0o755,
+    );
     await installHooks(ctx());
     mkdirSync(lockDir());
     const head = commitLocal(a);
@@ -343,7 +366,10 @@ describe('pre-push', () => {
     expect(sb.git(sb.remote, 'rev-parse', 'main').trim()).toBe(head);
   });
 
-  test.each([['CLAUDE_SYNC_ACTIVE', '1'], ['SYNC_COORDINATOR', '0']])('%s=%s: no wait at all, even with the lock held', async (name, value) => {
+  test.each([
+    ['CLAUDE_SYNC_ACTIVE', '1'],
+    ['SYNC_COORDINATOR', '0'],
+  ])('%s=%s: no wait at all, even with the lock held', async (name, value) => {
     await installHooks(ctx());
     mkdirSync(lockDir());
     commitLocal(a);

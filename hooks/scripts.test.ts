@@ -45,7 +45,11 @@ interface Call {
 
 function readCalls(): Call[] {
   try {
-    return readFileSync(calls, 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as Call);
+    return readFileSync(calls, 'utf8')
+      .trim()
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as Call);
   } catch {
     return [];
   }
@@ -209,7 +213,11 @@ describe('pre-push.sh', () => {
   test('lock removed mid-wait: goes at once (a bad SYNC_COORDINATOR_PREPUSH_WAIT means the default 10 s)', async () => {
     mkdirSync(lock());
     const started = Date.now();
-    const child = spawn('sh', ['-eu', PRE_PUSH], { cwd: dir, env: { PATH: process.env.PATH, SYNC_COORDINATOR_PREPUSH_WAIT: '1e9' }, stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn('sh', ['-eu', PRE_PUSH], {
+      cwd: dir,
+      env: { PATH: process.env.PATH, SYNC_COORDINATOR_PREPUSH_WAIT: '1e9' },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
     let stderr = '';
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     const code = new Promise<number | null>((res) => child.on('close', res));

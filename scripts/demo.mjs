@@ -74,7 +74,10 @@ async function main() {
   mkdirSync(home);
   writeFileSync(join(home, '.gitconfig'), '');
   await git(dir, 'init', '-q', '--bare', '--initial-branch=main', remote);
-  for (const [path, name] of [[laptop, 'laptop'], [desktop, 'desktop']]) {
+  for (const [path, name] of [
+    [laptop, 'laptop'],
+    [desktop, 'desktop'],
+  ]) {
     await git(dir, 'clone', '-q', remote, path);
     // Identity and hardening in the clone's own config: the machine may have none.
     await git(path, 'config', 'user.name', `Demo ${name}`);
@@ -95,10 +98,20 @@ async function main() {
   show(`remote.git   (bare, the "server")\nlaptop/      (clone)\ndesktop/     (clone)`);
 
   say(2, 'init, a config with a short debounce, and the git hooks, in both clones');
-  for (const [path, name] of [[laptop, 'laptop'], [desktop, 'desktop']]) {
+  for (const [path, name] of [
+    [laptop, 'laptop'],
+    [desktop, 'desktop'],
+  ]) {
     await sc(path, ['init']);
     const configFile = join(path, '.claude', 'sync-coordination', 'config.json');
-    const config = { ...JSON.parse(readFileSync(configFile, 'utf8')), device_name: name, debounce_ms: 500, max_wait_ms: 3000, pull_interval_s: 0, process_interval_s: 5 };
+    const config = {
+      ...JSON.parse(readFileSync(configFile, 'utf8')),
+      device_name: name,
+      debounce_ms: 500,
+      max_wait_ms: 3000,
+      pull_interval_s: 0,
+      process_interval_s: 5,
+    };
     writeFileSync(configFile, JSON.stringify(config, null, 2) + '\n');
     console.log(`    (config.json: device_name "${name}", debounce_ms 500, max_wait_ms 3000, no periodic pull)`);
     await sc(path, ['hooks', 'install']);
@@ -118,22 +131,28 @@ async function main() {
   writeFileSync(join(laptop, 'ideas', 'garden.md'), 'Plant tomatoes in May\n');
   console.log('    edited notes.md, created ideas/garden.md');
   const t0 = Date.now();
-  const arrived = await waitFor(async () => {
-    const files = await remoteFiles();
-    if (!files.includes('ideas/garden.md')) return false;
-    const notes = await git(dir, '--git-dir', remote, 'show', 'main:notes.md');
-    return notes.includes('plumber');
-  }, { timeoutMs: DEADLINE_MS });
+  const arrived = await waitFor(
+    async () => {
+      const files = await remoteFiles();
+      if (!files.includes('ideas/garden.md')) return false;
+      const notes = await git(dir, '--git-dir', remote, 'show', 'main:notes.md');
+      return notes.includes('plumber');
+    },
+    { timeoutMs: DEADLINE_MS },
+  );
   if (!arrived) throw new DemoError('the edits did not reach the remote in time; see "sync-coordinator status" and "daemon logs" in laptop');
   console.log(`    on the remote after ${((Date.now() - t0) / 1000).toFixed(1)} s:`);
   show(await git(dir, '--git-dir', remote, 'log', '--format=%h %s', '-n', '3', 'main'));
 
   // Let laptop's daemon go idle first (nothing pending, lock free), so that it does not
   // pull desktop's change before laptop's own edit (that would be no conflict at all).
-  const idle = await waitFor(async () => {
-    const s = await statusJson(laptop);
-    return s && !s.lock.held && s.queue.pending === 0 && (s.watcher?.pending ?? 0) === 0;
-  }, { timeoutMs: DEADLINE_MS });
+  const idle = await waitFor(
+    async () => {
+      const s = await statusJson(laptop);
+      return s && !s.lock.held && s.queue.pending === 0 && (s.watcher?.pending ?? 0) === 0;
+    },
+    { timeoutMs: DEADLINE_MS },
+  );
   if (!idle) throw new DemoError('laptop\'s daemon did not go idle after the first sync; see "sync-coordinator status" in laptop');
 
   say(5, 'a conflict: desktop and laptop change the same line of notes.md; desktop syncs first');
@@ -142,20 +161,25 @@ async function main() {
   console.log('    desktop: "Meeting at 10:00" -> "Meeting at 11:00 (moved by desktop)"');
   await sc(desktop, ['sync-now']);
   const before = readFileSync(join(laptop, 'notes.md'), 'utf8');
-  if (!before.includes('Meeting at 10:00')) throw new DemoError('laptop already has desktop\'s change (something pulled it early): no conflict to show');
+  if (!before.includes('Meeting at 10:00')) throw new DemoError("laptop already has desktop's change (something pulled it early): no conflict to show");
   writeFileSync(join(laptop, 'notes.md'), before.replace('Meeting at 10:00', 'Meeting at 09:30 (moved by laptop)'));
   console.log('    laptop:  "Meeting at 10:00" -> "Meeting at 09:30 (moved by laptop)"; its daemon syncs it...');
-  const copyName = await waitFor(async () => {
-    const copy = readdirSync(laptop).find((n) => /^notes\.sync-conflict-.*\.md$/.test(n));
-    return copy && (await remoteFiles()).includes(copy) ? copy : null;
-  }, { timeoutMs: DEADLINE_MS });
+  const copyName = await waitFor(
+    async () => {
+      const copy = readdirSync(laptop).find((n) => /^notes\.sync-conflict-.*\.md$/.test(n));
+      return copy && (await remoteFiles()).includes(copy) ? copy : null;
+    },
+    { timeoutMs: DEADLINE_MS },
+  );
   if (!copyName) {
     const s = await statusJson(laptop);
     const last = s?.last_op ? `${s.last_op.result}: ${s.last_op.message}` : 'no sync recorded';
     throw new DemoError(`no conflict copy appeared in laptop (last sync: ${last}); the conflict-copy policy did not run as DESIGN.md section 5 describes`);
   }
-  console.log('    the remote\'s version stays at notes.md; laptop\'s version is kept beside it, both committed and pushed:');
-  show(`notes.md:\n${indent(readFileSync(join(laptop, 'notes.md'), 'utf8'), '  ')}\n${copyName}:\n${indent(readFileSync(join(laptop, copyName), 'utf8'), '  ')}`);
+  console.log("    the remote's version stays at notes.md; laptop's version is kept beside it, both committed and pushed:");
+  show(
+    `notes.md:\n${indent(readFileSync(join(laptop, 'notes.md'), 'utf8'), '  ')}\n${copyName}:\n${indent(readFileSync(join(laptop, copyName), 'utf8'), '  ')}`,
+  );
 
   say(6, 'what laptop reports: status and conflicts');
   await sc(laptop, ['status']);
@@ -210,7 +234,7 @@ try {
   if (e instanceof Interrupted || interrupted) {
     await cleanup(); // the signal handler exits
   } else {
-    console.error(`demo failed: ${e instanceof DemoError ? e.message : e?.stack ?? e}`);
+    console.error(`demo failed: ${e instanceof DemoError ? e.message : (e?.stack ?? e)}`);
     await cleanup();
     process.exitCode = 1;
   }

@@ -61,7 +61,10 @@ interface OpenBurst {
 
 export function createDebouncer(opts: DebounceOptions): Debouncer {
   const { debounceMs, maxWaitMs } = opts;
-  for (const [name, v] of [['debounceMs', debounceMs], ['maxWaitMs', maxWaitMs]] as const) {
+  for (const [name, v] of [
+    ['debounceMs', debounceMs],
+    ['maxWaitMs', maxWaitMs],
+  ] as const) {
     if (!Number.isFinite(v) || v < 0) throw new RangeError(`${name} must be a finite number >= 0, got ${v}`);
   }
   const clock = opts.clock ?? systemClock;

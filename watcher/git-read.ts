@@ -43,7 +43,12 @@ export function createReadGit(cwd: string, envSource: NodeJS.ProcessEnv = proces
   const git = createGit(cwd, null, null, undefined, envSource);
   return async (args, opts = {}) => {
     try {
-      const r = await git.run(args, { readOnly: true, okCodes: [...(opts.okCodes ?? [])], timeoutMs: opts.timeoutMs ?? 30_000, ...(opts.input === undefined ? {} : { input: opts.input }) });
+      const r = await git.run(args, {
+        readOnly: true,
+        okCodes: [...(opts.okCodes ?? [])],
+        timeoutMs: opts.timeoutMs ?? 30_000,
+        ...(opts.input === undefined ? {} : { input: opts.input }),
+      });
       return { code: r.code, stdout: r.stdout };
     } catch (e) {
       if (e instanceof GitError) throw new WatcherGitError(args, e.kind === 'exit' ? e.exitCode : null, e.stderr);

@@ -142,8 +142,28 @@ describe('git ignore rules, asked of a real repository', () => {
   it('feeds the predicate: ignored by git, .git, state dir and globs vs everything else', async () => {
     const filter = createIgnoreFilter({ root: repo.root, stateDirRel: '.claude/sync-coordination', globs: ['drafts/**'] });
     filter.setGitIgnored(await listGitIgnored(git));
-    const yes = ['node_modules', 'node_modules/pkg/index.js', 'app.log', 'sub/a.gen', 'sub/cache/blob', 'secret.txt', 'notes.bak', '.git/HEAD', '.claude/sync-coordination/queue/r.json', 'drafts/a.md'];
-    const no = ['keep.txt', 'tracked.log', 'sub/keep.txt', 'lib/node_modules/dep/index.js', '.claude/settings.json', 'notes.sync-conflict-20260101-120000-laptop.md', '.gitignore', 'sub/.gitignore'];
+    const yes = [
+      'node_modules',
+      'node_modules/pkg/index.js',
+      'app.log',
+      'sub/a.gen',
+      'sub/cache/blob',
+      'secret.txt',
+      'notes.bak',
+      '.git/HEAD',
+      '.claude/sync-coordination/queue/r.json',
+      'drafts/a.md',
+    ];
+    const no = [
+      'keep.txt',
+      'tracked.log',
+      'sub/keep.txt',
+      'lib/node_modules/dep/index.js',
+      '.claude/settings.json',
+      'notes.sync-conflict-20260101-120000-laptop.md',
+      '.gitignore',
+      'sub/.gitignore',
+    ];
     for (const p of yes) expect(filter.ignoresAbsolute(join(repo.root, p)), p).toBe(true);
     for (const p of no) expect(filter.ignoresAbsolute(join(repo.root, p)), p).toBe(false);
   });
@@ -151,7 +171,9 @@ describe('git ignore rules, asked of a real repository', () => {
   it('check-ignore judges paths the snapshot never saw; file names stay data', async () => {
     const paths = ['later.log', 'later.txt', 'sub/new.gen', 'sub/deeper/c.gen', 'tracked.log', 'weird name\n.log', '-rf.log', 'ünïcode.bak', 'node_modules/x'];
     const ignored = await checkIgnored(git, paths);
-    expect([...ignored].sort()).toEqual(['-rf.log', 'later.log', 'node_modules/x', 'sub/deeper/c.gen', 'sub/new.gen', 'weird name\n.log', 'ünïcode.bak'].sort());
+    expect([...ignored].sort()).toEqual(
+      ['-rf.log', 'later.log', 'node_modules/x', 'sub/deeper/c.gen', 'sub/new.gen', 'weird name\n.log', 'ünïcode.bak'].sort(),
+    );
     expect(await checkIgnored(git, [])).toEqual(new Set());
   });
 

@@ -259,7 +259,16 @@ describe('runWatch', () => {
     const ac = new AbortController();
     let settled = false;
     const done = runWatch(
-      { root: repo.root, stateDirRel: '.claude/sync-coordination', debounceMs: DEBOUNCE_MS, maxWaitMs: 10_000, ignore: [], logger: logger(), onQuiet: (i) => void calls.push(i), signal: ac.signal },
+      {
+        root: repo.root,
+        stateDirRel: '.claude/sync-coordination',
+        debounceMs: DEBOUNCE_MS,
+        maxWaitMs: 10_000,
+        ignore: [],
+        logger: logger(),
+        onQuiet: (i) => void calls.push(i),
+        signal: ac.signal,
+      },
       { env: repo.env },
     ).then(() => (settled = true));
     await waitFor(() => logs.some((l) => l.msg === `watching ${repo.root}`), 'the start line');

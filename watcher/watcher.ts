@@ -103,7 +103,12 @@ class DirectoryWatcher extends FSWatcher {
             return filter(entry);
           }
         : filter;
-    return super._readdirp(root, { ...opts, alwaysStat: false, fileFilter: withDirentStats(opts.fileFilter), directoryFilter: withDirentStats(opts.directoryFilter) });
+    return super._readdirp(root, {
+      ...opts,
+      alwaysStat: false,
+      fileFilter: withDirentStats(opts.fileFilter),
+      directoryFilter: withDirentStats(opts.directoryFilter),
+    });
   }
 }
 
@@ -237,7 +242,13 @@ export function startWatcher(opts: WatcherOptions, deps: WatcherDeps = {}): Runn
     for (const dir of before.dirs) {
       if (filter.ignoresRelative(dir)) continue;
       const abs = join(root, dir);
-      if (await lstat(abs).then((s) => s.isDirectory(), () => false)) revived.push(abs);
+      if (
+        await lstat(abs).then(
+          (s) => s.isDirectory(),
+          () => false,
+        )
+      )
+        revived.push(abs);
     }
     if (revived.length > 0 && fsw === w && !closed) w.add(revived);
   }
@@ -321,7 +332,9 @@ export function startWatcher(opts: WatcherOptions, deps: WatcherDeps = {}): Runn
       // default of one fs.watch per file costs an inotify watch and ~5 KB of memory per
       // file (10,000 files: 160 MB RSS, and ENOSPC on Linux's default 8,192 watches).
       // Polling has no directory events, so it keeps the per-file watchers.
-      ignored: polling ? (path, stats) => filter.ignoresAbsolute(path, stats) : (path, stats) => filter.ignoresAbsolute(path, stats) || (stats !== undefined && !stats.isDirectory()),
+      ignored: polling
+        ? (path, stats) => filter.ignoresAbsolute(path, stats)
+        : (path, stats) => filter.ignoresAbsolute(path, stats) || (stats !== undefined && !stats.isDirectory()),
     };
     const w = (deps.watch ?? (polling ? watch : watchDirectories))(root, options);
     fsw = w;

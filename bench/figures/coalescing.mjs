@@ -16,7 +16,9 @@ export async function run({ concurrency = 100 } = {}) {
     await timed(process.execPath, [BIN, 'init'], { cwd: clone, env: sb.env });
     writeFileSync(join(clone, 'change.txt'), 'one change, many requests\n');
     const started = performance.now();
-    const all = await Promise.all(Array.from({ length: concurrency }, (_, i) => timed(process.execPath, [BIN, 'request-sync', 'smart', `bench-${i}`], { cwd: clone, env: sb.env })));
+    const all = await Promise.all(
+      Array.from({ length: concurrency }, (_, i) => timed(process.execPath, [BIN, 'request-sync', 'smart', `bench-${i}`], { cwd: clone, env: sb.env })),
+    );
     // Wait until every request is accounted for (late ones are served by the re-check).
     let status;
     for (const deadline = Date.now() + 120_000; Date.now() < deadline; ) {

@@ -16,7 +16,10 @@ export async function run({ iterations = 15 } = {}) {
   try {
     const { clone } = sb.repo('recover');
     await timed(process.execPath, [BIN, 'init'], { cwd: clone, env: sb.env });
-    writeFileSync(join(clone, '.claude/sync-coordination/config.json'), JSON.stringify({ rate_limiting_enabled: false, retries: { default: 3, min_delay_ms: 0, max_delay_ms: 0 } }));
+    writeFileSync(
+      join(clone, '.claude/sync-coordination/config.json'),
+      JSON.stringify({ rate_limiting_enabled: false, retries: { default: 3, min_delay_ms: 0, max_delay_ms: 0 } }),
+    );
     const realGit = execFileSync('sh', ['-c', 'command -v git'], { encoding: 'utf8' }).trim();
     const bin = join(sb.dir, 'failing-git');
     const marks = join(sb.dir, 'marks');
@@ -57,7 +60,11 @@ exit $rc
         writeFileSync(join(clone, 'f.txt'), `edit ${i} ${armed}\n`);
         const r = await timed(process.execPath, [BIN, 'sync-now'], { cwd: clone, env });
         if (r.code !== 0) throw new Error(`sync-now failed: ${r.stderr}`);
-        const calls = readFileSync(log, 'utf8').trim().split('\n').map((l) => l.split(' ')).map(([s, e, kind, op, ...args]) => ({ s: Number(s) / 1e6, e: Number(e) / 1e6, kind, op, args: args.join(' ') }));
+        const calls = readFileSync(log, 'utf8')
+          .trim()
+          .split('\n')
+          .map((l) => l.split(' '))
+          .map(([s, e, kind, op, ...args]) => ({ s: Number(s) / 1e6, e: Number(e) / 1e6, kind, op, args: args.join(' ') }));
         if (i < 2) continue;
         if (armed) {
           const fail = calls.findIndex((c) => c.kind === 'FAIL');

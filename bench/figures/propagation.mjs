@@ -27,8 +27,16 @@ export async function run({ saves = 20 } = {}) {
     const { clone: a, remote } = sb.repo('a', 100);
     const b = join(sb.dir, 'b');
     sb.git(sb.dir, 'clone', '-q', remote, b);
-    for (const [k, v] of [['user.name', 'B'], ['user.email', 'b@example.test'], ['commit.gpgSign', 'false']]) sb.git(b, 'config', k, v);
-    for (const [repo, env] of [[a, envA], [b, envB]]) {
+    for (const [k, v] of [
+      ['user.name', 'B'],
+      ['user.email', 'b@example.test'],
+      ['commit.gpgSign', 'false'],
+    ])
+      sb.git(b, 'config', k, v);
+    for (const [repo, env] of [
+      [a, envA],
+      [b, envB],
+    ]) {
       await timed(process.execPath, [BIN, 'init'], { cwd: repo, env });
       writeFileSync(join(repo, '.claude/sync-coordination/config.json'), JSON.stringify({ debounce_ms: DEBOUNCE_MS, rate_limiting_enabled: false }));
       const s = await timed(process.execPath, [BIN, 'daemon', 'start'], { cwd: repo, env });

@@ -22,7 +22,10 @@ export async function run({ iterations = 15, files = 2000 } = {}) {
     for (const repo of [served, alone]) {
       await timed(process.execPath, [BIN, 'init'], { cwd: repo, env });
       // Speed, not the limiter; no watcher, so only sync-now syncs.
-      writeFileSync(join(repo, '.claude/sync-coordination/config.json'), JSON.stringify({ rate_limiting_enabled: false, watch: { enabled: false }, pull_interval_s: 0 }));
+      writeFileSync(
+        join(repo, '.claude/sync-coordination/config.json'),
+        JSON.stringify({ rate_limiting_enabled: false, watch: { enabled: false }, pull_interval_s: 0 }),
+      );
     }
     const start = await timed(process.execPath, [BIN, 'daemon', 'start'], { cwd: served, env });
     if (start.code !== 0) throw new Error(`daemon start failed: ${start.stderr}`);

@@ -37,8 +37,13 @@ export async function run({ saves = 8 } = {}) {
     const raw = sb.repo('raw').clone;
     writeFileSync(join(raw, 'x.txt'), 'x\n');
     const baseline = await rawPipeline(raw, sb.env);
-    await new Promise((r, j) => spawn(process.execPath, [BIN, 'init'], { cwd: clone, env: sb.env }).on('exit', (c) => (c === 0 ? r() : j(new Error('init failed')))));
-    writeFileSync(join(clone, '.claude/sync-coordination/config.json'), JSON.stringify({ rate_limiting_enabled: false, debounce_ms: DEBOUNCE, max_wait_ms: 10_000 }));
+    await new Promise((r, j) =>
+      spawn(process.execPath, [BIN, 'init'], { cwd: clone, env: sb.env }).on('exit', (c) => (c === 0 ? r() : j(new Error('init failed')))),
+    );
+    writeFileSync(
+      join(clone, '.claude/sync-coordination/config.json'),
+      JSON.stringify({ rate_limiting_enabled: false, debounce_ms: DEBOUNCE, max_wait_ms: 10_000 }),
+    );
     watcher = spawn(process.execPath, [BIN, 'watch'], { cwd: clone, env: sb.env, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     watcher.stdout.on('data', (d) => (out += d));

@@ -70,8 +70,7 @@ export function createContext(global: GlobalOptions): CommandContext {
         await assertStateUntracked(w);
         return loadConfig(w.paths.config);
       })),
-    logger: () =>
-      (logger ??= Promise.all([ctx.stateWorkspace(), ctx.config()]).then(([w, c]) => createLineLogger(w.paths.coordinatorLog, c.log.level))),
+    logger: () => (logger ??= Promise.all([ctx.stateWorkspace(), ctx.config()]).then(([w, c]) => createLineLogger(w.paths.coordinatorLog, c.log.level))),
     out: (line) => process.stdout.write(line + '\n'),
     err: (line) => process.stderr.write(line + '\n'),
     get signal() {

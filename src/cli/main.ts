@@ -32,7 +32,9 @@ export function buildProgram(name = 'sync-coordinator'): Command {
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride()
     .configureOutput({ outputError: (str, write) => write(safeValue(str.trimEnd()) + '\n') })
-    .addHelpText('after', `
+    .addHelpText(
+      'after',
+      `
 Exit codes: 0 done/queued, 1 sync failed, 2 bad input or config, 3 rate limited,
             4 lock busy past the timeout, 5 conflict left for you, 6 not a git work tree.
 State: <worktree>/.claude/sync-coordination/ (never committed).
@@ -40,7 +42,8 @@ Examples:
   $ sync-coordinator init
   $ sync-coordinator request-sync smart my-script normal "after build"
   $ sync-coordinator sync-now
-  $ sync-coordinator status --json`);
+  $ sync-coordinator status --json`,
+    );
 
   program
     .command('init')
@@ -59,11 +62,14 @@ Examples:
     .option('--wait', "wait for this request's outcome")
     .addOption(new Option('--timeout <s>', 'with --wait: give up after <s> seconds').default('300'))
     .option('--json', 'print {"id","status","type","priority"} (and "result" with --wait)')
-    .addHelpText('after', `
+    .addHelpText(
+      'after',
+      `
 Examples:
   $ sync-coordinator request-sync smart auto-sync
   $ sync-coordinator request-sync robust nightly-job high "end of day" --wait
-  $ claude-sync-coordinator request-sync intelligent-auto watcher low --enqueue-only`)
+  $ claude-sync-coordinator request-sync intelligent-auto watcher low --enqueue-only`,
+    )
     .action(lazy(() => import('./commands/request-sync.js')));
 
   program
@@ -97,25 +103,41 @@ Examples:
   program
     .command('conflicts')
     .description('conflicts handled and still open, newest first; auto-merges: --merged, show <path>, undo <path>')
-    .argument('[action]', 'show <path>: what each side changed against the base (the latest auto-merge of <path>, or its open conflict copy); undo <path>: keep the side the auto-merge folded in as a conflict copy beside <path>')
+    .argument(
+      '[action]',
+      'show <path>: what each side changed against the base (the latest auto-merge of <path>, or its open conflict copy); undo <path>: keep the side the auto-merge folded in as a conflict copy beside <path>',
+    )
     .argument('[path]', 'the file (put "--" before a path that starts with "-")')
-    .option('--resolve <path>', 'close the conflict at <path> (a file or its conflict copy): deletes its conflict copies, so the next sync closes it on every device; resumes paused automatic syncs when none is left')
-    .option('--merge <path>', "write git's 3-way merge of <path> and its conflict copy, with markers, into <path> for you to edit (automatic syncs pause until --resolve)")
+    .option(
+      '--resolve <path>',
+      'close the conflict at <path> (a file or its conflict copy): deletes its conflict copies, so the next sync closes it on every device; resumes paused automatic syncs when none is left',
+    )
+    .option(
+      '--merge <path>',
+      "write git's 3-way merge of <path> and its conflict copy, with markers, into <path> for you to edit (automatic syncs pause until --resolve)",
+    )
     .option('--all', 'include resolved conflicts')
     .option('--merged', 'list recent auto-merges (resolver merged both sides), newest first')
     .option('--limit <n>', 'with --merged: how many (default 50)')
     .option('--json', 'print JSON')
-    .addHelpText('after', `
+    .addHelpText(
+      'after',
+      `
 Examples:
   $ sync-coordinator conflicts --merged
   $ sync-coordinator conflicts show -- notes.md
-  $ sync-coordinator conflicts undo -- notes.md`)
+  $ sync-coordinator conflicts undo -- notes.md`,
+    )
     .action(lazy(() => import('./commands/conflicts.js')));
 
   const wsCmd = (name: 'add' | 'remove') =>
     program
       .command(name)
-      .description(name === 'add' ? 'register a work tree with the user daemon (default: this one)' : 'unregister a work tree (by path or id); the user daemon stops watching it')
+      .description(
+        name === 'add'
+          ? 'register a work tree with the user daemon (default: this one)'
+          : 'unregister a work tree (by path or id); the user daemon stops watching it',
+      )
       .argument('[path]', 'the work tree (default: the current directory)')
       .option('--json', 'print a JSON object')
       .action(lazy(async () => ({ run: (await import('./commands/workspaces.js'))[name] })));
@@ -130,13 +152,44 @@ Examples:
   const daemon = program
     .command('daemon')
     .description('background processor (alias: claude-sync-daemon)')
-    .addHelpText('after', '\nA running daemon applies a changed config.json by itself, after the sync in progress;\nan invalid one is logged (see "doctor") and the daemon keeps its previous config.');
-  daemon.command('start').description('register this work tree and start the user daemon in the background if it is not running (exit 0 and no second daemon when one already runs)').option('--json', 'print JSON').action(lazy(() => import('./commands/daemon-start.js')));
-  daemon.command('stop').description('stop the daemon (SIGTERM, waits for a clean exit)').option('--timeout <s>', 'seconds to wait for the exit', '30').option('--json', 'print JSON').action(lazy(() => import('./commands/daemon-stop.js')));
-  daemon.command('status').description('"running (pid N)" or "not running"').option('--json', 'print {"running","pid","since"}').action(lazy(() => import('./commands/daemon-status.js')));
-  daemon.command('run').description('run the daemon in the foreground (for systemd); exit 4 when another daemon runs for this work tree').option('--user', 'the user daemon: serve every registered work tree (see "list")').action(lazy(() => import('./commands/daemon-run.js')));
-  daemon.command('logs').description('show the daemon and coordinator logs, merged by time').option('-f, --follow', 'follow the log').option('-n, --lines <n>', 'lines to show', '50').option('--json', 'raw JSON lines').action(lazy(() => import('./commands/daemon-logs.js')));
-  daemon.command('install-service').description('write a systemd user unit (macOS: a launchd agent) so the daemon starts at login').option('--json', 'print JSON').addOption(new Option('--platform <name>', 'linux or darwin (default: this machine)').hideHelp()).action(lazy(() => import('./commands/daemon-install-service.js')));
+    .addHelpText(
+      'after',
+      '\nA running daemon applies a changed config.json by itself, after the sync in progress;\nan invalid one is logged (see "doctor") and the daemon keeps its previous config.',
+    );
+  daemon
+    .command('start')
+    .description('register this work tree and start the user daemon in the background if it is not running (exit 0 and no second daemon when one already runs)')
+    .option('--json', 'print JSON')
+    .action(lazy(() => import('./commands/daemon-start.js')));
+  daemon
+    .command('stop')
+    .description('stop the daemon (SIGTERM, waits for a clean exit)')
+    .option('--timeout <s>', 'seconds to wait for the exit', '30')
+    .option('--json', 'print JSON')
+    .action(lazy(() => import('./commands/daemon-stop.js')));
+  daemon
+    .command('status')
+    .description('"running (pid N)" or "not running"')
+    .option('--json', 'print {"running","pid","since"}')
+    .action(lazy(() => import('./commands/daemon-status.js')));
+  daemon
+    .command('run')
+    .description('run the daemon in the foreground (for systemd); exit 4 when another daemon runs for this work tree')
+    .option('--user', 'the user daemon: serve every registered work tree (see "list")')
+    .action(lazy(() => import('./commands/daemon-run.js')));
+  daemon
+    .command('logs')
+    .description('show the daemon and coordinator logs, merged by time')
+    .option('-f, --follow', 'follow the log')
+    .option('-n, --lines <n>', 'lines to show', '50')
+    .option('--json', 'raw JSON lines')
+    .action(lazy(() => import('./commands/daemon-logs.js')));
+  daemon
+    .command('install-service')
+    .description('write a systemd user unit (macOS: a launchd agent) so the daemon starts at login')
+    .option('--json', 'print JSON')
+    .addOption(new Option('--platform <name>', 'linux or darwin (default: this machine)').hideHelp())
+    .action(lazy(() => import('./commands/daemon-install-service.js')));
 
   program
     .command('watch')
@@ -145,7 +198,11 @@ Examples:
 
   const hooks = program.command('hooks').description('git hooks (post-merge, pre-push); husky-aware, chains existing hooks');
   for (const sub of ['install', 'uninstall', 'status'] as const) {
-    hooks.command(sub).description(`${sub} the hooks`).option('--json', 'print JSON').action(lazy(async () => ({ run: (await import('./commands/hooks.js')).commands[sub] })));
+    hooks
+      .command(sub)
+      .description(`${sub} the hooks`)
+      .option('--json', 'print JSON')
+      .action(lazy(async () => ({ run: (await import('./commands/hooks.js')).commands[sub] })));
   }
 
   program

@@ -2,7 +2,13 @@
 import type { SyncRequest } from '../core/request.js';
 import { safeValue } from '../core/sanitize.js';
 
-export function printRequest(out: (l: string) => void, err: (l: string) => void, opts: { json?: boolean; wait?: boolean }, req: Pick<SyncRequest, 'id' | 'type' | 'priority'>, o: { status: string; result: string | null; message: string; resets_at?: string | null }): void {
+export function printRequest(
+  out: (l: string) => void,
+  err: (l: string) => void,
+  opts: { json?: boolean; wait?: boolean },
+  req: Pick<SyncRequest, 'id' | 'type' | 'priority'>,
+  o: { status: string; result: string | null; message: string; resets_at?: string | null },
+): void {
   if (opts.json) {
     // Exactly the contract's keys (DESIGN.md section 3); what a person would read (why it
     // was rejected, when the window resets) goes to stderr as a diagnostic.
@@ -13,6 +19,13 @@ export function printRequest(out: (l: string) => void, err: (l: string) => void,
     return;
   }
   const head = `${o.status}: ${req.type} request ${req.id} (${req.priority})`;
-  const line = o.status === 'rejected' ? `${head}: ${o.message}` : o.result ? `${head}: ${o.result}; ${o.message}` : o.status === 'deferred' ? `${head}: ${o.message}` : head;
+  const line =
+    o.status === 'rejected'
+      ? `${head}: ${o.message}`
+      : o.result
+        ? `${head}: ${o.result}; ${o.message}`
+        : o.status === 'deferred'
+          ? `${head}: ${o.message}`
+          : head;
   (o.status === 'rejected' || o.result === 'failed' || o.result === 'conflict' ? err : out)(safeValue(line));
 }

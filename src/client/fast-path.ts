@@ -99,7 +99,16 @@ export async function tryControlSocket(argv: string[], name = 'sync-coordinator'
   if (!r || r.status === 404 || r.status === 503) return null;
   const body = JSON.parse(await text(r.res)) as Record<string, unknown>;
   if (r.status !== 200 && r.status !== 202) return fail(err, name, body);
-  const o = body as { id: string; type: string; priority: string; status: string; result: string | null; message: string; exit_code: number; resets_at?: string | null };
+  const o = body as {
+    id: string;
+    type: string;
+    priority: string;
+    status: string;
+    result: string | null;
+    message: string;
+    exit_code: number;
+    resets_at?: string | null;
+  };
   if (p.wait && o.status === 'queued') {
     printRequest(out, err, p, o as never, { ...o, message: `still queued after ${timeoutS} s (another sync holds the lock)` });
     return 4;
@@ -131,7 +140,8 @@ function parse(argv: string[]): Parsed | null {
     else if (a === '--wait' && cmd === 'request-sync') p.wait = true;
     else if (a === '--timeout' && cmd === 'request-sync' && argv[i + 1] !== undefined) p.timeout = argv[++i];
     else if (a === '--reason' && cmd === 'sync-now' && argv[i + 1] !== undefined) p.reason = argv[++i];
-    else if (a.startsWith('-')) return null; // --help, --enqueue-only, -- and the like: the CLI's job
+    else if (a.startsWith('-'))
+      return null; // --help, --enqueue-only, -- and the like: the CLI's job
     else if (cmd === 'request-sync') p.positionals.push(a);
     else return null;
   }
@@ -156,7 +166,10 @@ function call(socketPath: string, method: string, path: string, body?: unknown):
     const data = body === undefined ? undefined : JSON.stringify(body);
     // No keep-alive: a one-shot client must exit as soon as its answer is in, not when
     // the server times the idle connection out (measured: +1 s on a fallback).
-    const headers: Record<string, string | number> = { connection: 'close', ...(data ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(data) } : {}) };
+    const headers: Record<string, string | number> = {
+      connection: 'close',
+      ...(data ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(data) } : {}),
+    };
     const req = request({ socketPath, method, path, headers, agent: false }, (res) => {
       const status = res.statusCode ?? 0;
       // Not ours to answer (404/503): drop the connection now, the CLI takes over.

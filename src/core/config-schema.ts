@@ -4,7 +4,12 @@ const int = (min: number, max = Number.MAX_SAFE_INTEGER) => z.number().int().min
 /** Device names end up in file names (conflict copies) and commit messages. */
 const deviceName = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'letters, digits, "-" or "_" (1-64)');
 /** Remote and branch names must never look like options (invariant 11). */
-const refName = z.string().min(1).max(255).regex(/^[A-Za-z0-9_][A-Za-z0-9._/-]*$/, 'a plain name that does not start with "-"').refine((s) => !s.includes('..') && !s.endsWith('.lock') && !s.endsWith('/'), 'a valid git ref name');
+const refName = z
+  .string()
+  .min(1)
+  .max(255)
+  .regex(/^[A-Za-z0-9_][A-Za-z0-9._/-]*$/, 'a plain name that does not start with "-"')
+  .refine((s) => !s.includes('..') && !s.endsWith('.lock') && !s.endsWith('/'), 'a valid git ref name');
 
 export const configSchema = z.strictObject({
   max_syncs_per_hour: int(1, 10_000).optional(),
@@ -23,39 +28,54 @@ export const configSchema = z.strictObject({
   network_timeout_s: int(1, 86_400).optional(),
   lock_timeout_ms: int(0, 3_600_000).optional(),
   lock_stale_ms: int(2_000, 3_600_000).optional(),
-  retries: z.strictObject({
-    default: int(0, 100).optional(),
-    robust: int(0, 100).optional(),
-    min_delay_ms: int(0, 3_600_000).optional(),
-    max_delay_ms: int(0, 3_600_000).optional(),
-  }).optional(),
-  breaker: z.strictObject({
-    failure_threshold: int(1, 1000).optional(),
-    cooldown_s: int(1, 86_400).optional(),
-  }).optional(),
+  retries: z
+    .strictObject({
+      default: int(0, 100).optional(),
+      robust: int(0, 100).optional(),
+      min_delay_ms: int(0, 3_600_000).optional(),
+      max_delay_ms: int(0, 3_600_000).optional(),
+    })
+    .optional(),
+  breaker: z
+    .strictObject({
+      failure_threshold: int(1, 1000).optional(),
+      cooldown_s: int(1, 86_400).optional(),
+    })
+    .optional(),
   system_files: z.array(z.string().min(1).max(1024)).optional(),
   user_conflict_policy: z.enum(['conflict-copy', 'manual']).optional(),
-  watch: z.strictObject({
-    enabled: z.boolean().optional(),
-    ignore: z.array(z.string().min(1).max(1024)).optional(),
-  }).optional(),
+  watch: z
+    .strictObject({
+      enabled: z.boolean().optional(),
+      ignore: z.array(z.string().min(1).max(1024)).optional(),
+    })
+    .optional(),
   max_file_size_mb: z.number().positive().max(1_000_000).optional(),
-  merge: z.array(z.strictObject({
-    glob: z.string().min(1).max(1024),
-    strategy: z.enum(['text', 'json', 'union', 'text-newest', 'copy']),
-  })).max(1000).optional(),
+  merge: z
+    .array(
+      z.strictObject({
+        glob: z.string().min(1).max(1024),
+        strategy: z.enum(['text', 'json', 'union', 'text-newest', 'copy']),
+      }),
+    )
+    .max(1000)
+    .optional(),
   max_parallel_syncs: int(1, 64).optional(),
   poll_active_s: int(1, 86_400).optional(),
   active_window_s: int(0, 86_400 * 30).optional(),
-  log: z.strictObject({
-    level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'silent']).optional(),
-    max_size_mb: int(1, 10_000).optional(),
-    max_files: int(1, 1000).optional(),
-  }).optional(),
-  backups: z.strictObject({
-    keep: int(0, 100_000).optional(),
-    max_age_days: int(0, 36_500).optional(),
-  }).optional(),
+  log: z
+    .strictObject({
+      level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'silent']).optional(),
+      max_size_mb: int(1, 10_000).optional(),
+      max_files: int(1, 1000).optional(),
+    })
+    .optional(),
+  backups: z
+    .strictObject({
+      keep: int(0, 100_000).optional(),
+      max_age_days: int(0, 36_500).optional(),
+    })
+    .optional(),
 });
 
 export function describeIssue(issue: z.core.$ZodIssue): string {

@@ -82,7 +82,13 @@ export function withdrawConflictsOfOp(file: string, op: string, time: string): s
   } catch {
     return [];
   }
-  const paths = [...new Set(parseConflictLog(text).filter((r): r is ConflictRecord => !('resolved' in r) && r.op === op && r.outcome !== 'left-for-user').map((r) => r.path))];
+  const paths = [
+    ...new Set(
+      parseConflictLog(text)
+        .filter((r): r is ConflictRecord => !('resolved' in r) && r.op === op && r.outcome !== 'left-for-user')
+        .map((r) => r.path),
+    ),
+  ];
   for (const path of paths) appendConflict(file, { time, resolved: path, withdrawn_op: op });
   return paths;
 }

@@ -142,8 +142,14 @@ async function drainUnderLock(opts: ProcessOptions, lock: LockHandle, report: Pr
     const due = pending.filter((e) => !isDeferred(e, now));
     if (due.length === 0) return;
     const batch = pending;
-    const priority = maxBy(batch.map((e) => e.request.priority), (p) => PRIORITY_RANK[p]);
-    const type = maxBy(batch.map((e) => e.request.type), (t) => TYPE_STRENGTH[t]);
+    const priority = maxBy(
+      batch.map((e) => e.request.priority),
+      (p) => PRIORITY_RANK[p],
+    );
+    const type = maxBy(
+      batch.map((e) => e.request.type),
+      (t) => TYPE_STRENGTH[t],
+    );
     const decision = decide(opts.config, store.get().rate_limit, priority, now);
     if (!decision.allowed) {
       await refuseBatch(opts, store, batch, decision.resetsAt, decision.used, decision.limit, report, now);
@@ -151,7 +157,16 @@ async function drainUnderLock(opts: ProcessOptions, lock: LockHandle, report: Pr
     }
     const blocker = await guidedMergeBlocker(opts.ws.root, store.get().paused);
     if (blocker) {
-      await finishBatch(opts, store, batch, report, { op: null, type, priority, result: 'conflict', message: blocker, exitCode: ExitCode.conflict, counted: false, outcome: null });
+      await finishBatch(opts, store, batch, report, {
+        op: null,
+        type,
+        priority,
+        result: 'conflict',
+        message: blocker,
+        exitCode: ExitCode.conflict,
+        counted: false,
+        outcome: null,
+      });
       continue;
     }
     if (store.get().paused && type !== 'manual') {
@@ -211,7 +226,15 @@ interface Covered {
 async function finishCovered(opts: ProcessOptions, store: StateStore, entries: QueueEntry[], report: ProcessReport, c: Covered): Promise<void> {
   const finishedAt = new Date((opts.clock ?? Date.now)()).toISOString();
   for (const e of entries) {
-    const outcome: RequestOutcome = { id: e.request.id, status: 'merged', result: c.result, op: c.op, message: `${c.message} (served by op ${c.op}, which started after this request)`, exit_code: ExitCode.ok, finished_at: finishedAt };
+    const outcome: RequestOutcome = {
+      id: e.request.id,
+      status: 'merged',
+      result: c.result,
+      op: c.op,
+      message: `${c.message} (served by op ${c.op}, which started after this request)`,
+      exit_code: ExitCode.ok,
+      finished_at: finishedAt,
+    };
     report.outcomes.set(e.request.id, outcome);
     await writeResult(opts.ws.paths.results, outcome);
   }
@@ -224,16 +247,38 @@ async function finishCovered(opts: ProcessOptions, store: StateStore, entries: Q
   opts.logger.debug({ op: c.op, requests: entries.length }, 'requests made before the last sync read the work tree: served by it');
 }
 
-async function runBatch(opts: ProcessOptions, lock: LockHandle, store: StateStore, batch: QueueEntry[], type: SyncType, priority: Priority, report: ProcessReport): Promise<Covered | null> {
+async function runBatch(
+  opts: ProcessOptions,
+  lock: LockHandle,
+  store: StateStore,
+  batch: QueueEntry[],
+  type: SyncType,
+  priority: Priority,
+  report: ProcessReport,
+): Promise<Covered | null> {
   const opId = newOpId((opts.clock ?? Date.now)());
   const log = opts.logger.child({ op: opId, type });
   await lock.setOp(opId);
   const me = selfIdentity();
   // Not fsynced: until `mark` (durable) records a rebase or merge, a crash leaves
   // nothing to recover, and `mark` writes this record durably along with it.
-  await store.update((s) => {
-    s.active = { op: opId, type, step: 'queued', started_at: new Date().toISOString(), pid: me.pid, start_time: me.start_time, branch: null, backup_ref: null, integrating: null, request_ids: batch.map((e) => e.request.id) };
-  }, { durable: false });
+  await store.update(
+    (s) => {
+      s.active = {
+        op: opId,
+        type,
+        step: 'queued',
+        started_at: new Date().toISOString(),
+        pid: me.pid,
+        start_time: me.start_time,
+        branch: null,
+        backup_ref: null,
+        integrating: null,
+        request_ids: batch.map((e) => e.request.id),
+      };
+    },
+    { durable: false },
+  );
   log.info({ requests: batch.length, priority, callers: [...new Set(batch.map((e) => e.request.caller))].slice(0, 10) }, 'sync started');
   let outcome: SyncOutcome | null = null;
   let error: unknown = null;
@@ -255,9 +300,12 @@ async function runBatch(opts: ProcessOptions, lock: LockHandle, store: StateStor
         if (signal.aborted) throw signal.reason instanceof Error ? signal.reason : new SyncFailedError('sync aborted', { code: 'EABORTED' });
         await lock.assertOwned();
         // The step is for `status`; the recovery marker (mark) is what must be durable.
-        await store.update((s) => {
-          if (s.active) s.active.step = name;
-        }, { durable: false });
+        await store.update(
+          (s) => {
+            if (s.active) s.active.step = name;
+          },
+          { durable: false },
+        );
         log.debug({ step: name }, 'step');
         // Preflight reads the work tree's status; what was on disk before is in this sync.
         if (name === 'preflight') readTreeAt = (opts.clock ?? Date.now)();
@@ -267,29 +315,48 @@ async function runBatch(opts: ProcessOptions, lock: LockHandle, store: StateStor
         await lock.assertOwned();
         // Setting the marker is fsynced (recovery needs it even after a power loss);
         // clearing it is not: a stale marker only makes recovery look and find nothing.
-        await store.update((s) => {
-          if (s.active) Object.assign(s.active, marker);
-        }, { durable: marker.moving !== null });
+        await store.update(
+          (s) => {
+            if (s.active) Object.assign(s.active, marker);
+          },
+          { durable: marker.moving !== null },
+        );
       },
     });
   } catch (e) {
     error = e;
   }
   const failed = error !== null;
-  const err = error instanceof CoordinatorError ? error : error ? new SyncFailedError(error instanceof Error ? error.message : String(error), { code: 'ESYNC', cause: error }) : null;
-  const result: RequestResult = err ? (err.exitCode === ExitCode.conflict ? 'conflict' : 'failed') : (outcome?.result === 'noop' ? 'noop' : 'ok');
+  const err =
+    error instanceof CoordinatorError
+      ? error
+      : error
+        ? new SyncFailedError(error instanceof Error ? error.message : String(error), { code: 'ESYNC', cause: error })
+        : null;
+  const result: RequestResult = err ? (err.exitCode === ExitCode.conflict ? 'conflict' : 'failed') : outcome?.result === 'noop' ? 'noop' : 'ok';
   // The user's own rebase or a detached HEAD: hands off (invariant 5). Nothing failed;
   // the sync was refused until the user is done.
   const refused = err instanceof RepoBusyError;
   const counted = !!outcome && (outcome.committed || outcome.pushed);
-  const message = err ? err.message : outcome?.message ?? '';
-  if (refused) log.warn({ reason: message, code: err?.code }, 'sync refused: the repository is busy with the user\'s own git operation; trying again later');
+  const message = err ? err.message : (outcome?.message ?? '');
+  if (refused) log.warn({ reason: message, code: err?.code }, "sync refused: the repository is busy with the user's own git operation; trying again later");
   else if (failed) log.error({ err: message, code: err?.code }, 'sync failed');
   else log.info({ result, committed: outcome?.committed, pulled: outcome?.pulled, pushed: outcome?.pushed, head: outcome?.head }, 'sync finished');
   // A move cut short keeps its recovery marker (finishBatch clears `active`): the next
   // drain completes it.
   const unfinished = store.get().active?.moving ? structuredClone(store.get().active) : null;
-  await finishBatch(opts, store, batch, report, { op: opId, type, priority, result, message, exitCode: err ? err.exitCode : ExitCode.ok, counted, outcome, refused, error: err });
+  await finishBatch(opts, store, batch, report, {
+    op: opId,
+    type,
+    priority,
+    result,
+    message,
+    exitCode: err ? err.exitCode : ExitCode.ok,
+    counted,
+    outcome,
+    refused,
+    error: err,
+  });
   if (unfinished) {
     log.error({ moving: unfinished.moving }, 'the sync left an unfinished move of the branch and index; it is completed before the next sync');
     await store.update((s) => {
@@ -318,7 +385,15 @@ async function finishBatch(opts: ProcessOptions, store: StateStore, batch: Queue
   const finishedAt = new Date(now).toISOString();
   const ran = f.op !== null;
   batch.forEach((e, i) => {
-    const outcome: RequestOutcome = { id: e.request.id, status: i === 0 ? 'processed' : 'merged', result: f.result, op: f.op, message: f.message, exit_code: f.exitCode, finished_at: finishedAt };
+    const outcome: RequestOutcome = {
+      id: e.request.id,
+      status: i === 0 ? 'processed' : 'merged',
+      result: f.result,
+      op: f.op,
+      message: f.message,
+      exit_code: f.exitCode,
+      finished_at: finishedAt,
+    };
     report.outcomes.set(e.request.id, outcome);
   });
   await Promise.all([...batch].map((e) => writeResult(opts.ws.paths.results, report.outcomes.get(e.request.id)!)));
@@ -354,11 +429,29 @@ async function finishBatch(opts: ProcessOptions, store: StateStore, batch: Queue
   });
   // Delete the spool files last: a kill before this line re-serves them, never loses them.
   await removeEntries(batch);
-  report.batches.push({ op: f.op, type: f.type, priority: f.priority, requestIds: batch.map((e) => e.request.id), outcome: 'processed', result: f.result, message: f.message, exitCode: f.exitCode });
+  report.batches.push({
+    op: f.op,
+    type: f.type,
+    priority: f.priority,
+    requestIds: batch.map((e) => e.request.id),
+    outcome: 'processed',
+    result: f.result,
+    message: f.message,
+    exitCode: f.exitCode,
+  });
 }
 
 /** Over the limit: low waits in the queue until the reset; others are rejected (exit 3). */
-async function refuseBatch(opts: ProcessOptions, store: StateStore, batch: QueueEntry[], resetsAt: string | null, used: number, limit: number, report: ProcessReport, now: number): Promise<void> {
+async function refuseBatch(
+  opts: ProcessOptions,
+  store: StateStore,
+  batch: QueueEntry[],
+  resetsAt: string | null,
+  used: number,
+  limit: number,
+  report: ProcessReport,
+  now: number,
+): Promise<void> {
   const rejected = batch.filter((e) => e.request.priority !== 'low');
   const deferred = batch.filter((e) => e.request.priority === 'low');
   const message = rateLimitMessage(used, limit, resetsAt, 'low');
@@ -370,11 +463,29 @@ async function refuseBatch(opts: ProcessOptions, store: StateStore, batch: Queue
     if (!e.request.deferred_until) newlyDeferred++;
     e.request.deferred_until = until;
     await rewriteEntry(e);
-    const outcome: RequestOutcome = { id: e.request.id, status: 'deferred', result: null, op: null, message, exit_code: ExitCode.ok, finished_at: finishedAt, resets_at: resetsAt };
+    const outcome: RequestOutcome = {
+      id: e.request.id,
+      status: 'deferred',
+      result: null,
+      op: null,
+      message,
+      exit_code: ExitCode.ok,
+      finished_at: finishedAt,
+      resets_at: resetsAt,
+    };
     report.outcomes.set(e.request.id, outcome);
   }
   for (const e of rejected) {
-    const outcome: RequestOutcome = { id: e.request.id, status: 'rejected', result: null, op: null, message: messageFor(e.request.priority), exit_code: ExitCode.rateLimited, finished_at: finishedAt, resets_at: resetsAt };
+    const outcome: RequestOutcome = {
+      id: e.request.id,
+      status: 'rejected',
+      result: null,
+      op: null,
+      message: messageFor(e.request.priority),
+      exit_code: ExitCode.rateLimited,
+      finished_at: finishedAt,
+      resets_at: resetsAt,
+    };
     report.outcomes.set(e.request.id, outcome);
     await writeResult(opts.ws.paths.results, outcome);
   }
@@ -386,7 +497,16 @@ async function refuseBatch(opts: ProcessOptions, store: StateStore, batch: Queue
   });
   await removeEntries(rejected);
   if (rejected.length) opts.logger.warn({ rejected: rejected.length, deferred: deferred.length, resets_at: resetsAt }, 'rate limit reached');
-  report.batches.push({ op: null, type: batch[0]!.request.type, priority: batch[0]!.request.priority, requestIds: batch.map((e) => e.request.id), outcome: rejected.length ? 'rejected' : 'deferred', result: null, message: rejected[0] ? messageFor(rejected[0].request.priority) : message, exitCode: rejected.length ? ExitCode.rateLimited : ExitCode.ok });
+  report.batches.push({
+    op: null,
+    type: batch[0]!.request.type,
+    priority: batch[0]!.request.priority,
+    requestIds: batch.map((e) => e.request.id),
+    outcome: rejected.length ? 'rejected' : 'deferred',
+    result: null,
+    message: rejected[0] ? messageFor(rejected[0].request.priority) : message,
+    exitCode: rejected.length ? ExitCode.rateLimited : ExitCode.ok,
+  });
 }
 
 /** Requests that `request-sync` already rejected at once: only counted here, under the lock. */
@@ -397,7 +517,16 @@ async function accountRejectedAtEnqueue(opts: ProcessOptions, store: StateStore,
     s.last_served = entries.map((e) => e.request.id);
   });
   await removeEntries(entries);
-  for (const e of entries) report.outcomes.set(e.request.id, { id: e.request.id, status: 'rejected', result: null, op: null, message: 'rejected by the rate limit', exit_code: ExitCode.rateLimited, finished_at: new Date().toISOString() });
+  for (const e of entries)
+    report.outcomes.set(e.request.id, {
+      id: e.request.id,
+      status: 'rejected',
+      result: null,
+      op: null,
+      message: 'rejected by the rate limit',
+      exit_code: ExitCode.rateLimited,
+      finished_at: new Date().toISOString(),
+    });
 }
 
 /** Kept for callers of the old location; the message lives in rate-limit.ts. */
@@ -406,7 +535,8 @@ export { rateLimitMessage };
 /** Why automatic syncs wait, with a command that works when pasted (for the first path). */
 function pausedMessage(p: PauseState): string {
   const first = p.paths[0];
-  if (isGuidedMerge(p) && first) return `automatic syncs are paused while you merge ${first} (conflicts --merge); when it has what you want, run: ${conflictsCommand('--resolve', first)}`;
+  if (isGuidedMerge(p) && first)
+    return `automatic syncs are paused while you merge ${first} (conflicts --merge); when it has what you want, run: ${conflictsCommand('--resolve', first)}`;
   const each = p.paths.length > 1 ? ' (then the same for each other path)' : '';
   return `automatic syncs are paused after a conflict left for manual resolution (${p.paths.join(', ')}); when you have merged it by hand, run: ${first ? conflictsCommand('--resolve', first) : 'sync-coordinator conflicts'}${each}`;
 }

@@ -37,7 +37,8 @@ export async function guidedMergeBlocker(root: string, paused: PauseState | null
   for (const path of paused.paths) {
     const text = await fs.readFile(join(root, path), 'utf8').catch(() => null);
     const lines = text === null ? [] : markerLines(text);
-    if (lines.length) return `${path} still has conflict markers from "conflicts --merge" (line ${lines.slice(0, 5).join(', ')}); not syncing them. Edit them out, then run: ${conflictsCommand('--resolve', path)}`;
+    if (lines.length)
+      return `${path} still has conflict markers from "conflicts --merge" (line ${lines.slice(0, 5).join(', ')}); not syncing them. Edit them out, then run: ${conflictsCommand('--resolve', path)}`;
   }
   return null;
 }

@@ -68,7 +68,10 @@ export interface LockOptions {
   repo?: { root: string; gitDir: string; commonDir: string };
 }
 
-export async function acquireLock(opts: LockOptions, who: { caller: string; op?: string | null; timeoutMs: number; signal?: AbortSignal }): Promise<LockHandle> {
+export async function acquireLock(
+  opts: LockOptions,
+  who: { caller: string; op?: string | null; timeoutMs: number; signal?: AbortSignal },
+): Promise<LockHandle> {
   const deadline = Date.now() + who.timeoutMs;
   let delay = 15;
   for (;;) {
@@ -191,7 +194,8 @@ export async function inspectLock(paths: StatePaths, staleMs: number): Promise<L
   const dir = await statOrNull(paths.lockDir);
   if (!dir) return { held: false, stale: false, owner: null, ownerLiveness: null, ageMs: null };
   const record = await readOwner(paths.lockOwner);
-  const trusted = record && record.lock_ino === dir.ino && (!record.lock_birthtime_ms || !dir.birthtimeMs || record.lock_birthtime_ms === dir.birthtimeMs) ? record : null;
+  const trusted =
+    record && record.lock_ino === dir.ino && (!record.lock_birthtime_ms || !dir.birthtimeMs || record.lock_birthtime_ms === dir.birthtimeMs) ? record : null;
   const mtimeAge = Date.now() - dir.mtimeMs;
   if (trusted) {
     const alive = liveness(trusted);
@@ -267,9 +271,22 @@ export async function removeDeadGitLocks(repo: { root: string; gitDir: string; c
 /** Git lock files present while no live git works in the repository: left by a killed git. */
 export async function leftoverGitLocks(repo: { root: string; gitDir: string; commonDir: string }): Promise<string[]> {
   if (liveGitInRepo(repo.root, repo.gitDir)) return [];
-  const candidates = [join(repo.gitDir, 'index.lock'), join(repo.gitDir, 'HEAD.lock'), join(repo.gitDir, 'ORIG_HEAD.lock'), join(repo.commonDir, 'packed-refs.lock'), join(repo.commonDir, 'config.lock')];
+  const candidates = [
+    join(repo.gitDir, 'index.lock'),
+    join(repo.gitDir, 'HEAD.lock'),
+    join(repo.gitDir, 'ORIG_HEAD.lock'),
+    join(repo.commonDir, 'packed-refs.lock'),
+    join(repo.commonDir, 'config.lock'),
+  ];
   candidates.push(...(await findLockFiles(join(repo.commonDir, 'refs'))));
-  const present = await Promise.all(candidates.map((f) => fs.lstat(f).then(() => f, () => null)));
+  const present = await Promise.all(
+    candidates.map((f) =>
+      fs.lstat(f).then(
+        () => f,
+        () => null,
+      ),
+    ),
+  );
   return present.filter((f): f is string => f !== null);
 }
 
@@ -340,7 +357,11 @@ function liveGitInRepo(root: string, gitDir: string): boolean {
  * `release-lock`: free the lock if `caller` owns it, if its owner is dead, or with
  * `force`. A live owner that is not `caller` is never robbed: LockBusyError (exit 4).
  */
-export async function releaseLockFor(opts: LockOptions, caller: string, force: boolean): Promise<{ released: boolean; owner: LockOwner | null; reason: string }> {
+export async function releaseLockFor(
+  opts: LockOptions,
+  caller: string,
+  force: boolean,
+): Promise<{ released: boolean; owner: LockOwner | null; reason: string }> {
   const inspection = await inspectLock(opts.paths, opts.staleMs);
   if (!inspection.held) return { released: false, owner: null, reason: 'no lock is held' };
   const owner = inspection.owner;

@@ -53,7 +53,8 @@ export function parsePriority(value: string): Priority {
 export function parseText(what: 'caller' | 'reason', value: string): string {
   if (what === 'caller' && value.trim() === '') throw new UsageError('caller must not be empty; name the script or person asking, e.g. "auto-sync"');
   if (hasControl(value)) throw new UsageError(`${what} contains control characters; use printable text only`);
-  if (Buffer.byteLength(value, 'utf8') > MAX_TEXT_BYTES) throw new UsageError(`${what} is longer than 1 KiB (${Buffer.byteLength(value, 'utf8')} bytes); shorten it`);
+  if (Buffer.byteLength(value, 'utf8') > MAX_TEXT_BYTES)
+    throw new UsageError(`${what} is longer than 1 KiB (${Buffer.byteLength(value, 'utf8')} bytes); shorten it`);
   return value;
 }
 

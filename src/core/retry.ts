@@ -63,7 +63,15 @@ export function retryDelayMs(policy: RetryPolicy, n: number, random = Math.rando
 export async function withRetry<T>(
   what: string,
   attempt: (n: number) => Promise<T>,
-  opts: { policy: RetryPolicy; classify?: (e: unknown) => unknown; logger?: Logger; signal?: AbortSignal; notice?: ((line: string) => void) | null; clock?: () => number; onFailure?: (raw: unknown) => Promise<void> },
+  opts: {
+    policy: RetryPolicy;
+    classify?: (e: unknown) => unknown;
+    logger?: Logger;
+    signal?: AbortSignal;
+    notice?: ((line: string) => void) | null;
+    clock?: () => number;
+    onFailure?: (raw: unknown) => Promise<void>;
+  },
 ): Promise<T> {
   const classify = opts.classify ?? ((e: unknown) => e);
   const notice = opts.notice === undefined ? defaultRetryNotice() : opts.notice;
@@ -101,7 +109,10 @@ export async function withRetry<T>(
         }
         const delay = Math.max(0, Math.min(retryDelayMs(opts.policy, attemptNumber), left));
         const at = new Date(clock() + delay).toISOString();
-        opts.logger?.warn({ what, attempt: attemptNumber, retries_left: retriesLeft, err: error.message, code, delay_ms: delay, next_try_at: at }, 'transient failure; retrying with backoff');
+        opts.logger?.warn(
+          { what, attempt: attemptNumber, retries_left: retriesLeft, err: error.message, code, delay_ms: delay, next_try_at: at },
+          'transient failure; retrying with backoff',
+        );
         const total = attemptNumber + retriesLeft;
         notice?.(`${what} failed (attempt ${attemptNumber} of ${total}): ${error.message}; next try in ${(delay / 1000).toFixed(1)} s, at ${at}`);
         await sleep(delay, opts.signal);

@@ -34,7 +34,9 @@ export async function buildStatus(ws: Workspace, config: Config, now = Date.now(
   const owner = lock.owner ? { caller: lock.owner.caller, pid: lock.owner.pid, host: lock.owner.host, since: lock.owner.since, op: lock.owner.op } : null;
   // An op recorded without a lock holder was interrupted (crash, failed cleanup): the
   // next sync recovers it. Shown so that a leftover recovery marker is visible.
-  const active = state.active ? { op: state.active.op, type: state.active.type, step: state.active.step, started_at: state.active.started_at, interrupted: !lock.held } : null;
+  const active = state.active
+    ? { op: state.active.op, type: state.active.type, step: state.active.step, started_at: state.active.started_at, interrupted: !lock.held }
+    : null;
   return {
     lock: { held: lock.held, stale: lock.stale, owner },
     queue: { pending: pending.length, deferred, by_priority: byPriority },
@@ -61,7 +63,18 @@ export async function buildStatus(ws: Workspace, config: Config, now = Date.now(
       paused_reason: live?.paused_reason ?? null,
       health: live?.last_health ? { at: live.last_health.at, ok: live.last_health.ok, problems: live.last_health.problems } : null,
     },
-    watcher: live?.watcher ? { mode: live.watcher.mode, watching: live.watcher.watching, pending: live.watcher.pending, last_event_at: live.watcher.lastEventAt, last_fire_at: live.watcher.lastFireAt, error: live.watcher.error } : live?.watcher_error ? { mode: 'off', watching: false, pending: 0, last_event_at: null, last_fire_at: null, error: live.watcher_error } : null,
+    watcher: live?.watcher
+      ? {
+          mode: live.watcher.mode,
+          watching: live.watcher.watching,
+          pending: live.watcher.pending,
+          last_event_at: live.watcher.lastEventAt,
+          last_fire_at: live.watcher.lastFireAt,
+          error: live.watcher.error,
+        }
+      : live?.watcher_error
+        ? { mode: 'off', watching: false, pending: 0, last_event_at: null, last_fire_at: null, error: live.watcher_error }
+        : null,
     // `auto_merged` is additive (issue 13): concurrent edits the resolver merged on this device.
     conflicts: { open: openConflicts.open, auto_merged: openConflicts.auto_merged },
     // Additive keys (issue 12): a corrupt state file reads as fresh stats, so say so;

@@ -101,7 +101,10 @@ export async function trackedStatePaths(ws: { gitDir: string; git: Git }): Promi
   let paths: string[] = [];
   if (indexMayTrackState(bytes) !== false) {
     const r = await ws.git.run(['ls-files', '-z', '--', STATE_DIR_REL], { readOnly: true, timeoutMs: 30_000 });
-    paths = r.stdout.split('\0').filter((p) => p && isStatePath(p)).sort();
+    paths = r.stdout
+      .split('\0')
+      .filter((p) => p && isStatePath(p))
+      .sort();
   }
   memo.set(indexFile, { key, paths });
   return paths;

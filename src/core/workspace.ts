@@ -63,9 +63,14 @@ export async function resolveWorkspace(cwd: string): Promise<Workspace> {
   const probe = createGit(start, null);
   let out: string;
   try {
-    out = (await probe.run(['rev-parse', '--is-inside-work-tree', '--show-toplevel', '--absolute-git-dir', '--git-common-dir'], { readOnly: true, timeoutMs: 15_000 })).stdout;
+    out = (
+      await probe.run(['rev-parse', '--is-inside-work-tree', '--show-toplevel', '--absolute-git-dir', '--git-common-dir'], {
+        readOnly: true,
+        timeoutMs: 15_000,
+      })
+    ).stdout;
   } catch (e) {
-    const detail = e instanceof GitError ? e.stderr.trim().split('\n')[0] ?? '' : String(e);
+    const detail = e instanceof GitError ? (e.stderr.trim().split('\n')[0] ?? '') : String(e);
     throw new NotGitRepoError(`not inside a git work tree: ${start}${detail ? ` (${detail})` : ''}`);
   }
   const [inside, top, gitDir, common] = out.split('\n');

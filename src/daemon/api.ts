@@ -50,7 +50,11 @@ const MAX_BODY = 64 * 1024;
 const WAIT_LIMIT_MS = 3_600_000;
 
 class HttpError extends Error {
-  constructor(readonly status: number, message: string, readonly exitCode: number = ExitCode.usage) {
+  constructor(
+    readonly status: number,
+    message: string,
+    readonly exitCode: number = ExitCode.usage,
+  ) {
     super(message);
   }
 }
@@ -128,7 +132,8 @@ async function sync(served: ServedWorkspace, live: { ws: Workspace; config: Conf
   await enqueue(ws.paths.queue, request);
   appendLogLine(ws.paths.coordinatorLog, 'info', { id: request.id, type, priority, caller, reason }, 'request queued');
   served.poke();
-  if (url.searchParams.get('wait') !== '1') return send(res, 202, { ...head, status: 'queued', result: null, message: `queued for the daemon (pid ${process.pid})`, exit_code: 0 });
+  if (url.searchParams.get('wait') !== '1')
+    return send(res, 202, { ...head, status: 'queued', result: null, message: `queued for the daemon (pid ${process.pid})`, exit_code: 0 });
 
   const gone = new AbortController();
   res.on('close', () => gone.abort());
@@ -142,9 +147,13 @@ async function sync(served: ServedWorkspace, live: { ws: Workspace; config: Conf
     res.write(JSON.stringify({ event: 'queued', ...head }) + '\n');
   }
   try {
-    const outcome = await served.wait(request.id, (step, op) => {
-      if (stream) res.write(JSON.stringify({ event: 'step', step, op }) + '\n');
-    }, gone.signal);
+    const outcome = await served.wait(
+      request.id,
+      (step, op) => {
+        if (stream) res.write(JSON.stringify({ event: 'step', step, op }) + '\n');
+      },
+      gone.signal,
+    );
     const result = { ...head, ...outcome, id: request.id };
     if (stream) res.end(JSON.stringify({ event: 'result', ...result }) + '\n');
     else send(res, 200, result);

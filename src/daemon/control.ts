@@ -19,7 +19,18 @@ const OUT_MAX_BYTES = 1024 * 1024;
 const STATE_GRACE_MS = 5_000;
 
 /** Variables that must not leak from the starter into the daemon (a hook's git env, our own markers). */
-const DROP_ENV = ['CLAUDE_SYNC_ACTIVE', 'AUTOMATED_SYNC', 'SYNC_COORDINATOR_OP', 'GIT_DIR', 'GIT_WORK_TREE', 'GIT_INDEX_FILE', 'GIT_COMMON_DIR', 'GIT_OBJECT_DIRECTORY', 'GIT_ALTERNATE_OBJECT_DIRECTORIES', 'GIT_PREFIX'];
+const DROP_ENV = [
+  'CLAUDE_SYNC_ACTIVE',
+  'AUTOMATED_SYNC',
+  'SYNC_COORDINATOR_OP',
+  'GIT_DIR',
+  'GIT_WORK_TREE',
+  'GIT_INDEX_FILE',
+  'GIT_COMMON_DIR',
+  'GIT_OBJECT_DIRECTORY',
+  'GIT_ALTERNATE_OBJECT_DIRECTORIES',
+  'GIT_PREFIX',
+];
 
 export type StartOutcome =
   | { status: 'started'; pid: number }
@@ -51,7 +62,14 @@ export const DAEMON_NODE_FLAGS = ['--max-semi-space-size=1', '--no-opt', '--expo
  * `args` default: a per-workspace daemon for `root` (`-C <root> daemon run`); the user
  * daemon passes its own (`-C <its state dir> daemon run --user`).
  */
-export async function startDaemon(opts: { root: string; stateDir: string; pidFile: string; timeoutMs?: number; env?: NodeJS.ProcessEnv; args?: string[] }): Promise<StartOutcome> {
+export async function startDaemon(opts: {
+  root: string;
+  stateDir: string;
+  pidFile: string;
+  timeoutMs?: number;
+  env?: NodeJS.ProcessEnv;
+  args?: string[];
+}): Promise<StartOutcome> {
   const before = await readDaemonInfo(opts.pidFile);
   if (before.running) return { status: 'already-running', pid: before.pid, since: before.since };
 
@@ -91,11 +109,19 @@ export async function startDaemon(opts: { root: string; stateDir: string; pidFil
     if (exited) {
       const e = exited as { code: number | null; signal: NodeJS.Signals | null };
       if (e.code === 4 && info.running) return { status: 'already-running', pid: info.pid, since: info.since };
-      return { status: 'failed', message: `the daemon exited during start-up (${e.signal ? `signal ${e.signal}` : `exit ${e.code}`})`, output: await readFrom(outFile, startOffset) };
+      return {
+        status: 'failed',
+        message: `the daemon exited during start-up (${e.signal ? `signal ${e.signal}` : `exit ${e.code}`})`,
+        output: await readFrom(outFile, startOffset),
+      };
     }
     if (Date.now() > deadline) {
       if (child.pid) process.kill(child.pid, 'SIGTERM');
-      return { status: 'failed', message: `the daemon did not write daemon.pid within ${Math.round((opts.timeoutMs ?? 15_000) / 1000)} s; stopped it`, output: await readFrom(outFile, startOffset) };
+      return {
+        status: 'failed',
+        message: `the daemon did not write daemon.pid within ${Math.round((opts.timeoutMs ?? 15_000) / 1000)} s; stopped it`,
+        output: await readFrom(outFile, startOffset),
+      };
     }
     await sleep(40);
   }

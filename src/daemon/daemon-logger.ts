@@ -68,7 +68,12 @@ export async function createDaemonLogger(opts: DaemonLogOptions): Promise<Daemon
     failedAt = Date.now();
     failure = `daemon.log transport failed: ${err instanceof Error ? err.message : String(err)}`;
     process.stderr.write(`sync-coordinator daemon: ${safeValue(failure)}; logging to ${opts.coordinatorLog} instead\n`);
-    appendLogLine(opts.coordinatorLog, 'error', { component: 'daemon', pid: process.pid }, `${failure}; the daemon logs to coordinator.log and retries daemon.log every ${RETRY_AFTER_FAILURE_MS / 60_000} minutes`);
+    appendLogLine(
+      opts.coordinatorLog,
+      'error',
+      { component: 'daemon', pid: process.pid },
+      `${failure}; the daemon logs to coordinator.log and retries daemon.log every ${RETRY_AFTER_FAILURE_MS / 60_000} minutes`,
+    );
     opts.onError?.(failure);
   };
   // pino-roll as a stream in the daemon's own thread, written synchronously: no worker
@@ -126,7 +131,10 @@ export async function createDaemonLogger(opts: DaemonLogOptions): Promise<Daemon
 
   const endTransport = async (t: typeof transport, timeoutMs: number) => {
     if (!t) return;
-    const closed = once(t, 'close').then(() => undefined, () => undefined);
+    const closed = once(t, 'close').then(
+      () => undefined,
+      () => undefined,
+    );
     try {
       t.end();
     } catch {
@@ -151,12 +159,18 @@ export async function createDaemonLogger(opts: DaemonLogOptions): Promise<Daemon
       // The daemon.log link is ours alone: when it is gone, the state directory was
       // removed under us (e.g. `git clean -fdx`). (Directory inodes are no evidence:
       // a re-created directory may get the same number.)
-      const linkGone = await fs.lstat(opts.daemonLog).then(() => false, () => true);
+      const linkGone = await fs.lstat(opts.daemonLog).then(
+        () => false,
+        () => true,
+      );
       if (failure) {
         // A failure caused by the directory vanishing is retried at once; others later.
         if (!linkGone && Date.now() - failedAt < RETRY_AFTER_FAILURE_MS) return false;
       } else if (!linkGone) {
-        const exists = await fs.stat(opts.daemonLog).then(() => true, () => false); // through both links
+        const exists = await fs.stat(opts.daemonLog).then(
+          () => true,
+          () => false,
+        ); // through both links
         if (exists) seen = true;
         // The file is there, or not written yet (the worker opens it asynchronously).
         if (exists || !seen) return false;

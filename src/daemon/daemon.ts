@@ -278,7 +278,15 @@ export async function runDaemon(o: DaemonOptions): Promise<DaemonResult> {
   // ---- requests of our own ------------------------------------------------------------
   async function enqueueOwn(type: SyncType, caller: string, priority: Priority, reason: string): Promise<void> {
     const t = now();
-    const req: SyncRequest = { id: newRequestId(t), type, caller, priority, reason: stripControl(reason).slice(0, 1000), created_at: new Date(t).toISOString(), pid: process.pid };
+    const req: SyncRequest = {
+      id: newRequestId(t),
+      type,
+      caller,
+      priority,
+      reason: stripControl(reason).slice(0, 1000),
+      created_at: new Date(t).toISOString(),
+      pid: process.pid,
+    };
     await enqueue(ws.paths.queue, req);
     log.info({ id: req.id, type, priority, caller, reason: req.reason }, 'request queued');
     wake.poke();
@@ -379,7 +387,8 @@ export async function runDaemon(o: DaemonOptions): Promise<DaemonResult> {
     await ensureStateDir(ws).catch((e: unknown) => log.warn({ err: errText(e) }, 'state directory unusable'));
     if (await o.reopenLog?.().catch(() => false)) log.warn({ file: ws.paths.daemonLog }, 'daemon.log was deleted or had failed; reopened it');
     await ensureWatches();
-    if (await rotateBySize(ws.paths.coordinatorLog, maxLogBytes, config.log.max_files).catch(() => false)) log.info({ file: ws.paths.coordinatorLog }, 'rotated coordinator.log');
+    if (await rotateBySize(ws.paths.coordinatorLog, maxLogBytes, config.log.max_files).catch(() => false))
+      log.info({ file: ws.paths.coordinatorLog }, 'rotated coordinator.log');
     if (state.paused_reason) setDiskPause(await checkDisk(ws.root, o.health));
   }
 
@@ -401,7 +410,8 @@ export async function runDaemon(o: DaemonOptions): Promise<DaemonResult> {
     try {
       next = await o.reloadConfig();
     } catch (e) {
-      if (state.config_error !== errText(e)) log.error({ err: errText(e) }, 'config.json changed but is not valid; the daemon keeps its running configuration until it is fixed');
+      if (state.config_error !== errText(e))
+        log.error({ err: errText(e) }, 'config.json changed but is not valid; the daemon keeps its running configuration until it is fixed');
       state.config_error = errText(e);
       return;
     }
@@ -423,7 +433,9 @@ export async function runDaemon(o: DaemonOptions): Promise<DaemonResult> {
     if (pending.length > 0) return;
     if ((await readState(ws.paths.state, null)).paused) return; // a conflict waits for the user
     const out = (await ws.git.run(['status', '--porcelain', '-z', '--untracked-files=normal'], { readOnly: true, timeoutMs: 60_000 })).stdout;
-    const dirty = parseStatusZ(out).map((e) => e.path).filter((p) => !(ignoresPath?.(p) ?? false));
+    const dirty = parseStatusZ(out)
+      .map((e) => e.path)
+      .filter((p) => !(ignoresPath?.(p) ?? false));
     // An edit that arrived while git status ran belongs to the watcher's quiet period.
     const after = safeWatcherState(watcher);
     if (after.pending > 0 || after.lastEventAt !== w.lastEventAt) return;
@@ -446,7 +458,9 @@ export async function runDaemon(o: DaemonOptions): Promise<DaemonResult> {
   async function processIfDue(entries: QueueEntry[]): Promise<void> {
     if (state.paused_reason) return;
     const t = now();
-    const due = entries.filter((e) => (e.request as { rejected_at?: string }).rejected_at || !e.request.deferred_until || Date.parse(e.request.deferred_until) <= t);
+    const due = entries.filter(
+      (e) => (e.request as { rejected_at?: string }).rejected_at || !e.request.deferred_until || Date.parse(e.request.deferred_until) <= t,
+    );
     if (due.length === 0 && !forceProcess) {
       const until = Math.min(...entries.map((e) => Date.parse(e.request.deferred_until ?? '') || Infinity));
       nextProcessRetry = until;
@@ -456,7 +470,8 @@ export async function runDaemon(o: DaemonOptions): Promise<DaemonResult> {
     // every cycle; automatic requests wait, exponentially, up to pull_interval_s.
     const backoff = backoffFor((await readState(ws.paths.state, null)).last_failure, config, t);
     if (backoff && !due.some((e) => bypassesBackoff(e.request))) {
-      if (backoffLogged !== backoff.until) log.warn({ until: backoff.until, failures: backoff.failures }, `backing off until ${backoff.until} after ${backoff.reason}`);
+      if (backoffLogged !== backoff.until)
+        log.warn({ until: backoff.until, failures: backoff.failures }, `backing off until ${backoff.until} after ${backoff.reason}`);
       backoffLogged = backoff.until;
       nextProcessRetry = Date.parse(backoff.until);
       return;
@@ -465,7 +480,10 @@ export async function runDaemon(o: DaemonOptions): Promise<DaemonResult> {
     forceProcess = false;
     const report = await processWithWatchdog();
     if (report === 'hung') {
-      log.error({ grace_ms: UNWIND_GRACE_MS }, 'an aborted sync did not stop; exiting so that the lock is freed (its owner is then dead) and a supervisor can restart the daemon');
+      log.error(
+        { grace_ms: UNWIND_GRACE_MS },
+        'an aborted sync did not stop; exiting so that the lock is freed (its owner is then dead) and a supervisor can restart the daemon',
+      );
       stop({ exitCode: 1, reason: 'hung' });
       return;
     }
@@ -532,15 +550,28 @@ export async function runDaemon(o: DaemonOptions): Promise<DaemonResult> {
     if (!(age > stuckMs) || stuck.signal.aborted) return;
     const rec: StuckRecord = { op: active.op, type: active.type, step: active.step, started_at: active.started_at, aborted_at: iso() };
     state.last_stuck = rec;
-    log.error({ op: active.op, step: active.step, running_s: Math.round(age / 1000), stuck_timeout_s: config.stuck_timeout_s }, 'operation stuck; aborting it (the pipeline restores what it started)');
-    stuck.abort(new SyncFailedError(`operation ${active.op} stuck in step ${active.step} for more than ${config.stuck_timeout_s} s; aborted by the daemon`, { code: 'ESTUCK' }));
+    log.error(
+      { op: active.op, step: active.step, running_s: Math.round(age / 1000), stuck_timeout_s: config.stuck_timeout_s },
+      'operation stuck; aborting it (the pipeline restores what it started)',
+    );
+    stuck.abort(
+      new SyncFailedError(`operation ${active.op} stuck in step ${active.step} for more than ${config.stuck_timeout_s} s; aborted by the daemon`, {
+        code: 'ESTUCK',
+      }),
+    );
     void save();
   }
 
   // ---- the loop -------------------------------------------------------------------------
   await ensureWatches();
   log.info(
-    { root: ws.root, process_interval_s: config.process_interval_s, pull_interval_s: config.pull_interval_s, health_interval_s: config.health_interval_s, watch: config.watch.enabled },
+    {
+      root: ws.root,
+      process_interval_s: config.process_interval_s,
+      pull_interval_s: config.pull_interval_s,
+      health_interval_s: config.health_interval_s,
+      watch: config.watch.enabled,
+    },
     'daemon started',
   );
   await save();
@@ -621,7 +652,13 @@ export async function runDaemon(o: DaemonOptions): Promise<DaemonResult> {
   signal.removeEventListener('abort', onAbort);
   closeWatches();
   if (watcher) {
-    const closed = await withTimeout(watcher.close().then(() => true, () => true), WATCHER_CLOSE_TIMEOUT_MS);
+    const closed = await withTimeout(
+      watcher.close().then(
+        () => true,
+        () => true,
+      ),
+      WATCHER_CLOSE_TIMEOUT_MS,
+    );
     if (!closed) log.warn({ timeout_ms: WATCHER_CLOSE_TIMEOUT_MS }, 'watcher did not close in time');
   }
   watcher = null;

@@ -47,7 +47,8 @@ export async function checkGit(ws: Workspace, opts: { lockHeld: boolean }): Prom
         await ws.git.run(['fsck', '--connectivity-only', '--no-dangling', '--no-progress'], { readOnly: true, timeoutMs: FSCK_TIMEOUT_MS });
         return { ok: true, check: 'fsck', ms: ms(), error: null };
       } catch (e) {
-        if (e instanceof GitError && (e.kind === 'timeout' || e.kind === 'aborted')) return { ok: true, check: 'fsck', ms: ms(), error: 'fsck timed out (inconclusive)' };
+        if (e instanceof GitError && (e.kind === 'timeout' || e.kind === 'aborted'))
+          return { ok: true, check: 'fsck', ms: ms(), error: 'fsck timed out (inconclusive)' };
         throw e;
       }
     }
@@ -95,7 +96,8 @@ export async function runHealthCheck(ws: Workspace, config: Config, deps: Health
   const problems: string[] = [];
   if (!disk.ok) problems.push(lowDiskMessage(disk));
   if (!git.ok) problems.push(`git integrity check failed: ${git.error}`);
-  if (lock.stale) problems.push(`the lock is held by a dead owner (pid ${lock.owner_pid ?? '?'}, ${lock.owner_caller ?? 'no owner record'}); the next sync takes it over`);
+  if (lock.stale)
+    problems.push(`the lock is held by a dead owner (pid ${lock.owner_pid ?? '?'}, ${lock.owner_caller ?? 'no owner record'}); the next sync takes it over`);
   return { at: new Date(now()).toISOString(), ok: problems.length === 0, problems, disk, git, lock };
 }
 

@@ -132,7 +132,13 @@ function lineTime(text: string): number | null {
 export async function createFormatter(opts: { json: boolean; colorize: boolean }): Promise<(line: LogLine) => string> {
   if (opts.json) return (l) => safeValue(l.text);
   const { prettyFactory } = await import('pino-pretty');
-  const pretty = prettyFactory({ colorize: opts.colorize, translateTime: 'SYS:yyyy-mm-dd HH:MM:ss.l', ignore: 'hostname,host,component', messageFormat: '{component} | {msg}', singleLine: true });
+  const pretty = prettyFactory({
+    colorize: opts.colorize,
+    translateTime: 'SYS:yyyy-mm-dd HH:MM:ss.l',
+    ignore: 'hostname,host,component',
+    messageFormat: '{component} | {msg}',
+    singleLine: true,
+  });
   return (l) => {
     let obj: unknown;
     try {
@@ -168,7 +174,13 @@ interface Followed {
  * Print new lines as they are written, until `signal` aborts. Polls (cheap, and works on
  * every file system); reopens a file whose inode changed (rotation) or that shrank.
  */
-export async function followLogs(sources: LogSource[], start: Map<string, { ino: number; size: number }>, emit: (line: LogLine) => void, signal: AbortSignal, intervalMs = 250): Promise<void> {
+export async function followLogs(
+  sources: LogSource[],
+  start: Map<string, { ino: number; size: number }>,
+  emit: (line: LogLine) => void,
+  signal: AbortSignal,
+  intervalMs = 250,
+): Promise<void> {
   const state: Followed[] = sources.map((s) => {
     const e = start.get(s.name);
     return { source: s, handle: null, ino: e?.ino ?? null, pos: e?.size ?? 0, partial: '' };

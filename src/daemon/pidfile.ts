@@ -66,7 +66,9 @@ export function daemonCommandVerdict(pid: number): 'daemon' | 'other' | 'unknown
   } catch (e) {
     if (process.platform === 'linux') return (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'other' : 'unknown';
     try {
-      argv = execFileSync('ps', ['-o', 'command=', '-p', String(pid)], { encoding: 'utf8', timeout: 5000, stdio: ['ignore', 'pipe', 'ignore'] }).trim().split(/\s+/);
+      argv = execFileSync('ps', ['-o', 'command=', '-p', String(pid)], { encoding: 'utf8', timeout: 5000, stdio: ['ignore', 'pipe', 'ignore'] })
+        .trim()
+        .split(/\s+/);
     } catch {
       return 'unknown';
     }
@@ -91,9 +93,7 @@ export function pidFileContent(): string {
   return `${me.pid}\n${me.start_time ?? ''}\n${new Date().toISOString()}\n`;
 }
 
-export type PidClaim =
-  | { acquired: true; content: string; replacedStale: string | null }
-  | { acquired: false; running: DaemonInfo };
+export type PidClaim = { acquired: true; content: string; replacedStale: string | null } | { acquired: false; running: DaemonInfo };
 
 /**
  * Make this process the workspace's daemon, or report the live one. `replacedStale` is
@@ -198,4 +198,3 @@ async function readText(file: string): Promise<string | null> {
     return null;
   }
 }
-

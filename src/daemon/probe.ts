@@ -11,15 +11,29 @@
 import type { Config } from '../core/config.js';
 import type { Workspace } from '../core/workspace.js';
 
-export async function probeRemoteTip(ws: Workspace, config: Config, signal: AbortSignal): Promise<{ moved: boolean; remote: string | null; local: string | null }> {
-  const branch = config.branch ?? (await ws.git.run(['symbolic-ref', '-q', '--short', 'HEAD'], { readOnly: true, timeoutMs: 15_000, signal }).then((r) => r.stdout.trim(), () => ''));
+export async function probeRemoteTip(
+  ws: Workspace,
+  config: Config,
+  signal: AbortSignal,
+): Promise<{ moved: boolean; remote: string | null; local: string | null }> {
+  const branch =
+    config.branch ??
+    (await ws.git.run(['symbolic-ref', '-q', '--short', 'HEAD'], { readOnly: true, timeoutMs: 15_000, signal }).then(
+      (r) => r.stdout.trim(),
+      () => '',
+    ));
   if (!branch) return { moved: false, remote: null, local: null }; // detached HEAD: syncs refuse it anyway
   const ref = `refs/heads/${branch}`;
   // `--` ends the options: remote and branch names are validated, but never trusted as options (invariant 11).
   const out = (await ws.git.run(['ls-remote', '--', config.remote, ref], { readOnly: true, timeoutMs: config.network_timeout_s * 1000, signal })).stdout;
   const line = out.split('\n').find((l) => l.endsWith(`\t${ref}`));
   const remote = line ? line.slice(0, line.indexOf('\t')) : null;
-  const local = await ws.git.run(['rev-parse', '-q', '--verify', `refs/remotes/${config.remote}/${branch}^{commit}`], { readOnly: true, timeoutMs: 15_000, signal }).then((r) => r.stdout.trim() || null, () => null);
+  const local = await ws.git
+    .run(['rev-parse', '-q', '--verify', `refs/remotes/${config.remote}/${branch}^{commit}`], { readOnly: true, timeoutMs: 15_000, signal })
+    .then(
+      (r) => r.stdout.trim() || null,
+      () => null,
+    );
   // A deleted remote branch is not "moved": a sync must never re-create it silently (invariant 15).
   return { moved: remote !== null && remote !== local, remote, local };
 }

@@ -34,13 +34,21 @@ export interface ServicePlan {
 
 /** `<dir name>-<8 hex of the root path>`: readable and unique per work tree. */
 export function serviceId(root: string): string {
-  const name = basename(root).replace(/[^A-Za-z0-9_-]+/g, '_').replace(/^_+|_+$/g, '').slice(0, 40) || 'workspace';
+  const name =
+    basename(root)
+      .replace(/[^A-Za-z0-9_-]+/g, '_')
+      .replace(/^_+|_+$/g, '')
+      .slice(0, 40) || 'workspace';
   const hash = createHash('sha256').update(root).digest('hex').slice(0, 8);
   return `${name}-${hash}`;
 }
 
 export function planService(spec: ServiceSpec, platform: NodeJS.Platform, env: NodeJS.ProcessEnv = process.env, home = homedir()): ServicePlan {
-  for (const [what, v] of [['work tree path', spec.root], ['node path', spec.node], ['bin path', spec.bin]] as const) {
+  for (const [what, v] of [
+    ['work tree path', spec.root],
+    ['node path', spec.node],
+    ['bin path', spec.bin],
+  ] as const) {
     if (hasControl(v)) throw new UsageError(`the ${what} contains control characters; a service file cannot name it safely`);
   }
   const id = spec.user ? null : serviceId(spec.root);
@@ -59,7 +67,9 @@ export function systemdUnit(spec: ServiceSpec): string {
   const lines = [
     '# Written by `sync-coordinator daemon install-service`; rerun it to update.',
     '[Unit]',
-    spec.user ? 'Description=sync-coordinator user daemon (every registered work tree)' : `Description=sync-coordinator daemon for ${escapeSpecifiers(spec.root)}`,
+    spec.user
+      ? 'Description=sync-coordinator user daemon (every registered work tree)'
+      : `Description=sync-coordinator daemon for ${escapeSpecifiers(spec.root)}`,
     '',
     '[Service]',
     'Type=simple',

@@ -41,7 +41,12 @@ interface Unit extends ServedWorkspace {
   state: WorkspaceView;
 }
 
-export async function runUserDaemonProcess(o: { signal: AbortSignal; out: (l: string) => void; err: (l: string) => void; env?: NodeJS.ProcessEnv }): Promise<number> {
+export async function runUserDaemonProcess(o: {
+  signal: AbortSignal;
+  out: (l: string) => void;
+  err: (l: string) => void;
+  env?: NodeJS.ProcessEnv;
+}): Promise<number> {
   const up = userPaths(o.env);
   await fs.mkdir(up.stateDir, { recursive: true, mode: 0o700 });
   const claim = await claimPidFile(up.daemonPid);
@@ -49,7 +54,14 @@ export async function runUserDaemonProcess(o: { signal: AbortSignal; out: (l: st
     o.err(`the user daemon already runs (pid ${claim.running.pid}); not starting another`);
     return ExitCode.lockBusy;
   }
-  const dlog = await createDaemonLogger({ stateDir: up.stateDir, daemonLog: up.daemonLog, coordinatorLog: join(up.stateDir, 'coordinator.log'), level: 'info', maxSizeMb: 10, maxFiles: 5 });
+  const dlog = await createDaemonLogger({
+    stateDir: up.stateDir,
+    daemonLog: up.daemonLog,
+    coordinatorLog: join(up.stateDir, 'coordinator.log'),
+    level: 'info',
+    maxSizeMb: 10,
+    maxFiles: 5,
+  });
   const log = dlog.logger.child({ component: 'user-daemon' });
   const fatal = (err: unknown) => {
     try {
@@ -97,7 +109,10 @@ export async function runUserDaemon(o: { paths: UserPaths; signal: AbortSignal; 
       max_parallel_syncs: globalConfig.max_parallel_syncs,
       workspaces: [...units.values()].map((u) => u.view()),
     };
-    await fs.writeFile(paths.daemonState + '.tmp', JSON.stringify(state, null, 2) + '\n').then(() => fs.rename(paths.daemonState + '.tmp', paths.daemonState)).catch(() => {});
+    await fs
+      .writeFile(paths.daemonState + '.tmp', JSON.stringify(state, null, 2) + '\n')
+      .then(() => fs.rename(paths.daemonState + '.tmp', paths.daemonState))
+      .catch(() => {});
   };
 
   function makeUnit(entry: RegistryEntry): Unit {
@@ -122,7 +137,10 @@ export async function runUserDaemon(o: { paths: UserPaths; signal: AbortSignal; 
           // The request may be served by another process (a CLI holding the lock).
           const poll = setInterval(() => {
             if (!live) return;
-            void readResult(live.ws.paths.results, id).then((r) => r && r.status !== 'deferred' && w.resolve(r), () => {});
+            void readResult(live.ws.paths.results, id).then(
+              (r) => r && r.status !== 'deferred' && w.resolve(r),
+              () => {},
+            );
           }, RESULT_POLL_MS);
           const onAbort = () => finish(() => reject(waitSignal.reason ?? new Error('aborted')));
           waitSignal.addEventListener('abort', onAbort, { once: true });
@@ -171,7 +189,8 @@ export async function runUserDaemon(o: { paths: UserPaths; signal: AbortSignal; 
         });
         live = null;
         if (result.status === 'busy') throw new Error(`another daemon (pid ${result.pid}) serves it and did not stop`);
-        if (result.reason !== 'signal' || !unitSignal.aborted) throw new Error(result.reason === 'missing' ? `work tree gone: ${entry.path}` : `its daemon loop ended (${result.reason}, exit ${result.exitCode})`);
+        if (result.reason !== 'signal' || !unitSignal.aborted)
+          throw new Error(result.reason === 'missing' ? `work tree gone: ${entry.path}` : `its daemon loop ended (${result.reason}, exit ${result.exitCode})`);
         setState('stopped', null);
       } catch (e) {
         live = null;
@@ -222,7 +241,8 @@ export async function runUserDaemon(o: { paths: UserPaths; signal: AbortSignal; 
   try {
     await fs.mkdir(paths.configDir, { recursive: true, mode: 0o700 });
     regWatch = fsWatch(paths.configDir, (_e, name) => {
-      if (name === null || String(name) === basename(paths.registry)) void syncRegistry().catch((e: unknown) => log.error({ err: errText(e) }, 'cannot read the registry'));
+      if (name === null || String(name) === basename(paths.registry))
+        void syncRegistry().catch((e: unknown) => log.error({ err: errText(e) }, 'cannot read the registry'));
     });
     regWatch.on('error', () => regWatch?.close());
   } catch (e) {

@@ -33,9 +33,7 @@ export interface UnitOptions {
   onStarted?: (info: { pidContent: string; logger: Logger }) => void;
 }
 
-export type UnitResult =
-  | { status: 'busy'; pid: number | null }
-  | { status: 'done'; exitCode: number; reason: string };
+export type UnitResult = { status: 'busy'; pid: number | null } | { status: 'done'; exitCode: number; reason: string };
 
 export async function runWorkspaceUnit(o: UnitOptions): Promise<UnitResult> {
   const { ws } = o;

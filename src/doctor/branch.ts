@@ -25,7 +25,11 @@ export function judgeBranch(f: BranchFacts): CheckResult {
   if (!f.branch) return fail(NAME, 'HEAD is detached; syncs wait until a branch is checked out', 'git switch <branch>');
   const b = shellWord(f.branch);
   if (f.configuredBranch && f.configuredBranch !== f.branch) {
-    return fail(NAME, `on branch "${f.branch}" but config "branch" is "${f.configuredBranch}"; syncs refuse to run`, `git switch ${shellWord(f.configuredBranch)}  (or change "branch" in config.json)`);
+    return fail(
+      NAME,
+      `on branch "${f.branch}" but config "branch" is "${f.configuredBranch}"; syncs refuse to run`,
+      `git switch ${shellWord(f.configuredBranch)}  (or change "branch" in config.json)`,
+    );
   }
   const onRemote = f.remoteHeads ? f.remoteHeads.includes(f.branch) : f.trackingRefExists;
   if (f.upstream) {
@@ -33,7 +37,11 @@ export function judgeBranch(f: BranchFacts): CheckResult {
     return ok(NAME, `"${f.branch}" tracks ${f.upstream}${note}`);
   }
   if (onRemote) return ok(NAME, `"${f.branch}" exists on "${f.remote}" (no upstream set; syncs push HEAD:refs/heads/${f.branch})`);
-  return warn(NAME, `"${f.branch}" has no upstream and is not on "${f.remote}"${f.remoteHeads ? '' : ' (as far as the last fetch knows)'}; the first sync creates it there`, `git push -u ${shellWord(f.remote)} ${b}  (if this is the branch to sync)`);
+  return warn(
+    NAME,
+    `"${f.branch}" has no upstream and is not on "${f.remote}"${f.remoteHeads ? '' : ' (as far as the last fetch knows)'}; the first sync creates it there`,
+    `git push -u ${shellWord(f.remote)} ${b}  (if this is the branch to sync)`,
+  );
 }
 
 export async function branchFacts(git: Git, remote: string, configuredBranch: string | null, remoteHeads: string[] | null): Promise<BranchFacts> {

@@ -16,7 +16,11 @@ export async function checkConfig(file: string): Promise<{ result: CheckResult; 
   } catch (e) {
     // The other checks go on with the defaults.
     return {
-      result: fail(NAME, `${(e as Error).message}; every command refuses to run (exit 2) until it is fixed`, `edit ${shellWord(file)} (README: config keys), or move it away to use the defaults`),
+      result: fail(
+        NAME,
+        `${(e as Error).message}; every command refuses to run (exit 2) until it is fixed`,
+        `edit ${shellWord(file)} (README: config keys), or move it away to use the defaults`,
+      ),
       config: defaultConfig(),
     };
   }

@@ -27,7 +27,10 @@ export function judgeCorrupt(files: string[], root: string): CheckResult {
   if (files.length === 0) return ok(NAME, 'none');
   const rel = files.map((f) => relative(root, f));
   const shown = rel.slice(0, 3).join(', ') + (rel.length > 3 ? `, and ${rel.length - 3} more` : '');
-  const fix = rel.length <= 3 ? `look at them, then: rm -- ${rel.map(shellWord).join(' ')}` : `look at them, then: find ${shellWord(relative(root, join(files[0]!, '..')) || '.')} -name '*.corrupt-*' -delete`;
+  const fix =
+    rel.length <= 3
+      ? `look at them, then: rm -- ${rel.map(shellWord).join(' ')}`
+      : `look at them, then: find ${shellWord(relative(root, join(files[0]!, '..')) || '.')} -name '*.corrupt-*' -delete`;
   return warn(NAME, `${files.length} corrupt file${files.length === 1 ? ' was' : 's were'} moved aside: ${shown}`, `${fix}  (paths relative to ${root})`);
 }
 

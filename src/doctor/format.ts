@@ -14,7 +14,9 @@ export function humanReport(checks: CheckResult[]): string[] {
   }
   const warns = checks.filter((c) => c.status === 'warn').length;
   const fails = checks.filter((c) => c.status === 'fail').length;
-  lines.push(fails || warns ? `${fails} failed, ${warns} warning${warns === 1 ? '' : 's'}, ${checks.length - fails - warns} ok` : `all ${checks.length} checks ok`);
+  lines.push(
+    fails || warns ? `${fails} failed, ${warns} warning${warns === 1 ? '' : 's'}, ${checks.length - fails - warns} ok` : `all ${checks.length} checks ok`,
+  );
   return lines;
 }
 

@@ -15,5 +15,9 @@ export async function checkGitLocks(ws: Workspace): Promise<CheckResult> {
   const files = await leftoverGitLocks(ws);
   if (files.length === 0) return ok(NAME, 'none left behind');
   const shown = files.map((f) => relative(ws.root, f) || f);
-  return warn(NAME, `${shown.join(', ')} exist${files.length === 1 ? 's' : ''} but no git process runs in this repository: a killed git left ${files.length === 1 ? 'it' : 'them'}, and git (and every sync) refuses to work until ${files.length === 1 ? 'it is' : 'they are'} removed`, `make sure no git runs here, then: rm ${shown.map((s) => `'${s.replace(/'/g, `'\\''`)}'`).join(' ')}`);
+  return warn(
+    NAME,
+    `${shown.join(', ')} exist${files.length === 1 ? 's' : ''} but no git process runs in this repository: a killed git left ${files.length === 1 ? 'it' : 'them'}, and git (and every sync) refuses to work until ${files.length === 1 ? 'it is' : 'they are'} removed`,
+    `make sure no git runs here, then: rm ${shown.map((s) => `'${s.replace(/'/g, `'\\''`)}'`).join(' ')}`,
+  );
 }

@@ -11,7 +11,8 @@ import { fail, ok, warn, type CheckResult } from './types.js';
 
 const NAME = 'git identity';
 
-export const IDENTITY_FIX = 'git config --global user.name "Your Name" && git config --global user.email "you@example.com"  (or without --global for this repository only)';
+export const IDENTITY_FIX =
+  'git config --global user.name "Your Name" && git config --global user.email "you@example.com"  (or without --global for this repository only)';
 
 /** `Name <email> 1700000000 +0000` → `Name <email>`. */
 export function identOf(varOutput: string): string {
@@ -30,7 +31,14 @@ export async function checkIdentity(git: Git): Promise<CheckResult> {
     await git.run(['var', 'GIT_COMMITTER_IDENT'], { readOnly: true, timeoutMs: 10_000 });
     ident = identOf(author.stdout);
   } catch (e) {
-    const said = e instanceof GitError ? (e.stderr.trim().split('\n').filter((l) => l.startsWith('fatal:')).pop() ?? '') : (e as Error).message;
+    const said =
+      e instanceof GitError
+        ? (e.stderr
+            .trim()
+            .split('\n')
+            .filter((l) => l.startsWith('fatal:'))
+            .pop() ?? '')
+        : (e as Error).message;
     return fail(NAME, `git does not know who commits here, so no sync can commit${said ? ` (${said})` : ''}`, IDENTITY_FIX);
   }
   const [name, email] = await Promise.all([configValue(git, 'user.name'), configValue(git, 'user.email')]);

@@ -14,7 +14,11 @@ export function judgeLock(ins: LockInspection, stuckTimeoutS: number, now = Date
   const owner = ins.owner;
   if (ins.stale) {
     if (!owner) {
-      return warn(NAME, `held without an owner record for ${Math.round((ins.ageMs ?? 0) / 1000)} s (a process died while taking it); the next sync takes it over`, 'sync-coordinator release-lock unknown');
+      return warn(
+        NAME,
+        `held without an owner record for ${Math.round((ins.ageMs ?? 0) / 1000)} s (a process died while taking it); the next sync takes it over`,
+        'sync-coordinator release-lock unknown',
+      );
     }
     return warn(NAME, `held by dead owner ${describeOwner(owner)}; the next sync takes it over`, `sync-coordinator release-lock ${shellWord(owner.caller)}`);
   }
@@ -24,7 +28,11 @@ export function judgeLock(ins: LockInspection, stuckTimeoutS: number, now = Date
   const since = owner ? Date.parse(owner.since) : NaN;
   const heldS = Number.isNaN(since) ? null : Math.round((now - since) / 1000);
   if (heldS !== null && heldS > stuckTimeoutS) {
-    return warn(NAME, `held by live ${describeOwner(owner)} for ${heldS} s (more than stuck_timeout_s ${stuckTimeoutS}); it may be hung`, `look at "sync-coordinator status" and the logs; if it is hung: kill ${owner?.pid ?? '<pid>'}`);
+    return warn(
+      NAME,
+      `held by live ${describeOwner(owner)} for ${heldS} s (more than stuck_timeout_s ${stuckTimeoutS}); it may be hung`,
+      `look at "sync-coordinator status" and the logs; if it is hung: kill ${owner?.pid ?? '<pid>'}`,
+    );
   }
   return ok(NAME, `held by ${describeOwner(owner)}${owner && ins.ownerLiveness === 'unknown' ? ' (another host)' : ''}: a sync is running`);
 }

@@ -52,10 +52,17 @@ export function judgeQueue(f: QueueFacts, daemonRunning: boolean, now = Date.now
   const parts = [`${pending.length} pending`];
   if (deferred.length) parts.push(`${deferred.length} deferred by the rate limit`);
   if (f.unreadable) parts.push(`${f.unreadable} unreadable (the next sync moves ${f.unreadable === 1 ? 'it' : 'them'} aside)`);
-  const oldest = waiting.map((r) => Date.parse(r.created_at)).filter((t) => !Number.isNaN(t)).sort((a, b) => a - b)[0];
+  const oldest = waiting
+    .map((r) => Date.parse(r.created_at))
+    .filter((t) => !Number.isNaN(t))
+    .sort((a, b) => a - b)[0];
   if (oldest !== undefined && now - oldest > STUCK_AFTER_MS) {
     const min = Math.round((now - oldest) / 60_000);
-    return warn(NAME, `${parts.join(', ')}; the oldest has waited ${min} min`, daemonRunning ? 'sync-coordinator process  (and see "sync-coordinator daemon logs")' : 'sync-coordinator process, or sync-coordinator daemon start');
+    return warn(
+      NAME,
+      `${parts.join(', ')}; the oldest has waited ${min} min`,
+      daemonRunning ? 'sync-coordinator process  (and see "sync-coordinator daemon logs")' : 'sync-coordinator process, or sync-coordinator daemon start',
+    );
   }
   if (f.unreadable) return warn(NAME, parts.join(', '), 'sync-coordinator process');
   return ok(NAME, parts.join(', '));

@@ -40,19 +40,39 @@ export function judgeRemoteFailure(e: GitError, remote: string, url: string, tim
   const said = gitSaid(e);
   const setUrl = `git remote set-url ${shellWord(remote)} <url>`;
   if (e.kind === 'timeout') {
-    return fail(NAME, `${where} did not answer within ${Math.round(timeoutMs / 1000)} s`, 'check the network, VPN or proxy, and that the host is up; syncs retry and commit locally meanwhile');
+    return fail(
+      NAME,
+      `${where} did not answer within ${Math.round(timeoutMs / 1000)} s`,
+      'check the network, VPN or proxy, and that the host is up; syncs retry and commit locally meanwhile',
+    );
   }
   switch (classifyGitError(e, true)) {
     case 'auth':
-      return fail(NAME, `authentication to ${where} failed (git said: ${said})`, 'fix the credentials for this remote (ssh key in ssh-agent, a credential helper or a token); sync-coordinator never prompts');
+      return fail(
+        NAME,
+        `authentication to ${where} failed (git said: ${said})`,
+        'fix the credentials for this remote (ssh key in ssh-agent, a credential helper or a token); sync-coordinator never prompts',
+      );
     case 'not-found':
-      return fail(NAME, `${where}: repository not found (git said: ${said})`, `check the URL and that the repository exists and you may access it; change it with: ${setUrl}`);
+      return fail(
+        NAME,
+        `${where}: repository not found (git said: ${said})`,
+        `check the URL and that the repository exists and you may access it; change it with: ${setUrl}`,
+      );
     case 'bad-remote':
       return fail(NAME, `${where} cannot be used (git said: ${said})`, `fix the URL: ${setUrl}`);
     case 'network':
-      return fail(NAME, `${where} is unreachable: network (git said: ${said || e.message})`, 'check the network, VPN or proxy, and that the host is up; syncs retry and commit locally meanwhile');
+      return fail(
+        NAME,
+        `${where} is unreachable: network (git said: ${said || e.message})`,
+        'check the network, VPN or proxy, and that the host is up; syncs retry and commit locally meanwhile',
+      );
     default:
-      return fail(NAME, `${where}: git ls-remote failed (git said: ${said || e.message})`, `try "git ls-remote --heads ${shellWord(remote)}" yourself to see why`);
+      return fail(
+        NAME,
+        `${where}: git ls-remote failed (git said: ${said || e.message})`,
+        `try "git ls-remote --heads ${shellWord(remote)}" yourself to see why`,
+      );
   }
 }
 
@@ -61,7 +81,11 @@ export async function checkRemote(git: Git, remote: string, timeoutMs = REMOTE_T
   const url = cfg.code === 0 ? cfg.stdout.trim() : '';
   if (!url) {
     return {
-      result: fail(NAME, `remote "${remote}" is not configured`, `git remote add ${shellWord(remote)} <url>  (or set "remote" in .claude/sync-coordination/config.json)`),
+      result: fail(
+        NAME,
+        `remote "${remote}" is not configured`,
+        `git remote add ${shellWord(remote)} <url>  (or set "remote" in .claude/sync-coordination/config.json)`,
+      ),
       heads: null,
       url: null,
     };

@@ -25,9 +25,17 @@ export function judgeRepoOps(ops: RepoOperation[], unmerged: number, coordinator
   if (ops.length > 0) {
     const what = ops.map((o) => o.what).join(', ');
     if (coordinatorMarker?.integrating) {
-      return warn(NAME, `${what} in progress, left by interrupted sync op ${coordinatorMarker.op}; started by an older version of sync-coordinator (this version never rebases in the work tree)`, 'abort it: git rebase --abort (or git merge --abort)');
+      return warn(
+        NAME,
+        `${what} in progress, left by interrupted sync op ${coordinatorMarker.op}; started by an older version of sync-coordinator (this version never rebases in the work tree)`,
+        'abort it: git rebase --abort (or git merge --abort)',
+      );
     }
-    return warn(NAME, `${what} in progress (not started by sync-coordinator); syncs wait until it is over`, ops.map((o) => FIX[o.what] ?? 'finish or abort it').join('; '));
+    return warn(
+      NAME,
+      `${what} in progress (not started by sync-coordinator); syncs wait until it is over`,
+      ops.map((o) => FIX[o.what] ?? 'finish or abort it').join('; '),
+    );
   }
   if (unmerged > 0) return warn(NAME, `${unmerged} unmerged path(s); syncs wait until they are resolved`, 'resolve them (git status), then git add them');
   return ok(NAME, 'no rebase, merge, cherry-pick, revert or bisect in progress');

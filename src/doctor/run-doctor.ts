@@ -38,7 +38,24 @@ export interface DoctorReport {
 }
 
 /** The checks that need a work tree (in report order), named when the doctor stops before them. */
-const NEEDS_WORK_TREE = ['git identity', 'remote', 'branch', 'repository', 'git lock files', 'hooks', 'daemon', 'inotify watches', 'disk space', 'state directory', 'config', 'lock', 'queue', 'corrupt files', 'sync state', 'conflicts'];
+const NEEDS_WORK_TREE = [
+  'git identity',
+  'remote',
+  'branch',
+  'repository',
+  'git lock files',
+  'hooks',
+  'daemon',
+  'inotify watches',
+  'disk space',
+  'state directory',
+  'config',
+  'lock',
+  'queue',
+  'corrupt files',
+  'sync state',
+  'conflicts',
+];
 
 export interface DoctorOptions {
   cwd: string;
@@ -60,7 +77,8 @@ export async function runDoctor(opts: DoctorOptions): Promise<DoctorReport> {
   const version = await checkGitVersion(createGit(process.cwd(), null));
   checks.push(version);
   // Without a git to run, every other check would only repeat it.
-  if (version.status === 'fail' && /not on PATH/.test(version.message)) return { ok: false, checks, notGitRepo: false, stopped: `git is not on PATH; not checked: ${['work tree', ...NEEDS_WORK_TREE].join(', ')}` };
+  if (version.status === 'fail' && /not on PATH/.test(version.message))
+    return { ok: false, checks, notGitRepo: false, stopped: `git is not on PATH; not checked: ${['work tree', ...NEEDS_WORK_TREE].join(', ')}` };
   let ws: Workspace;
   try {
     ws = await resolveWorkspace(opts.cwd);
@@ -77,7 +95,11 @@ export async function runDoctor(opts: DoctorOptions): Promise<DoctorReport> {
 
   // The remote probe (up to its deadline) runs while the local checks run.
   // The same deadline a sync gives every network git command (network_timeout_s).
-  const remoteProbe = checkRemote(git, cfg.remote, opts.remoteTimeoutMs ?? networkTimeoutMs(cfg)).catch((e: Error) => ({ result: fail('remote', `check failed: ${e.message}`, null), heads: null, url: null }));
+  const remoteProbe = checkRemote(git, cfg.remote, opts.remoteTimeoutMs ?? networkTimeoutMs(cfg)).catch((e: Error) => ({
+    result: fail('remote', `check failed: ${e.message}`, null),
+    heads: null,
+    url: null,
+  }));
   const stateFacts = usable ? readStateFacts(ws.paths.state).catch(() => null) : Promise.resolve(null);
   const local = Promise.all([
     guard('git identity', () => checkIdentity(git)),

@@ -16,7 +16,14 @@ export async function checkStateDir(ws: Workspace): Promise<{ result: CheckResul
     await assertStateDirSafe(ws);
   } catch (e) {
     const msg = (e as Error).message;
-    return { result: fail(NAME, msg, e instanceof StateDirError && /symlink/.test(msg) ? 'remove the link and run: sync-coordinator init' : 'move it away and run: sync-coordinator init'), usable: false };
+    return {
+      result: fail(
+        NAME,
+        msg,
+        e instanceof StateDirError && /symlink/.test(msg) ? 'remove the link and run: sync-coordinator init' : 'move it away and run: sync-coordinator init',
+      ),
+      usable: false,
+    };
   }
   try {
     await fs.lstat(ws.paths.dir);

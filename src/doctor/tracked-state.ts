@@ -13,5 +13,9 @@ export async function checkTrackedState(ws: { gitDir: string; git: Git }): Promi
   const paths = await trackedStatePaths(ws);
   if (paths.length === 0) return ok(NAME, 'git tracks no file of the state directory');
   const shown = paths.slice(0, 5).join(', ') + (paths.length > 5 ? ` and ${paths.length - 5} more` : '');
-  return fail(NAME, `git tracks ${paths.length} file(s) of the state directory (${shown}); syncs refuse to run until they are untracked`, `${CLEAN_COMMAND} (the files stay on disk; check config.json, which may hold another device's settings)`);
+  return fail(
+    NAME,
+    `git tracks ${paths.length} file(s) of the state directory (${shown}); syncs refuse to run until they are untracked`,
+    `${CLEAN_COMMAND} (the files stay on disk; check config.json, which may hold another device's settings)`,
+  );
 }

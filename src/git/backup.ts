@@ -80,7 +80,10 @@ export function backupsToPrune(rows: BackupRow[], keep: number, maxAgeDays: numb
 /** Delete backups beyond the `backups` config; returns how many refs were deleted. */
 export async function pruneBackups(git: Git, keep: number, maxAgeDays: number, now = Date.now(), currentOp: string | null = git.opId): Promise<number> {
   const res = await git.run(['for-each-ref', '--format=%(refname)', BACKUP_PREFIX], { readOnly: true });
-  const rows = res.stdout.split('\n').filter(Boolean).map((ref) => ({ ref, time: backupTime(ref) }));
+  const rows = res.stdout
+    .split('\n')
+    .filter(Boolean)
+    .map((ref) => ({ ref, time: backupTime(ref) }));
   const doomed = backupsToPrune(rows, keep, maxAgeDays, now, currentOp);
   if (doomed.length === 0) return 0;
   await git.run(['update-ref', '--stdin'], { input: doomed.map((r) => `delete ${r}\n`).join('') });

@@ -119,7 +119,10 @@ export function toSyncError(e: unknown, opts: { step: string; network: boolean; 
   if (!opts.network && e.kind === 'signal') {
     // A local git killed by a signal (SIGBUS while it read a file an editor rewrote in
     // place): its lock files are cleaned up by the caller, and the step runs again.
-    return new GitLockedError(`${opts.step}: git was killed by a signal (${e.message}); its lock files were cleaned up (transient: retried while retries last)`, e);
+    return new GitLockedError(
+      `${opts.step}: git was killed by a signal (${e.message}); its lock files were cleaned up (transient: retried while retries last)`,
+      e,
+    );
   }
   if (!opts.network && e.kind === 'exit' && /unstable object source data|short read|mmap failed|changed while (?:reading|hashing)/i.test(e.stderr)) {
     // git refuses to record a file that changes while it reads it (an editor saving in
@@ -135,29 +138,41 @@ export function toSyncError(e: unknown, opts: { step: string; network: boolean; 
   const setUrl = r ? `git remote set-url ${r.remote} <url>` : 'git remote set-url <remote> <url>';
   switch (cls) {
     case 'auth':
-      return new RemoteAccessError(`${opts.step}: authentication to ${where} failed (git said: ${said}); fix the credentials for this remote (ssh key / ssh-agent, credential helper or token); sync-coordinator never prompts`, {
-        code: 'EAUTH',
-        hint: 'fix credentials',
-        cause: e,
-      });
+      return new RemoteAccessError(
+        `${opts.step}: authentication to ${where} failed (git said: ${said}); fix the credentials for this remote (ssh key / ssh-agent, credential helper or token); sync-coordinator never prompts`,
+        {
+          code: 'EAUTH',
+          hint: 'fix credentials',
+          cause: e,
+        },
+      );
     case 'not-found':
-      return new RemoteAccessError(`${opts.step}: the repository of ${where} was not found or is not exported (git said: ${said}); check the URL ("${setUrl}") and that the repository exists and you may access it`, {
-        code: 'ENOTFOUND',
-        hint: 'fix the remote URL',
-        cause: e,
-      });
+      return new RemoteAccessError(
+        `${opts.step}: the repository of ${where} was not found or is not exported (git said: ${said}); check the URL ("${setUrl}") and that the repository exists and you may access it`,
+        {
+          code: 'ENOTFOUND',
+          hint: 'fix the remote URL',
+          cause: e,
+        },
+      );
     case 'bad-remote':
-      return new RemoteAccessError(`${opts.step}: ${where} cannot be used (git said: ${said}); fix the remote URL ("${setUrl}") or set "remote" in config.json`, {
-        code: 'EBADREMOTE',
-        hint: 'fix the remote URL',
-        cause: e,
-      });
+      return new RemoteAccessError(
+        `${opts.step}: ${where} cannot be used (git said: ${said}); fix the remote URL ("${setUrl}") or set "remote" in config.json`,
+        {
+          code: 'EBADREMOTE',
+          hint: 'fix the remote URL',
+          cause: e,
+        },
+      );
     case 'network':
       return new RemoteUnavailableError(`${opts.step}: ${where} is unreachable (git said: ${said || e.message})`, e);
     case 'locked':
       return new GitLockedError(`${opts.step}: another git process holds a lock in this repository (git said: ${said}); will retry`, e);
     case 'conflict':
     case 'unknown':
-      return new SyncFailedError(`${opts.step} failed: ${e.message}${remoteReason && !e.message.includes(remoteReason.slice('the remote said: '.length)) ? `; ${remoteReason}` : ''}`, { code: 'EGIT', cause: e });
+      return new SyncFailedError(
+        `${opts.step} failed: ${e.message}${remoteReason && !e.message.includes(remoteReason.slice('the remote said: '.length)) ? `; ${remoteReason}` : ''}`,
+        { code: 'EGIT', cause: e },
+      );
   }
 }

@@ -10,8 +10,13 @@ export class GitError extends Error {
   readonly stderr: string;
   readonly kind: GitFailureKind;
   constructor(args: readonly string[], exitCode: number, stdout: string, stderr: string, kind: GitFailureKind) {
-    const first = redactUrls(stderr.trim() || stdout.trim()).split('\n').slice(-3).join(' | ');
-    super(`git ${args[0] ?? ''} ${kind === 'timeout' ? 'timed out' : kind === 'aborted' ? 'was aborted' : `failed (exit ${exitCode})`}${first ? `: ${first}` : ''}`);
+    const first = redactUrls(stderr.trim() || stdout.trim())
+      .split('\n')
+      .slice(-3)
+      .join(' | ');
+    super(
+      `git ${args[0] ?? ''} ${kind === 'timeout' ? 'timed out' : kind === 'aborted' ? 'was aborted' : `failed (exit ${exitCode})`}${first ? `: ${first}` : ''}`,
+    );
     this.name = 'GitError';
     this.args = args;
     this.exitCode = exitCode;

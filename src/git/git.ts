@@ -58,13 +58,38 @@ export interface Git {
 
 /** Variables passed through from the caller's environment; everything else is dropped. */
 const PASS_THROUGH = [
-  'PATH', 'HOME', 'USER', 'LOGNAME', 'TMPDIR', 'TEMP', 'TMP', 'SYSTEMROOT', 'COMSPEC',
-  'SSH_AUTH_SOCK', 'SSH_AGENT_PID',
-  'http_proxy', 'https_proxy', 'no_proxy', 'HTTP_PROXY', 'HTTPS_PROXY', 'NO_PROXY', 'ALL_PROXY', 'all_proxy',
-  'XDG_CONFIG_HOME', 'XDG_RUNTIME_DIR', 'XDG_CACHE_HOME',
+  'PATH',
+  'HOME',
+  'USER',
+  'LOGNAME',
+  'TMPDIR',
+  'TEMP',
+  'TMP',
+  'SYSTEMROOT',
+  'COMSPEC',
+  'SSH_AUTH_SOCK',
+  'SSH_AGENT_PID',
+  'http_proxy',
+  'https_proxy',
+  'no_proxy',
+  'HTTP_PROXY',
+  'HTTPS_PROXY',
+  'NO_PROXY',
+  'ALL_PROXY',
+  'all_proxy',
+  'XDG_CONFIG_HOME',
+  'XDG_RUNTIME_DIR',
+  'XDG_CACHE_HOME',
   // The user's chosen transport and config files, needed for auth; not prompts.
-  'GIT_SSH', 'GIT_SSH_COMMAND', 'GIT_SSL_CAINFO', 'GIT_SSL_NO_VERIFY', 'GIT_CONFIG_NOSYSTEM', 'GIT_CONFIG_GLOBAL', 'GIT_CONFIG_SYSTEM',
-  'SSL_CERT_FILE', 'SSL_CERT_DIR',
+  'GIT_SSH',
+  'GIT_SSH_COMMAND',
+  'GIT_SSL_CAINFO',
+  'GIT_SSL_NO_VERIFY',
+  'GIT_CONFIG_NOSYSTEM',
+  'GIT_CONFIG_GLOBAL',
+  'GIT_CONFIG_SYSTEM',
+  'SSL_CERT_FILE',
+  'SSL_CERT_DIR',
 ] as const;
 
 export function sanitizedEnv(opId: string | null, extra: Record<string, string> = {}, source: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
@@ -93,7 +118,13 @@ const KILL_GRACE_MS = 5_000;
  * `envSource` is where the allowlisted variables are read from (default: this process's
  * environment); tests pass their own HOME this way.
  */
-export function createGit(cwd: string, logger: Logger | null, opId: string | null = null, signal?: AbortSignal, envSource: NodeJS.ProcessEnv = process.env): Git {
+export function createGit(
+  cwd: string,
+  logger: Logger | null,
+  opId: string | null = null,
+  signal?: AbortSignal,
+  envSource: NodeJS.ProcessEnv = process.env,
+): Git {
   const git: Git = {
     cwd,
     opId,
@@ -103,7 +134,14 @@ export function createGit(cwd: string, logger: Logger | null, opId: string | nul
   return git;
 }
 
-function runGit(cwd: string, args: readonly string[], opts: GitRunOptions, opId: string | null, logger: Logger | null, envSource: NodeJS.ProcessEnv): Promise<GitResult> {
+function runGit(
+  cwd: string,
+  args: readonly string[],
+  opts: GitRunOptions,
+  opId: string | null,
+  logger: Logger | null,
+  envSource: NodeJS.ProcessEnv,
+): Promise<GitResult> {
   const argv: string[] = [];
   if (opts.readOnly) argv.push('--no-optional-locks');
   if (opts.literalPaths) argv.push('--literal-pathspecs');

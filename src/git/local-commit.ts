@@ -64,10 +64,25 @@ export async function buildLocalCommit(c: CommitInput): Promise<LocalCommit | nu
   const paths = new Set<string>();
   for (const e of c.entries) if (e.y !== ' ') paths.add(e.path);
   const parentTree = c.parent ? `${c.parent}^{tree}` : EMPTY_TREE;
-  if (paths.size > 0) await c.git.run(['add', '-A', '--pathspec-from-file=-', '--pathspec-file-nul'], { env, literalPaths: true, input: [...paths].map((p) => `${p}\0`).join('') });
+  if (paths.size > 0)
+    await c.git.run(['add', '-A', '--pathspec-from-file=-', '--pathspec-file-nul'], {
+      env,
+      literalPaths: true,
+      input: [...paths].map((p) => `${p}\0`).join(''),
+    });
   if (c.unstage.length > 0) {
-    if (c.parent) await c.git.run(['reset', '-q', c.parent, '--pathspec-from-file=-', '--pathspec-file-nul'], { env, literalPaths: true, input: c.unstage.map((p) => `${p}\0`).join('') });
-    else await c.git.run(['rm', '-q', '--cached', '--ignore-unmatch', '--pathspec-from-file=-', '--pathspec-file-nul'], { env, literalPaths: true, input: c.unstage.map((p) => `${p}\0`).join('') });
+    if (c.parent)
+      await c.git.run(['reset', '-q', c.parent, '--pathspec-from-file=-', '--pathspec-file-nul'], {
+        env,
+        literalPaths: true,
+        input: c.unstage.map((p) => `${p}\0`).join(''),
+      });
+    else
+      await c.git.run(['rm', '-q', '--cached', '--ignore-unmatch', '--pathspec-from-file=-', '--pathspec-file-nul'], {
+        env,
+        literalPaths: true,
+        input: c.unstage.map((p) => `${p}\0`).join(''),
+      });
   }
   const preCommit = hookFile(c, 'pre-commit');
   if (preCommit) await runHook(c, 'pre-commit', [], env);
@@ -107,7 +122,10 @@ export async function commitTree(git: Git, tree: string, parents: string[], mess
     return (await git.run(args, { input: message, config: COMMIT_CONFIG, env })).stdout.trim();
   } catch (e) {
     if (e instanceof GitError && e.kind === 'exit' && /gpg|sign|ssh-keygen|x509/i.test(e.stderr)) {
-      throw new SyncFailedError(`signing the commit failed (commit.gpgSign is set): ${said(e.stderr)}; fix the signing key or set commit.gpgSign false for this repository; the sync changed nothing (your index is as it was)`, { code: 'ESIGN', retryable: false, cause: e });
+      throw new SyncFailedError(
+        `signing the commit failed (commit.gpgSign is set): ${said(e.stderr)}; fix the signing key or set commit.gpgSign false for this repository; the sync changed nothing (your index is as it was)`,
+        { code: 'ESIGN', retryable: false, cause: e },
+      );
     }
     throw e;
   }
@@ -124,7 +142,10 @@ async function runHook(c: CommitInput, name: string, args: string[], env: Record
     await c.git.run(['hook', 'run', '--ignore-missing', name, ...(args.length ? ['--', ...args] : [])], { env, timeoutMs: 300_000 });
   } catch (e) {
     if (e instanceof GitError && e.kind === 'exit') {
-      throw new SyncFailedError(`your ${name} hook refused the sync's commit (exit ${e.exitCode}): ${said(e.stderr || e.stdout)}; fix what it reports (or the hook) and sync again; the sync changed nothing (your index is as it was)`, { code: 'EHOOK', retryable: false, cause: e });
+      throw new SyncFailedError(
+        `your ${name} hook refused the sync's commit (exit ${e.exitCode}): ${said(e.stderr || e.stdout)}; fix what it reports (or the hook) and sync again; the sync changed nothing (your index is as it was)`,
+        { code: 'EHOOK', retryable: false, cause: e },
+      );
     }
     throw e;
   }

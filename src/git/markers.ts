@@ -7,5 +7,8 @@ const MARKER_LINE = /^(?:<{7}|>{7}|\|{7})(?: |$)|^={7}$/;
 
 /** Lines of `text` that look like conflict markers (pure). */
 export function markerLines(text: string): string[] {
-  return text.split('\n').map((l) => l.replace(/\r$/, '')).filter((l) => MARKER_LINE.test(l));
+  return text
+    .split('\n')
+    .map((l) => l.replace(/\r$/, ''))
+    .filter((l) => MARKER_LINE.test(l));
 }

@@ -21,7 +21,16 @@
 import { RepoBusyError, SyncFailedError } from '../core/errors.js';
 import type { Git } from './git.js';
 import { GitError } from './git-error.js';
-import { indexHasUnmerged, lockUserIndex, privateIndexPath, readUserIndex, removeQuiet, writePrivateIndex, type IndexSnapshot, type UserIndexLock } from './index-file.js';
+import {
+  indexHasUnmerged,
+  lockUserIndex,
+  privateIndexPath,
+  readUserIndex,
+  removeQuiet,
+  writePrivateIndex,
+  type IndexSnapshot,
+  type UserIndexLock,
+} from './index-file.js';
 import type { LocalCommit } from './local-commit.js';
 import { assertNoOperationInProgress, headBranchFromFile } from './preflight.js';
 import { GitLockedError } from '../core/errors.js';
@@ -57,8 +66,14 @@ export interface MoveInput {
  * the save first.
  */
 export class WorktreeChangedError extends SyncFailedError {
-  constructor(readonly paths: string[], cause?: unknown) {
-    super(`${paths.length ? paths.slice(0, 5).join(', ') + (paths.length > 5 ? ', ...' : '') : 'a file'} changed in the work tree while the sync ran; nothing was overwritten; the next sync commits the change`, { code: 'EWORKTREE', retryable: false, cause });
+  constructor(
+    readonly paths: string[],
+    cause?: unknown,
+  ) {
+    super(
+      `${paths.length ? paths.slice(0, 5).join(', ') + (paths.length > 5 ? ', ...' : '') : 'a file'} changed in the work tree while the sync ran; nothing was overwritten; the next sync commits the change`,
+      { code: 'EWORKTREE', retryable: false, cause },
+    );
   }
 }
 
@@ -70,7 +85,9 @@ export async function moveToTarget(m: MoveInput): Promise<void> {
   const newIndex = privateIndexPath(m.gitDir, m.opId, 'move');
   try {
     if (headBranchFromFile(m.gitDir) !== m.branch) {
-      throw new RepoBusyError(`the work tree left branch "${m.branch}" during the sync (HEAD was switched); nothing of yours was changed; the sync's commit is dropped and the next sync on "${m.branch}" starts over`);
+      throw new RepoBusyError(
+        `the work tree left branch "${m.branch}" during the sync (HEAD was switched); nothing of yours was changed; the sync's commit is dropped and the next sync on "${m.branch}" starts over`,
+      );
     }
     assertNoOperationInProgress(m.gitDir);
     const env = { GIT_INDEX_FILE: newIndex };
@@ -78,7 +95,10 @@ export async function moveToTarget(m: MoveInput): Promise<void> {
     // Under the lock nobody can change the index any more: the last word on a conflict
     // that appeared after preflight (a conflicted stash pop has no MERGE_HEAD).
     const unmerged = indexHasUnmerged(current.bytes) ?? (await m.git.run(['ls-files', '-u', '-z'], { readOnly: true })).stdout.length > 0;
-    if (unmerged) throw new RepoBusyError('paths became unmerged while the sync ran (a conflicted merge or stash pop); nothing of yours was changed; resolve them ("git status"), then sync again');
+    if (unmerged)
+      throw new RepoBusyError(
+        'paths became unmerged while the sync ran (a conflicted merge or stash pop); nothing of yours was changed; resolve them ("git status"), then sync again',
+      );
     const committedPaths = new Set(m.committed?.paths ?? []);
     let fresh = false;
     // (Once renamed, that file is gone: a retry of the move takes the general path.)
@@ -92,7 +112,12 @@ export async function moveToTarget(m: MoveInput): Promise<void> {
     } else {
       await writePrivateIndex(newIndex, current);
       if (m.committed && m.committed.paths.length > 0) {
-        await m.git.run(['reset', '-q', m.committed.commit, '--pathspec-from-file=-', '--pathspec-file-nul'], { env, literalPaths: true, input: m.committed.paths.map((p) => `${p}\0`).join(''), okCodes: [1] });
+        await m.git.run(['reset', '-q', m.committed.commit, '--pathspec-from-file=-', '--pathspec-file-nul'], {
+          env,
+          literalPaths: true,
+          input: m.committed.paths.map((p) => `${p}\0`).join(''),
+          okCodes: [1],
+        });
       }
     }
     const filesMove = m.worktree !== m.to;
@@ -108,7 +133,9 @@ export async function moveToTarget(m: MoveInput): Promise<void> {
     const cas = await m.git.run(['update-ref', '-m', `sync-coordinator: ${m.reason}`, `refs/heads/${m.branch}`, m.to, m.from ?? ZERO], { okCodes: [128] });
     if (cas.code !== 0) {
       if (filesMove && m.worktree) await m.git.run(['read-tree', '-m', '-u', m.to, m.worktree], { env, okCodes: [128] }).catch(() => {});
-      throw new RepoBusyError(`branch "${m.branch}" moved during the sync (a commit of yours or another tool); nothing of yours was changed; the next sync integrates it`);
+      throw new RepoBusyError(
+        `branch "${m.branch}" moved during the sync (a commit of yours or another tool); nothing of yours was changed; the next sync integrates it`,
+      );
     }
     if (m.progress) m.progress.branchMoved = true;
     await lock.commit(newIndex);

@@ -102,7 +102,17 @@ export async function runPipeline(ctx: SyncContext): Promise<SyncOutcome> {
   // Half-open: exactly one try, no retries.
   const netPolicy: RetryPolicy = breakerState === 'half-open' ? { ...policy, retries: 0 } : policy;
 
-  const run: RunState = { head: pf.head, status: pf.status, committed: false, pulled: false, pushed: false, records: [], chosenCopies: new Set(), rewrite: null, untrackedState: [] };
+  const run: RunState = {
+    head: pf.head,
+    status: pf.status,
+    committed: false,
+    pulled: false,
+    pushed: false,
+    records: [],
+    chosenCopies: new Set(),
+    rewrite: null,
+    untrackedState: [],
+  };
   try {
     for (let round = 1; ; round++) {
       await ctx.step('commit');
@@ -110,7 +120,27 @@ export async function runPipeline(ctx: SyncContext): Promise<SyncOutcome> {
       await assertNoNewConflict(ctx, userIndex);
       const staged = run.status.filter((e) => e.x !== ' ' && e.x !== '?' && e.x !== '!').flatMap((e) => (e.origPath ? [e.path, e.origPath] : [e.path]));
       const { entries, unstage } = await stagingPlan(ctx, run.status);
-      const local = await withRetry('commit', (attempt) => buildLocalCommit({ git, root: ctx.ws.root, gitDir: ctx.ws.gitDir, commonDir: ctx.ws.commonDir, opId: ctx.opId, type: ctx.type, device: ctx.device, parent: run.head, entries, unstage, hooksPath: pf.hooksPath, sign: pf.sign, userIndex, attempt: round * 100 + attempt }), localOptions(ctx, policy, 'commit'));
+      const local = await withRetry(
+        'commit',
+        (attempt) =>
+          buildLocalCommit({
+            git,
+            root: ctx.ws.root,
+            gitDir: ctx.ws.gitDir,
+            commonDir: ctx.ws.commonDir,
+            opId: ctx.opId,
+            type: ctx.type,
+            device: ctx.device,
+            parent: run.head,
+            entries,
+            unstage,
+            hooksPath: pf.hooksPath,
+            sign: pf.sign,
+            userIndex,
+            attempt: round * 100 + attempt,
+          }),
+        localOptions(ctx, policy, 'commit'),
+      );
       const tip = local?.commit ?? run.head;
       run.pending = local ? { from: run.head, local, userIndex, staged } : null;
       const move = async (to: string, reason: string) => {
@@ -157,7 +187,10 @@ export async function runPipeline(ctx: SyncContext): Promise<SyncOutcome> {
       const remoteTip = exists ? await readRef(ctx.ws.commonDir, remoteRef) : null;
       if (!remoteTip) {
         if (previousRemote) {
-          throw new SyncFailedError(`the branch "${pf.branch}" no longer exists on remote "${pf.remote}" (deleted by another device or on the server); not re-creating it silently; to publish it again run: git push -u ${pf.remote} ${pf.branch}`, { code: 'EREMOTEGONE' });
+          throw new SyncFailedError(
+            `the branch "${pf.branch}" no longer exists on remote "${pf.remote}" (deleted by another device or on the server); not re-creating it silently; to publish it again run: git push -u ${pf.remote} ${pf.branch}`,
+            { code: 'EREMOTEGONE' },
+          );
         }
         if (!tip) break; // an unborn branch with nothing to commit
         if (local) await move(local.commit, `commit (${ctx.type})`);
@@ -176,7 +209,17 @@ export async function runPipeline(ctx: SyncContext): Promise<SyncOutcome> {
 
       await ctx.step('integrate');
       const { integrate } = await import('./replay.js');
-      const integ = await integrate(ctx, { local: tip, remote: remoteTip, previousRemote, branch: pf.branch, remoteName: pf.remote, remoteRef, chosenCopies: run.chosenCopies, sign: pf.sign, ...(await resolverFor(ctx)) });
+      const integ = await integrate(ctx, {
+        local: tip,
+        remote: remoteTip,
+        previousRemote,
+        branch: pf.branch,
+        remoteName: pf.remote,
+        remoteRef,
+        chosenCopies: run.chosenCopies,
+        sign: pf.sign,
+        ...(await resolverFor(ctx)),
+      });
       // Logged before the move: a kill after the move's read-tree -u (copy files written)
       // or its update-ref (copy committed) must not leave a copy that `conflicts` and
       // `status` never show (the next sync commits and pushes it).
@@ -200,7 +243,8 @@ export async function runPipeline(ctx: SyncContext): Promise<SyncOutcome> {
       run.records.push(...integ.records);
       if (integ.rewrite) run.rewrite = integ.rewrite;
       if (integ.untracked_state.length) run.untrackedState = integ.untracked_state;
-      if (integ.records.length) ctx.logger.info({ conflicts: integ.records.map((r) => ({ path: r.path, outcome: r.outcome, copy: r.copy_path, kind: r.kind })) }, 'resolved conflicts');
+      if (integ.records.length)
+        ctx.logger.info({ conflicts: integ.records.map((r) => ({ path: r.path, outcome: r.outcome, copy: r.copy_path, kind: r.kind })) }, 'resolved conflicts');
       if (!integ.ahead) break;
 
       await ctx.step('push');
@@ -253,25 +297,45 @@ export async function runPipeline(ctx: SyncContext): Promise<SyncOutcome> {
   // count can only grow then; age-based pruning is also done once a day.
   const lastPrune = Date.parse(ctx.state.get().backups_pruned_at ?? '');
   if (run.pulled || !(now() - lastPrune < 86_400_000)) {
-    await pruneBackups(git, config.backups.keep, config.backups.max_age_days, now(), ctx.opId).catch((e: unknown) => ctx.logger.warn({ err: (e as Error).message }, 'could not prune backup refs'));
+    await pruneBackups(git, config.backups.keep, config.backups.max_age_days, now(), ctx.opId).catch((e: unknown) =>
+      ctx.logger.warn({ err: (e as Error).message }, 'could not prune backup refs'),
+    );
     const at = new Date(now()).toISOString();
-    await ctx.state.update((s) => {
-      s.backups_pruned_at = at;
-    }, { durable: false });
+    await ctx.state.update(
+      (s) => {
+        s.backups_pruned_at = at;
+      },
+      { durable: false },
+    );
   }
   if (run.recreated) ctx.logger.warn({ branch: pf.branch, remote: pf.remote }, 'the remote branch had been deleted; the push created it again');
   const result: SyncResult = run.committed || run.pulled || run.pushed ? 'ok' : 'noop';
   const copies = run.records.filter((r) => r.outcome === 'copy-created').length;
   const merged = run.records.filter((r) => r.outcome === 'auto-merged').length;
-  const details = [run.records.length ? `${run.records.length} conflict(s) resolved` : '', merged ? `${merged} auto-merged` : '', copies ? `${copies} conflict cop${copies === 1 ? 'y' : 'ies'} created` : ''].filter(Boolean).join(', ');
+  const details = [
+    run.records.length ? `${run.records.length} conflict(s) resolved` : '',
+    merged ? `${merged} auto-merged` : '',
+    copies ? `${copies} conflict cop${copies === 1 ? 'y' : 'ies'} created` : '',
+  ]
+    .filter(Boolean)
+    .join(', ');
   const parts = [
     run.committed ? 'committed local changes' : null,
     run.pulled ? `integrated remote changes${details ? ` (${details})` : ''}` : null,
     run.pushed ? 'pushed' : null,
     run.rewrite ? `followed a rewrite of the remote branch (removed commits kept in ${run.rewrite.backup})` : null,
-    run.recreated ? `the branch "${pf.branch}" did not exist on remote "${pf.remote}" any more (deleted by another device?) and this push created it again; if it was deleted on purpose: git push ${pf.remote} --delete ${pf.branch}` : null,
+    run.recreated
+      ? `the branch "${pf.branch}" did not exist on remote "${pf.remote}" any more (deleted by another device?) and this push created it again; if it was deleted on purpose: git push ${pf.remote} --delete ${pf.branch}`
+      : null,
   ].filter(Boolean);
-  return { result, committed: run.committed, pulled: run.pulled, pushed: run.pushed, head: run.head, message: parts.length ? parts.join(', ') : 'nothing to do' };
+  return {
+    result,
+    committed: run.committed,
+    pulled: run.pulled,
+    pushed: run.pushed,
+    head: run.head,
+    message: parts.length ? parts.join(', ') : 'nothing to do',
+  };
 }
 
 /** What one sync has done so far, across its rounds. */
@@ -315,7 +379,10 @@ async function stagingPlan(ctx: SyncContext, status: StatusEntry[]): Promise<{ e
 async function assertNoNewConflict(ctx: SyncContext, userIndex: IndexSnapshot): Promise<void> {
   let unmerged = indexHasUnmerged(userIndex.bytes);
   if (unmerged === null) unmerged = (await ctx.git.run(['ls-files', '-u', '-z'], { readOnly: true })).stdout.length > 0;
-  if (unmerged) throw new RepoBusyError('paths became unmerged while the sync read the work tree (a conflicted merge or stash pop); resolve them ("git status"), then sync again; nothing was staged');
+  if (unmerged)
+    throw new RepoBusyError(
+      'paths became unmerged while the sync read the work tree (a conflicted merge or stash pop); resolve them ("git status"), then sync again; nothing was staged',
+    );
 }
 
 /** A failure after the commit step: the commit still lands on the branch (files untouched). */
@@ -326,7 +393,15 @@ async function landPending(ctx: SyncContext, branch: string, run: RunState): Pro
     // Stopped (shutdown, a stuck op): the commit still lands, with a git client that the
     // op's aborted signal does not stop; moveTo's marker re-checks that we hold the lock.
     const lctx = ctx.signal.aborted ? { ...ctx, git: ctx.ws.git.withOp(ctx.opId, { logger: ctx.logger }), signal: new AbortController().signal } : ctx;
-    await moveTo(lctx, branch, { from: p.from, to: p.local.commit, worktree: p.local.commit, committed: p.local, userIndex: p.userIndex, staged: p.staged, reason: `commit (${ctx.type})` });
+    await moveTo(lctx, branch, {
+      from: p.from,
+      to: p.local.commit,
+      worktree: p.local.commit,
+      committed: p.local,
+      userIndex: p.userIndex,
+      staged: p.staged,
+      reason: `commit (${ctx.type})`,
+    });
     run.pending = null;
     run.committed = true;
     run.head = p.local.commit;
@@ -351,12 +426,20 @@ function withdrawUnlanded(ctx: SyncContext, records: ConflictRecord[]): void {
 /** A save during a sync, a push race: each costs a round; the bound keeps a sync finite. */
 const MAX_ROUNDS = 4;
 
-async function moveTo(ctx: SyncContext, branch: string, m: { from: string | null; to: string; worktree: string | null; committed: LocalCommit | null; userIndex: IndexSnapshot; staged: string[]; reason: string }): Promise<void> {
+async function moveTo(
+  ctx: SyncContext,
+  branch: string,
+  m: { from: string | null; to: string; worktree: string | null; committed: LocalCommit | null; userIndex: IndexSnapshot; staged: string[]; reason: string },
+): Promise<void> {
   await ctx.mark({ moving: { base: m.from, to: m.to, worktree: m.worktree, index_digest: m.userIndex.digest }, branch });
   const progress = { branchMoved: false };
   try {
     // The user's index.lock held by their own git is transient: wait and try again.
-    await withRetry('move', (attempt) => moveToTarget({ git: ctx.git, gitDir: ctx.ws.gitDir, opId: ctx.opId, branch, progress, retry: attempt > 1, ...m }), localOptions(ctx, retryPolicy(ctx.config, ctx.type), 'move'));
+    await withRetry(
+      'move',
+      (attempt) => moveToTarget({ git: ctx.git, gitDir: ctx.ws.gitDir, opId: ctx.opId, branch, progress, retry: attempt > 1, ...m }),
+      localOptions(ctx, retryPolicy(ctx.config, ctx.type), 'move'),
+    );
   } catch (e) {
     // Recovery is needed only once the branch moved (its index may lag behind it).
     if (!progress.branchMoved) await ctx.mark({ moving: null, branch }).catch(() => {});
@@ -377,7 +460,8 @@ async function optimisticPushSafe(ctx: SyncContext, branch: string, userIndex: I
 }
 
 async function statusNow(ctx: SyncContext): Promise<StatusEntry[]> {
-  const read = async () => parseStatusV2Z((await ctx.git.run(['status', '--porcelain=v2', '-z', '--branch', '--untracked-files=all'], { readOnly: true })).stdout).entries;
+  const read = async () =>
+    parseStatusV2Z((await ctx.git.run(['status', '--porcelain=v2', '-z', '--branch', '--untracked-files=all'], { readOnly: true })).stdout).entries;
   return withRetry('status', read, localOptions(ctx, retryPolicy(ctx.config, ctx.type), 'status'));
 }
 
@@ -395,7 +479,16 @@ async function leaveForUser(ctx: SyncContext, e: LeaveForUser, pf: Preflight, ru
   const time = new Date((ctx.clock ?? Date.now)()).toISOString();
   const paths = e.conflicts.map((c) => c.path);
   for (const { path, kind } of e.conflicts) {
-    appendConflict(ctx.ws.paths.conflictsLog, { time, op: ctx.opId, path, policy: 'manual', outcome: 'left-for-user', copy_path: null, kind, device: ctx.device });
+    appendConflict(ctx.ws.paths.conflictsLog, {
+      time,
+      op: ctx.opId,
+      path,
+      policy: 'manual',
+      outcome: 'left-for-user',
+      copy_path: null,
+      kind,
+      device: ctx.device,
+    });
   }
   await ctx.state.update((s) => {
     s.paused = { reason: 'conflict left for manual resolution', since: time, paths, op: ctx.opId };
@@ -435,7 +528,14 @@ function jitteredPause(policy: RetryPolicy, attempt: number, signal: AbortSignal
   const ms = Math.min(policy.maxDelayMs, policy.minDelayMs * 2 ** (attempt - 1)) * (1 + Math.random());
   return new Promise((resolve) => {
     const t = setTimeout(resolve, ms);
-    signal.addEventListener('abort', () => { clearTimeout(t); resolve(); }, { once: true });
+    signal.addEventListener(
+      'abort',
+      () => {
+        clearTimeout(t);
+        resolve();
+      },
+      { once: true },
+    );
   });
 }
 
@@ -456,21 +556,31 @@ async function pushOnce(ctx: SyncContext, pf: Preflight, commit: string): Promis
   const res = await ctx.git.run(['push', '--porcelain', pf.remote, `${commit}:${ref}`], networkRunOptions(ctx.config, { okCodes: [1] }));
   const status = parsePushPorcelain(res.stdout, ref, res.stderr);
   if (!status) throw new GitError(['push'], res.code, res.stdout, res.stderr, 'exit');
-  if (status.status === 'error') throw new SyncFailedError(`push of ${ref} failed: ${status.summary}${res.stderr ? ` (git said: ${gitSaid(new GitError(['push'], res.code, '', res.stderr, 'exit'))})` : ''}`, { code: 'EPUSH' });
+  if (status.status === 'error')
+    throw new SyncFailedError(
+      `push of ${ref} failed: ${status.summary}${res.stderr ? ` (git said: ${gitSaid(new GitError(['push'], res.code, '', res.stderr, 'exit'))})` : ''}`,
+      { code: 'EPUSH' },
+    );
   return status;
 }
 
 /** `robust`: the repository's object graph is intact before we build on it (bounded in time). */
 async function integrityCheck(ctx: SyncContext): Promise<void> {
   try {
-    await ctx.git.run(['fsck', '--connectivity-only', '--no-dangling', '--no-progress'], { readOnly: true, timeoutMs: Math.min(ctx.config.stuck_timeout_s * 1000, FSCK_MAX_MS) });
+    await ctx.git.run(['fsck', '--connectivity-only', '--no-dangling', '--no-progress'], {
+      readOnly: true,
+      timeoutMs: Math.min(ctx.config.stuck_timeout_s * 1000, FSCK_MAX_MS),
+    });
   } catch (e) {
     if (e instanceof GitError && e.kind === 'timeout') {
       ctx.logger.warn({}, 'integrity check (git fsck --connectivity-only) hit its time bound; continuing');
       return;
     }
     if (e instanceof GitError && e.kind === 'exit') {
-      throw new SyncFailedError(`integrity check failed (git fsck --connectivity-only: ${gitSaid(e)}); repair the repository before syncing (see "git fsck")`, { code: 'EINTEGRITY', cause: e });
+      throw new SyncFailedError(`integrity check failed (git fsck --connectivity-only: ${gitSaid(e)}); repair the repository before syncing (see "git fsck")`, {
+        code: 'EINTEGRITY',
+        cause: e,
+      });
     }
     throw e;
   }
@@ -481,4 +591,3 @@ async function verifyRemoteTip(ctx: SyncContext, remote: string, branch: string,
   const tip = res.stdout.split('\t')[0]?.trim();
   if (tip !== head) throw new SyncFailedError(`verify: the remote tip ${tip || '(none)'} is not the pushed commit ${head}`, { code: 'EVERIFY' });
 }
-

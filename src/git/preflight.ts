@@ -105,7 +105,10 @@ export async function preflight(git: Git, gitDir: string, remote: string, config
   assertNoOperationInProgress(gitDir);
   const [statusOut, url] = await Promise.all([
     git.run(['status', '--porcelain=v2', '-z', '--branch', '--untracked-files=all'], { readOnly: true }),
-    git.run(['config', '-z', '--get-regexp', `^(remote\\.${remote.replace(/[.]/g, '\\.')}\\.url|core\\.hookspath|commit\\.gpgsign)$`], { readOnly: true, okCodes: [1] }),
+    git.run(['config', '-z', '--get-regexp', `^(remote\\.${remote.replace(/[.]/g, '\\.')}\\.url|core\\.hookspath|commit\\.gpgsign)$`], {
+      readOnly: true,
+      okCodes: [1],
+    }),
   ]);
   // Looked at again after status: an operation started meanwhile would make status stale.
   assertNoOperationInProgress(gitDir);
@@ -118,7 +121,10 @@ export async function preflight(git: Git, gitDir: string, remote: string, config
   if (unmerged.length > 0) throw new RepoBusyError(`${unmerged.length} path(s) are unmerged; resolve them ("git status") before syncing`);
   const settings = parseConfigZ(url.stdout);
   const remoteUrl = settings.get(`remote.${remote}.url`.toLowerCase()) ?? null;
-  if (!remoteUrl) throw new SyncFailedError(`remote "${remote}" is not configured; add it ("git remote add ${remote} <url>") or set "remote" in config.json`, { code: 'ENOREMOTE' });
+  if (!remoteUrl)
+    throw new SyncFailedError(`remote "${remote}" is not configured; add it ("git remote add ${remote} <url>") or set "remote" in config.json`, {
+      code: 'ENOREMOTE',
+    });
   return { branch, remote, remoteUrl, head, status, hooksPath: settings.get('core.hookspath') ?? null, sign: gitBool(settings.get('commit.gpgsign')) };
 }
 
@@ -143,6 +149,8 @@ export function parseConfigZ(out: string): Map<string, string> {
 export function assertNoOperationInProgress(gitDir: string): void {
   const ops = operationsInProgress(gitDir);
   if (ops.length > 0) {
-    throw new RepoBusyError(`${ops.map((o) => o.what).join(', ')} is in progress in this repository; finish or abort it (e.g. "git rebase --abort"), then sync again`);
+    throw new RepoBusyError(
+      `${ops.map((o) => o.what).join(', ')} is in progress in this repository; finish or abort it (e.g. "git rebase --abort"), then sync again`,
+    );
   }
 }

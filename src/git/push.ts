@@ -36,7 +36,10 @@ export function pushRefusedError(result: PushResult, opts: { ref?: string; attem
     return new SyncFailedError(`the remote rejected the push (${result.summary})${said}; check branch protection or server hooks`, { code: 'EREMOTEREJECTED' });
   }
   const what = opts.ref ? `push of ${opts.ref}` : 'push';
-  return new SyncFailedError(`${what} failed${opts.attempts ? ` after ${opts.attempts} attempt(s)` : ''}: ${result.summary}${said}`, { code: 'EPUSH', retryable: false });
+  return new SyncFailedError(`${what} failed${opts.attempts ? ` after ${opts.attempts} attempt(s)` : ''}: ${result.summary}${said}`, {
+    code: 'EPUSH',
+    retryable: false,
+  });
 }
 
 function parseRefLine(stdout: string, ref: string): Omit<PushResult, 'remote'> | null {

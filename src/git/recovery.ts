@@ -54,14 +54,18 @@ export async function recoverInterruptedOp(deps: { ws: Workspace; store: StateSt
   if (removed.length) done.push(`removed ${removed.length} lock file(s) its git left`);
   if (active.moving && active.branch) {
     await deps.lock.assertOwned();
-    if (await completeFileMove(git, deps.ws, active.branch, active.moving, log)) done.push('finished moving your files, index and branch to the commit it had built');
+    if (await completeFileMove(git, deps.ws, active.branch, active.moving, log))
+      done.push('finished moving your files, index and branch to the commit it had built');
     if (await completeIndex(git, deps.ws, active.branch, active.moving, log)) done.push('brought your index up to date with the branch');
   }
   if (active.integrating) {
     const ip = integrationInProgress(deps.ws.gitDir);
     // An older version rebased in the work tree. Its rebase is left to the user, who
     // sees it in `git status` (preflight refuses to sync while it is in progress).
-    if (ip.rebaseDir || ip.mergeHead) done.push(`a ${ip.rebaseDir ? 'rebase' : 'merge'} started by an older version is in progress; finish or abort it ("git ${ip.rebaseDir ? 'rebase' : 'merge'} --abort")`);
+    if (ip.rebaseDir || ip.mergeHead)
+      done.push(
+        `a ${ip.rebaseDir ? 'rebase' : 'merge'} started by an older version is in progress; finish or abort it ("git ${ip.rebaseDir ? 'rebase' : 'merge'} --abort")`,
+      );
     withdrawConflictsOfOp(deps.ws.paths.conflictsLog, active.op, new Date().toISOString());
   }
   const what = done.length ? done.join('; ') : 'nothing to restore';
@@ -101,8 +105,16 @@ async function completeFileMove(git: Git, ws: Workspace, branch: string, moving:
     await writePrivateIndex(file, current);
     if (from !== moving.base) {
       // The sync's own commit: its paths take its entries (the work tree already has them).
-      const committed = (await git.run(['diff-tree', '-r', '--no-renames', '-z', '--name-only', moving.base, from], { readOnly: true })).stdout.split('\0').filter(Boolean);
-      if (committed.length) await git.run(['reset', '-q', from, '--pathspec-from-file=-', '--pathspec-file-nul'], { env, literalPaths: true, input: committed.map((p) => `${p}\0`).join(''), okCodes: [1] });
+      const committed = (await git.run(['diff-tree', '-r', '--no-renames', '-z', '--name-only', moving.base, from], { readOnly: true })).stdout
+        .split('\0')
+        .filter(Boolean);
+      if (committed.length)
+        await git.run(['reset', '-q', from, '--pathspec-from-file=-', '--pathspec-file-nul'], {
+          env,
+          literalPaths: true,
+          input: committed.map((p) => `${p}\0`).join(''),
+          okCodes: [1],
+        });
     }
     // No file to move (the sync's own commit, maybe already pushed): the branch and the
     // index still have to follow, or a file deleted since would come back from the remote.
@@ -113,13 +125,18 @@ async function completeFileMove(git: Git, ws: Workspace, branch: string, moving:
       const moved = await git.run(['read-tree', '-m', '-u', from, moving.to], { env, okCodes: [128] });
       if (moved.code !== 0) return false;
     }
-    const cas = await git.run(['update-ref', '-m', 'sync-coordinator: complete an interrupted move (recovery)', ref, moving.to, moving.base], { okCodes: [128] });
+    const cas = await git.run(['update-ref', '-m', 'sync-coordinator: complete an interrupted move (recovery)', ref, moving.to, moving.base], {
+      okCodes: [128],
+    });
     if (cas.code !== 0) {
       if (filesMove) await git.run(['read-tree', '-m', '-u', moving.to, from], { env, okCodes: [128] }).catch(() => {});
       return false;
     }
     await lock.commit(file);
-    log.warn({ from: moving.base, to: moving.to, already_written: adopted.length }, 'the interrupted sync had begun moving the files of its new commit but not the branch; finished the move (files you changed since are kept as your edits)');
+    log.warn(
+      { from: moving.base, to: moving.to, already_written: adopted.length },
+      'the interrupted sync had begun moving the files of its new commit but not the branch; finished the move (files you changed since are kept as your edits)',
+    );
     return true;
   } finally {
     await lock.release();
@@ -145,7 +162,12 @@ async function completeIndex(git: Git, ws: Workspace, branch: string, moving: Mo
   try {
     await writePrivateIndex(file, await readUserIndex(ws.gitDir));
     const env = { GIT_INDEX_FILE: file };
-    await git.run(['reset', '-q', moving.to, '--pathspec-from-file=-', '--pathspec-file-nul'], { env, literalPaths: true, input: paths.map((p) => `${p}\0`).join(''), okCodes: [1] });
+    await git.run(['reset', '-q', moving.to, '--pathspec-from-file=-', '--pathspec-file-nul'], {
+      env,
+      literalPaths: true,
+      input: paths.map((p) => `${p}\0`).join(''),
+      okCodes: [1],
+    });
     await git.run(['update-index', '-q', '--refresh'], { env, okCodes: [1] });
     await lock.commit(file);
     log.warn({ paths: paths.length }, 'the interrupted sync had moved the branch but not your index; brought the index up to date (files untouched)');
@@ -163,7 +185,10 @@ async function settleOrphans(op: string, log: Logger): Promise<void> {
     const pids = processesOfOp(op);
     if (pids.length === 0) return;
     if (Date.now() > deadline) {
-      if (signalled) throw new SyncFailedError(`git processes of the interrupted sync ${op} are still running (pids ${pids.join(', ')}); recovery will try again`, { code: 'ERECOVERY' });
+      if (signalled)
+        throw new SyncFailedError(`git processes of the interrupted sync ${op} are still running (pids ${pids.join(', ')}); recovery will try again`, {
+          code: 'ERECOVERY',
+        });
       // SIGTERM, never SIGKILL: git removes its own lock files on SIGTERM.
       log.warn({ pids }, 'stopping git processes left by the interrupted sync');
       for (const pid of pids) {

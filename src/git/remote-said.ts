@@ -66,12 +66,17 @@ export function remoteSaidText(stderr: string): string {
 }
 
 function isProgress(line: string): boolean {
-  return /^(Counting|Compressing|Enumerating|Total|Resolving deltas|Processing changes|Writing objects)\b/i.test(line) || /^(Resolving|Processing).*\d+%/.test(line);
+  return (
+    /^(Counting|Compressing|Enumerating|Total|Resolving deltas|Processing changes|Writing objects)\b/i.test(line) || /^(Resolving|Processing).*\d+%/.test(line)
+  );
 }
 
 function truncateBytes(text: string, maxBytes: number): string {
   const buf = Buffer.from(text, 'utf8');
   if (buf.length <= maxBytes) return text;
   // Drop a split multi-byte character at the end instead of printing U+FFFD.
-  return buf.subarray(0, maxBytes).toString('utf8').replace(/\uFFFD$/, '');
+  return buf
+    .subarray(0, maxBytes)
+    .toString('utf8')
+    .replace(/\uFFFD$/, '');
 }

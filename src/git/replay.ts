@@ -72,7 +72,10 @@ export async function integrate(ctx: SyncContext, i: IntegrateInput): Promise<In
   if (i.previousRemote && i.previousRemote !== i.remote && !(await isAncestor(ctx, i.previousRemote, i.remote))) {
     const backup = await saveBackup(git, ctx.opId, 'a remote rewrite', i.previousRemote);
     rewrite = { old: i.previousRemote, new: i.remote, backup };
-    ctx.logger.warn({ old: i.previousRemote, new: i.remote, backup }, `the remote branch ${i.remoteName}/${i.branch} was rewritten by another device (force push); following it, the commits it removed are kept in ${backup}`);
+    ctx.logger.warn(
+      { old: i.previousRemote, new: i.remote, backup },
+      `the remote branch ${i.remoteName}/${i.branch} was rewritten by another device (force push); following it, the commits it removed are kept in ${backup}`,
+    );
   }
 
   if (!rewrite && i.previousRemote === i.remote && (await localBranchHadRemoteTip(ctx, i.branch, i.remote))) {
@@ -159,7 +162,10 @@ async function finish(ctx: SyncContext, i: IntegrateInput, r: Integration): Prom
     const shown = tracked.slice(0, 5).join(', ') + (tracked.length > 5 ? ', ...' : '');
     const message = `sync(${ctx.type}): stop tracking sync-coordinator state files on ${ctx.device}\n\nThe remote tracked ${tracked.length} path(s) under ${STATE_DIR_REL}/ (${shown}).\nThey are each device's own state and are never checked out; this commit removes them\nfrom the repository.\n\nSync-Op: ${ctx.opId}\n`;
     const target = await commitTree(ctx.git, tree, [r.target], message, {}, i.sign);
-    ctx.logger.warn({ paths: tracked.slice(0, 20), count: tracked.length }, `the remote tracks ${tracked.length} path(s) under ${STATE_DIR_REL}/; they were not checked out, and the sync removes them from the repository (this device's own state files are unchanged)`);
+    ctx.logger.warn(
+      { paths: tracked.slice(0, 20), count: tracked.length },
+      `the remote tracks ${tracked.length} path(s) under ${STATE_DIR_REL}/; they were not checked out, and the sync removes them from the repository (this device's own state files are unchanged)`,
+    );
     return { ...r, target, ahead: true, untracked_state: tracked };
   } finally {
     await removeQuiet(indexFile, `${indexFile}.lock`);
@@ -184,7 +190,16 @@ async function commitTime(ctx: SyncContext, commit: string): Promise<number> {
 async function reflogTips(ctx: SyncContext, ref: string): Promise<string[]> {
   try {
     const text = await readFile(join(ctx.ws.commonDir, 'logs', ref), 'utf8');
-    return [...new Set(text.split('\n').filter(Boolean).slice(-100).map((l) => l.split(' ')[1] ?? '').filter((x) => /^[0-9a-f]{40,64}$/.test(x)))];
+    return [
+      ...new Set(
+        text
+          .split('\n')
+          .filter(Boolean)
+          .slice(-100)
+          .map((l) => l.split(' ')[1] ?? '')
+          .filter((x) => /^[0-9a-f]{40,64}$/.test(x)),
+      ),
+    ];
   } catch {
     return [];
   }
@@ -210,7 +225,17 @@ interface CommitMeta {
 
 /** Commits reachable from `tips` and not from `exclude`, oldest first, with what a replay keeps. */
 async function commitsMeta(ctx: SyncContext, tips: string[], exclude: string[]): Promise<CommitMeta[]> {
-  const args = ['log', '--reverse', '--topo-order', '-z', '--format=%H%x1f%P%x1f%an%x1f%ae%x1f%ad%x1f%ct%x1f%B', '--date=raw', ...(exclude.length ? [] : ['--no-walk']), '--ignore-missing', ...tips];
+  const args = [
+    'log',
+    '--reverse',
+    '--topo-order',
+    '-z',
+    '--format=%H%x1f%P%x1f%an%x1f%ae%x1f%ad%x1f%ct%x1f%B',
+    '--date=raw',
+    ...(exclude.length ? [] : ['--no-walk']),
+    '--ignore-missing',
+    ...tips,
+  ];
   if (exclude.length) args.push('--not', ...exclude);
   const out = (await ctx.git.run(args, { readOnly: true })).stdout;
   return out

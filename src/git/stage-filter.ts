@@ -68,7 +68,11 @@ export async function stagingExclusions(o: { git: Git; root: string; config: Con
     const rel = e.path.replace(/\/+$/, '');
     submodulePaths ??= registeredSubmodules(o.git, o.root);
     if (!(await submodulePaths).has(rel)) {
-      out.push({ path: e.path, reason: 'embedded-repo', detail: 'a git repository or worktree inside the work tree (it has its own .git) and no submodule in .gitmodules' });
+      out.push({
+        path: e.path,
+        reason: 'embedded-repo',
+        detail: 'a git repository or worktree inside the work tree (it has its own .git) and no submodule in .gitmodules',
+      });
       continue;
     }
     const unpushed = await unpushedSubmoduleCommit(abs);
@@ -87,7 +91,13 @@ async function hasDotGit(dir: string): Promise<boolean> {
 /** Submodule paths named in the work tree's `.gitmodules` (git parses it; its content is data). */
 async function registeredSubmodules(git: Git, root: string): Promise<Set<string>> {
   const file = join(root, '.gitmodules');
-  if (!(await fs.lstat(file).then((s) => s.isFile(), () => false))) return new Set();
+  if (
+    !(await fs.lstat(file).then(
+      (s) => s.isFile(),
+      () => false,
+    ))
+  )
+    return new Set();
   const r = await git.run(['config', '-z', '--file', file, '--get-regexp', '^submodule\\..*\\.path$'], { readOnly: true, okCodes: [1], timeoutMs: 15_000 });
   // -z: "<key>\n<value>\0" per entry.
   return new Set(
@@ -117,7 +127,11 @@ async function unpushedSubmoduleCommit(dir: string): Promise<string | null> {
  * the ones not seen in the previous record, which are the ones to warn about. A path
  * that stops being excluded is dropped, so it is warned about again if it comes back.
  */
-export function mergeExclusions(previous: readonly ExcludedPath[], current: readonly StageExclusion[], now: string): { next: ExcludedPath[]; fresh: StageExclusion[] } {
+export function mergeExclusions(
+  previous: readonly ExcludedPath[],
+  current: readonly StageExclusion[],
+  now: string,
+): { next: ExcludedPath[]; fresh: StageExclusion[] } {
   const key = (x: { path: string; reason: string }) => `${x.reason}\0${x.path}`;
   const before = new Map(previous.map((p) => [key(p), p]));
   const next: ExcludedPath[] = [];

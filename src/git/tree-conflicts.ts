@@ -40,7 +40,14 @@ export interface ConflictsView {
 export async function listTrackedCopies(git: Git): Promise<string[]> {
   const res = await git.run(['ls-files', '-z'], { readOnly: true, timeoutMs: 30_000 });
   const copies = res.stdout.split('\0').filter((p) => p && isConflictCopy(p));
-  const present = await Promise.all(copies.map((p) => fs.lstat(join(git.cwd, p)).then(() => true, () => false)));
+  const present = await Promise.all(
+    copies.map((p) =>
+      fs.lstat(join(git.cwd, p)).then(
+        () => true,
+        () => false,
+      ),
+    ),
+  );
   return copies.filter((_, i) => present[i]);
 }
 
@@ -72,6 +79,13 @@ export async function readConflictsView(git: Git, logText: string): Promise<Conf
   // the log, and tracked only once the next sync has committed it.
   const known = new Set(tracked);
   const pending = openConflicts(logText).filter((c) => c.undo_of && c.copy_path && !known.has(c.copy_path) && isConflictCopy(c.copy_path));
-  const present = await Promise.all(pending.map((c) => fs.lstat(join(git.cwd, c.copy_path!)).then((st) => st.isFile(), () => false)));
+  const present = await Promise.all(
+    pending.map((c) =>
+      fs.lstat(join(git.cwd, c.copy_path!)).then(
+        (st) => st.isFile(),
+        () => false,
+      ),
+    ),
+  );
   return conflictsView(logText, [...tracked, ...pending.filter((_, i) => present[i]).map((c) => c.copy_path!)]);
 }

@@ -58,7 +58,14 @@ export function systemMatcher(globs: string[]): (path: string) => boolean {
 
 /** What a text merge beyond git's line merge may do (the resolver of section 13). */
 export interface ContentMerge {
-  (input: { path: string; base: Buffer | null; local: Buffer; remote: Buffer; localTime: number; remoteTime: number }): Promise<{ merged: Buffer | null; partial: Buffer | null; strategy: string; hunks: number; notes?: string[]; skipped?: string }>;
+  (input: {
+    path: string;
+    base: Buffer | null;
+    local: Buffer;
+    remote: Buffer;
+    localTime: number;
+    remoteTime: number;
+  }): Promise<{ merged: Buffer | null; partial: Buffer | null; strategy: string; hunks: number; notes?: string[]; skipped?: string }>;
 }
 
 export interface TreeMergeOptions {
@@ -113,7 +120,8 @@ export async function mergeTrees(base: string, remote: string, local: string, o:
     await o.git.run(['update-index', '-z', '--index-info'], { env, input: resolution });
   }
   const res = await o.git.run(['write-tree'], { env, okCodes: [128] });
-  if (res.code !== 0) throw new SyncFailedError(`could not build the merged tree: ${res.stderr.trim().split('\n').slice(-2).join(' | ')}`, { code: 'EINTEGRATE' });
+  if (res.code !== 0)
+    throw new SyncFailedError(`could not build the merged tree: ${res.stderr.trim().split('\n').slice(-2).join(' | ')}`, { code: 'EINTEGRATE' });
   return { tree: res.stdout.trim(), records };
 }
 
@@ -140,7 +148,9 @@ async function resolvePaths(unmerged: UnmergedPath[], o: TreeMergeOptions, taken
   for (const u of unmerged) {
     const { base, remote, local } = u;
     if ([base, local, remote].some((e) => e?.mode === GITLINK)) {
-      throw new SyncFailedError(`cannot resolve a submodule conflict at ${u.path} automatically; update the submodule by hand and sync again`, { code: 'ESUBMODULE' });
+      throw new SyncFailedError(`cannot resolve a submodule conflict at ${u.path} automatically; update the submodule by hand and sync again`, {
+        code: 'ESUBMODULE',
+      });
     }
     const rec = { time, op: o.opId, path: u.path, device: o.device } as const;
     if (dirs.has(u.path)) {
@@ -184,7 +194,20 @@ async function resolvePaths(unmerged: UnmergedPath[], o: TreeMergeOptions, taken
       stage(u.path, { mode: base?.mode === remote.mode ? local.mode : remote.mode, sha: merged.blob });
       if (merged.by !== 'git') {
         // The three inputs and the result by blob id: `conflicts show/undo` read them exactly.
-        records.push({ ...rec, kind: 'content', policy: 'auto-merge', outcome: 'auto-merged', copy_path: null, strategy: merged.by, hunks: merged.hunks, base_blob: base?.sha ?? null, local_blob: local.sha, remote_blob: remote.sha, merged_blob: merged.blob, ...(merged.notes ? { notes: merged.notes.slice(0, 20) } : {}) });
+        records.push({
+          ...rec,
+          kind: 'content',
+          policy: 'auto-merge',
+          outcome: 'auto-merged',
+          copy_path: null,
+          strategy: merged.by,
+          hunks: merged.hunks,
+          base_blob: base?.sha ?? null,
+          local_blob: local.sha,
+          remote_blob: remote.sha,
+          merged_blob: merged.blob,
+          ...(merged.notes ? { notes: merged.notes.slice(0, 20) } : {}),
+        });
       }
       continue;
     }
@@ -228,8 +251,16 @@ async function mergeContent(u: UnmergedPath, local: StageEntry, remote: StageEnt
     if (git && safe(git)) return { ...none, blob: await writeBlob(o.git, git), by: 'git' };
   }
   if (!o.resolver) return none;
-  const r = await o.resolver({ path: u.path, base: baseBytes ?? null, local: localBytes, remote: remoteBytes, localTime: o.localTime, remoteTime: o.remoteTime });
-  if (r.merged && safe(r.merged)) return { ...none, blob: await writeBlob(o.git, r.merged), by: r.strategy, hunks: r.hunks, ...(r.notes?.length ? { notes: r.notes } : {}) };
+  const r = await o.resolver({
+    path: u.path,
+    base: baseBytes ?? null,
+    local: localBytes,
+    remote: remoteBytes,
+    localTime: o.localTime,
+    remoteTime: o.remoteTime,
+  });
+  if (r.merged && safe(r.merged))
+    return { ...none, blob: await writeBlob(o.git, r.merged), by: r.strategy, hunks: r.hunks, ...(r.notes?.length ? { notes: r.notes } : {}) };
   const partial = r.partial && safe(r.partial) && !r.partial.equals(remoteBytes) ? await writeBlob(o.git, r.partial) : null;
   return { ...none, partial };
 }
@@ -267,7 +298,7 @@ export async function readBlobs(git: Git, ids: Array<string | null>): Promise<Ar
     found.set(id, out.subarray(nl + 1, nl + 1 + size));
     at = nl + 1 + size + 1;
   }
-  return ids.map((x) => (x ? (found.get(x) as Buffer | undefined) ?? null : null));
+  return ids.map((x) => (x ? ((found.get(x) as Buffer | undefined) ?? null) : null));
 }
 
 export async function writeBlob(git: Git, content: Buffer): Promise<string> {

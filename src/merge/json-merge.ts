@@ -51,7 +51,8 @@ function mergeObject(o: Record<string, Json> | undefined, a: Record<string, Json
     if (inA && inB) out[k] = mergeValue(vo, a[k] as Json, b[k] as Json, order);
     else {
       const kept = (inA ? a[k] : b[k]) as Json;
-      if (vo === undefined) out[k] = kept; // added by one side
+      if (vo === undefined)
+        out[k] = kept; // added by one side
       else if (!equal(vo, kept)) throw new JsonConflict(`"${k}" changed on one side and deleted on the other`);
       // else: deleted by one side, unchanged by the other
     }
@@ -135,7 +136,10 @@ export function mergeJson(base: string | null, local: string, remote: string, or
   const text = mergeText({ strategy: 'text', base, local, remote, order });
   const hunks = text.hunks;
   if (text.status === 'merged' && structurallyIs(text.text, merged)) return { status: 'merged', text: text.text, hunks };
-  for (const [like, value] of [[local, vl], [remote, vr]] as const) {
+  for (const [like, value] of [
+    [local, vl],
+    [remote, vr],
+  ] as const) {
     if (serialize(value, like) === like) return { status: 'merged', text: serialize(merged, like), hunks: Math.max(hunks, 1) };
   }
   return { status: 'unresolved', reason: "the structural merge cannot keep the file's own formatting", hunks: Math.max(hunks, 1) };

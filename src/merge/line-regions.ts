@@ -25,15 +25,20 @@ export function lineRegions(a: readonly string[], o: readonly string[], b: reado
   while (pre < a.length && pre < o.length && pre < b.length && a[pre] === o[pre] && o[pre] === b[pre]) pre++;
   let suf = 0;
   while (
-    suf < a.length - pre && suf < o.length - pre && suf < b.length - pre &&
-    a[a.length - 1 - suf] === o[o.length - 1 - suf] && o[o.length - 1 - suf] === b[b.length - 1 - suf]
-  ) suf++;
+    suf < a.length - pre &&
+    suf < o.length - pre &&
+    suf < b.length - pre &&
+    a[a.length - 1 - suf] === o[o.length - 1 - suf] &&
+    o[o.length - 1 - suf] === b[b.length - 1 - suf]
+  )
+    suf++;
   const mid = middleRegions(a.slice(pre, a.length - suf), o.slice(pre, o.length - suf), b.slice(pre, b.length - suf));
-  for (const r of mid) if ('hunk' in r) {
-    r.hunk.oIndex += pre;
-    r.hunk.aIndex += pre;
-    r.hunk.bIndex += pre;
-  }
+  for (const r of mid)
+    if ('hunk' in r) {
+      r.hunk.oIndex += pre;
+      r.hunk.aIndex += pre;
+      r.hunk.bIndex += pre;
+    }
   const out: Region[] = [];
   if (pre) out.push({ ok: o.slice(0, pre) });
   out.push(...mid);

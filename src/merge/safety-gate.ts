@@ -43,7 +43,7 @@ export function safetyGate(g: GateInput): string | null {
   if (hasNewMarker(g.result, [g.base, g.local, g.remote])) return 'result has a conflict marker no side had';
   const base = tokenize(g.base);
   const result = tokenize(g.result);
-  if (!keepsIntent(base, tokenize(g.local), result)) return "result loses a change of the local side";
-  if (!keepsIntent(base, tokenize(g.remote), result)) return "result loses a change of the remote side";
+  if (!keepsIntent(base, tokenize(g.local), result)) return 'result loses a change of the local side';
+  if (!keepsIntent(base, tokenize(g.remote), result)) return 'result loses a change of the remote side';
   return null;
 }

@@ -79,7 +79,13 @@ export function mergeText(input: TextMergeInput): TextMergeResult {
     }
   }
   if (unresolved) {
-    return { status: 'unresolved', reason: `${unresolved} of ${hunks} hunk(s) changed on both sides`, hunks, unresolvedHunks: unresolved, partial: partial.join('') };
+    return {
+      status: 'unresolved',
+      reason: `${unresolved} of ${hunks} hunk(s) changed on both sides`,
+      hunks,
+      unresolvedHunks: unresolved,
+      partial: partial.join(''),
+    };
   }
   const text = merged.join('');
   // text-newest drops the older side's overridden hunks by design; the gate still

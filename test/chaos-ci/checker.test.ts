@@ -7,7 +7,21 @@ import { execFileSync } from 'node:child_process';
 import { appendFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { checkConvergence, checkEngineGit, checkGitCalls, checkLeftovers, checkNoForcePush, checkNoMarkers, checkRequests, copiesOf, finalTree, forbiddenCall, ledgerCheck, readCalls, subcommand } from '../chaos/harness/checks.js';
+import {
+  checkConvergence,
+  checkEngineGit,
+  checkGitCalls,
+  checkLeftovers,
+  checkNoForcePush,
+  checkNoMarkers,
+  checkRequests,
+  copiesOf,
+  finalTree,
+  forbiddenCall,
+  ledgerCheck,
+  readCalls,
+  subcommand,
+} from '../chaos/harness/checks.js';
 import { remotePathsEver, TrustEvents } from '../chaos/harness/trust.js';
 import { revParse } from '../chaos/harness/gitread.js';
 import { Ledger } from '../chaos/harness/ledger.js';
@@ -118,7 +132,12 @@ describe('chaos checker', () => {
   it('a marker reachable from any ref is a violation, backup refs included (no snapshot exception any more)', () => {
     const c = world.clone('c');
     const git = (...args: string[]) => world.sb.git(c.repo, ...args).trim();
-    const blob = execFileSync('git', ['hash-object', '-w', '--stdin'], { cwd: c.repo, env: world.sb.env, input: 'x\n<<<<<<< HEAD\na\n=======\nb\n>>>>>>> theirs\n', encoding: 'utf8' }).trim();
+    const blob = execFileSync('git', ['hash-object', '-w', '--stdin'], {
+      cwd: c.repo,
+      env: world.sb.env,
+      input: 'x\n<<<<<<< HEAD\na\n=======\nb\n>>>>>>> theirs\n',
+      encoding: 'utf8',
+    }).trim();
     const tree = execFileSync('git', ['mktree'], { cwd: c.repo, env: world.sb.env, input: `100644 blob ${blob}\tsnap.txt\n`, encoding: 'utf8' }).trim();
     const commit = execFileSync('git', ['commit-tree', tree, '-m', 'snapshot'], { cwd: c.repo, env: world.sb.env, encoding: 'utf8' }).trim();
     git('update-ref', 'refs/sync-coordinator/backup/20250101-000000-abcdef-worktree', commit);
@@ -128,8 +147,26 @@ describe('chaos checker', () => {
   });
 
   it('reports a git call of the old engine (rebase, merge, checkout-index, reset --hard, a forced push)', () => {
-    for (const args of ['-c core.editor=true rebase origin/main', 'merge --no-edit origin/main', 'checkout-index -f -- a', 'reset -q --hard HEAD', 'push --porcelain origin +abc:refs/heads/main', 'push --force origin x:refs/heads/main', 'cherry-pick abc']) expect(forbiddenCall(args), args).toBe(true);
-    for (const args of ['merge-file -p -q a b c', 'merge-base a b', 'read-tree -m -u a b', 'reset -q abc --pathspec-from-file=-', 'push --porcelain origin abc:refs/heads/main', 'fetch --no-tags --quiet origin +refs/heads/main:refs/remotes/origin/main', 'update-ref -m x refs/heads/main a b']) expect(forbiddenCall(args), args).toBe(false);
+    for (const args of [
+      '-c core.editor=true rebase origin/main',
+      'merge --no-edit origin/main',
+      'checkout-index -f -- a',
+      'reset -q --hard HEAD',
+      'push --porcelain origin +abc:refs/heads/main',
+      'push --force origin x:refs/heads/main',
+      'cherry-pick abc',
+    ])
+      expect(forbiddenCall(args), args).toBe(true);
+    for (const args of [
+      'merge-file -p -q a b c',
+      'merge-base a b',
+      'read-tree -m -u a b',
+      'reset -q abc --pathspec-from-file=-',
+      'push --porcelain origin abc:refs/heads/main',
+      'fetch --no-tags --quiet origin +refs/heads/main:refs/remotes/origin/main',
+      'update-ref -m x refs/heads/main a b',
+    ])
+      expect(forbiddenCall(args), args).toBe(false);
     const a = world.clone('a');
     const t = 1_700_000_000_000_000_000n;
     appendFileSync(a.recorder.logFile, `${t} ${t + 10n} op-9 99 -c core.editor=true rebase --continue\n`);
@@ -179,7 +216,16 @@ describe('chaos checker', () => {
   it('reports overlapping git of two ops and a writing git outside the lock', () => {
     const b = world.clone('b');
     const t = 1_700_000_000_000_000_000n;
-    appendFileSync(b.recorder.logFile, [`${t} ${t + 100n} op-1 11 -c core.quotepath=off commit -m two`, 'lines', `${t + 50n} ${t + 150n} op-2 12 push origin HEAD:refs/heads/main`, `${t + 200n} ${t + 210n} - 13 -c x=y commit -q -m x`, ''].join('\n'));
+    appendFileSync(
+      b.recorder.logFile,
+      [
+        `${t} ${t + 100n} op-1 11 -c core.quotepath=off commit -m two`,
+        'lines',
+        `${t + 50n} ${t + 150n} op-2 12 push origin HEAD:refs/heads/main`,
+        `${t + 200n} ${t + 210n} - 13 -c x=y commit -q -m x`,
+        '',
+      ].join('\n'),
+    );
     expect(readCalls(b.recorder.logFile).find((k) => k.op === 'op-1')?.args).toBe('-c core.quotepath=off commit -m two\nlines');
     const v = checkGitCalls(world).violations.join('\n');
     expect(v).toMatch(/one-writer: clone b: git of op op-1 .* overlaps git of op op-2/);

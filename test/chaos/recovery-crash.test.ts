@@ -190,14 +190,14 @@ describe('kill -9 right after the move wrote the files (branch and index not mov
   });
   afterAll(() => s?.sb.cleanup());
 
-  it('the scenario ran as planned (the files are the target\'s, the branch is where it was)', () => {
+  it("the scenario ran as planned (the files are the target's, the branch is where it was)", () => {
     expect(killed.signal).toBe('SIGKILL');
     expect(headAfterKill).toBe(s.base);
     expect(readFileSync(join(s.a, 'b.txt'), 'utf8')).toBe('from b\n');
     expect(existsSync(join(s.a, 'gone.txt'))).toBe(false);
   });
 
-  it('the next sync commits them: device b\'s changes are not reverted, its delete not undone, the local edit arrives', () => {
+  it("the next sync commits them: device b's changes are not reverted, its delete not undone, the local edit arrives", () => {
     expectHealed(s, final);
   });
 });
@@ -226,7 +226,7 @@ describe('kill -9 right after the move wrote the files, then the other device ch
   });
   afterAll(() => s?.sb.cleanup());
 
-  it('device b\'s later delete and rewrite stand; the local edit arrives; no conflict copy of b\'s old content', () => {
+  it("device b's later delete and rewrite stand; the local edit arrives; no conflict copy of b's old content", () => {
     expect(killed.signal).toBe('SIGKILL');
     expect(final.code, final.stderr).toBe(0);
     const files = remoteFiles(s.sb);

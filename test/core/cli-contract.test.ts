@@ -29,7 +29,6 @@ function writeConfig(cfg: object) {
 let edits = 0;
 const edit = () => writeFileSync(join(repo, `edit-${edits++}.txt`), `${edits}\n`);
 
-
 describe('rate limit through request-sync (invariant 6)', () => {
   it('normal rejected at once with the reset time, low deferred, high uses the burst, critical overrides, no-ops do not count', async () => {
     writeConfig({ max_syncs_per_hour: 2, burst_capacity: 1 });
@@ -74,7 +73,13 @@ describe('rate limit through request-sync (invariant 6)', () => {
 
     const critical = await cli(['request-sync', 'robust', 'ops', 'critical', '--json', '--wait']);
     expect(critical.code).toBe(0);
-    expect(JSON.parse(critical.stdout)).toEqual({ id: expect.stringMatching(/^\d{13}-\d+-[0-9a-f]{8}$/), status: 'processed', type: 'robust', priority: 'critical', result: 'ok' });
+    expect(JSON.parse(critical.stdout)).toEqual({
+      id: expect.stringMatching(/^\d{13}-\d+-[0-9a-f]{8}$/),
+      status: 'processed',
+      type: 'robust',
+      priority: 'critical',
+      result: 'ok',
+    });
     s = await status();
     expect(s.rate_limit.used).toBe(4);
     expect(s.stats.rejected).toBe(3);
@@ -104,7 +109,12 @@ describe('bad input (invariant 10): exit code, one clear line, nothing changed',
       const r = await cli(args);
       expect(r.code).toBe(code);
       expect(r.stderr).toMatch(message);
-      expect(r.stderr.trim().split('\n').filter((l) => !l.startsWith('(run with --help')).length).toBe(1);
+      expect(
+        r.stderr
+          .trim()
+          .split('\n')
+          .filter((l) => !l.startsWith('(run with --help')).length,
+      ).toBe(1);
       expect(r.stderr).not.toMatch(/\u001b/);
       expect(snapshot(repo)).toEqual(before);
     });

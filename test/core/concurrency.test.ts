@@ -33,10 +33,13 @@ describe('concurrent request-sync', () => {
     for (const r of results) expect(r.code, r.stderr).toBe(0);
 
     // Late arrivals are served by the lock holder's re-check; wait until all are accounted for.
-    const status = await waitFor(async () => {
-      const s = await statusJson(repo, sb!.env);
-      return s.stats.requests === 50 && s.queue.pending === 0 && !s.lock.held ? s : null;
-    }, { what: 'all 50 requests processed', timeoutMs: 60_000 });
+    const status = await waitFor(
+      async () => {
+        const s = await statusJson(repo, sb!.env);
+        return s.stats.requests === 50 && s.queue.pending === 0 && !s.lock.held ? s : null;
+      },
+      { what: 'all 50 requests processed', timeoutMs: 60_000 },
+    );
     expect(status.stats.requests).toBe(50);
     expect(status.stats.merged).toBe(50 - status.stats.syncs_ok - status.stats.syncs_failed);
 

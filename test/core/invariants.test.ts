@@ -25,7 +25,20 @@ beforeEach(() => {
 });
 afterEach(() => sb.cleanup());
 
-const WATCHED = ['CLAUDE_SYNC_ACTIVE', 'AUTOMATED_SYNC', 'SYNC_COORDINATOR_OP', 'GIT_TERMINAL_PROMPT', 'GCM_INTERACTIVE', 'LC_ALL', 'GIT_DIR', 'GIT_INDEX_FILE', 'GIT_WORK_TREE', 'GIT_EDITOR', 'EDITOR', 'SECRET_TOKEN'];
+const WATCHED = [
+  'CLAUDE_SYNC_ACTIVE',
+  'AUTOMATED_SYNC',
+  'SYNC_COORDINATOR_OP',
+  'GIT_TERMINAL_PROMPT',
+  'GCM_INTERACTIVE',
+  'LC_ALL',
+  'GIT_DIR',
+  'GIT_INDEX_FILE',
+  'GIT_WORK_TREE',
+  'GIT_EDITOR',
+  'EDITOR',
+  'SECRET_TOKEN',
+];
 
 /** A git wrapper that records, per call, its arguments, its stdin and the watched variables. */
 function envRecorder(): { binDir: string; calls: () => Array<{ args: string; stdin: string; env: Record<string, string> }> } {
@@ -50,7 +63,9 @@ exec '${realGitPath()}' "$@"
     binDir,
     calls() {
       const out: Array<{ args: string; stdin: string; env: Record<string, string> }> = [];
-      const lines = readdirSync(logDir).sort().flatMap((f) => readFileSync(join(logDir, f), 'utf8').split('\n'));
+      const lines = readdirSync(logDir)
+        .sort()
+        .flatMap((f) => readFileSync(join(logDir, f), 'utf8').split('\n'));
       for (const line of lines) {
         const [kind, rest = ''] = line.split('\t');
         if (kind === 'CALL') out.push({ args: rest, stdin: '', env: {} });
@@ -97,10 +112,14 @@ describe('invariant 8: no recursion, no prompt', () => {
     expect(calls.length).toBeGreaterThan(3);
     for (const c of calls) {
       expect(c.env, c.args).toMatchObject({ CLAUDE_SYNC_ACTIVE: '1', AUTOMATED_SYNC: '1', GIT_TERMINAL_PROMPT: '0', GCM_INTERACTIVE: 'never', LC_ALL: 'C' });
-      for (const leaked of ['GIT_DIR', 'GIT_WORK_TREE', 'GIT_EDITOR', 'EDITOR', 'SECRET_TOKEN']) expect(c.env[leaked], `${leaked} in ${c.args}`).toBeUndefined();
+      for (const leaked of ['GIT_DIR', 'GIT_WORK_TREE', 'GIT_EDITOR', 'EDITOR', 'SECRET_TOKEN'])
+        expect(c.env[leaked], `${leaked} in ${c.args}`).toBeUndefined();
       // The sync's own private index (never the hook's, never the user's) is the only GIT_INDEX_FILE.
       const index = c.env.GIT_INDEX_FILE;
-      if (index !== undefined) expect(index, `GIT_INDEX_FILE in ${c.args}`).toMatch(new RegExp(`^${join(repo, '.git', 'sync-coordinator').replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}/index-`));
+      if (index !== undefined)
+        expect(index, `GIT_INDEX_FILE in ${c.args}`).toMatch(
+          new RegExp(`^${join(repo, '.git', 'sync-coordinator').replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}/index-`),
+        );
     }
     const network = calls.filter((c) => / (fetch|push) /.test(` ${c.args} `));
     expect(network.some((c) => c.args.includes(' fetch ')) && network.some((c) => c.args.includes(' push ')), network.map((c) => c.args).join('; ')).toBe(true);
@@ -131,7 +150,13 @@ describe('invariant 8: no recursion, no prompt', () => {
 describe('invariant 3: coalescing', () => {
   it('pending requests are served by one sync at the highest priority and the strongest type', async () => {
     writeFileSync(join(repo, 'a.txt'), 'a\n');
-    for (const [type, prio] of [['intelligent-auto', 'low'], ['smart', 'normal'], ['robust', 'low'], ['post-merge', 'high'], ['manual', 'normal']]) {
+    for (const [type, prio] of [
+      ['intelligent-auto', 'low'],
+      ['smart', 'normal'],
+      ['robust', 'low'],
+      ['post-merge', 'high'],
+      ['manual', 'normal'],
+    ]) {
       const r = await runCli(['request-sync', type!, `c-${type}`, prio!, '--enqueue-only'], { cwd: repo, env: sb.env });
       expect(r.code).toBe(0);
     }
@@ -187,12 +212,14 @@ exec '${realGitPath()}' "$@"
 });
 
 describe('invariant 9: git lock files of a dead owner', () => {
-  it('after a takeover, lock files left by the dead owner\'s git are removed; a lock file held by a live git is kept', async () => {
+  it("after a takeover, lock files left by the dead owner's git are removed; a lock file held by a live git is kept", async () => {
     const paths = statePaths(repo);
     mkdirSync(paths.dir, { recursive: true });
     const repoInfo = { root: repo, gitDir: join(repo, '.git'), commonDir: join(repo, '.git') };
     // A dead owner: a child that took the lock and was SIGKILLed, leaving index.lock.
-    const child = spawn(process.execPath, [join(__dirname, '..', 'fixtures', 'lock-holder.mjs'), repo, 'victim', '60000', '5000'], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, [join(__dirname, '..', 'fixtures', 'lock-holder.mjs'), repo, 'victim', '60000', '5000'], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     let out = '';
     child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
     await waitFor(() => out.includes('acquired'));
@@ -210,7 +237,9 @@ describe('invariant 9: git lock files of a dead owner', () => {
     await lock.release();
 
     // Again, now with no git alive: a second dead owner's takeover cleans up.
-    const child2 = spawn(process.execPath, [join(__dirname, '..', 'fixtures', 'lock-holder.mjs'), repo, 'victim2', '60000', '5000'], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child2 = spawn(process.execPath, [join(__dirname, '..', 'fixtures', 'lock-holder.mjs'), repo, 'victim2', '60000', '5000'], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     let out2 = '';
     child2.stdout!.on('data', (d: Buffer) => (out2 += d.toString()));
     await waitFor(() => out2.includes('acquired'));

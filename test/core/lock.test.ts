@@ -36,7 +36,9 @@ afterEach(async () => {
 });
 
 function holder(caller: string, holdMs: number, timeoutMs = 10_000, log?: string) {
-  const child = spawn(process.execPath, [HOLDER, dir, caller, String(holdMs), String(timeoutMs), ...(log ? [log] : [])], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [HOLDER, dir, caller, String(holdMs), String(timeoutMs), ...(log ? [log] : [])], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   children.push(child);
   let out = '';
   child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
@@ -97,7 +99,18 @@ describe('workspace lock', () => {
   it("an owner record from another host is never taken over on the lock dir's mtime; only release-lock --force frees it, logged", async () => {
     mkdirSync(paths.lockDir);
     const st = statSync(paths.lockDir);
-    const owner = { caller: 'laptop', pid: 4242, start_time: '1', boot_id: 'b', host: 'another-host.example', op: null, since: new Date(0).toISOString(), token: 'far', lock_ino: st.ino, lock_birthtime_ms: st.birthtimeMs };
+    const owner = {
+      caller: 'laptop',
+      pid: 4242,
+      start_time: '1',
+      boot_id: 'b',
+      host: 'another-host.example',
+      op: null,
+      since: new Date(0).toISOString(),
+      token: 'far',
+      lock_ino: st.ino,
+      lock_birthtime_ms: st.birthtimeMs,
+    };
     writeFileSync(paths.lockOwner, JSON.stringify(owner));
     const old = new Date(Date.now() - 3_600_000);
     utimesSync(paths.lockDir, old, old);
@@ -121,7 +134,7 @@ describe('workspace lock', () => {
     await lock.release();
   });
 
-  it('many processes racing for a dead owner\'s lock: one holder at a time', async () => {
+  it("many processes racing for a dead owner's lock: one holder at a time", async () => {
     const h = holder('victim', 60_000);
     await waitFor(() => h.output().includes('acquired'));
     h.child.kill('SIGKILL');
@@ -130,7 +143,12 @@ describe('workspace lock', () => {
     const racers = Array.from({ length: 8 }, (_, i) => holder(`racer-${i}`, 80, 20_000, log));
     await Promise.all(racers.map((r) => exited(r.child)));
     for (const r of racers) expect(r.output()).toContain('released');
-    const intervals = readFileSync(log, 'utf8').trim().split('\n').map((l) => l.split(' ')).map(([, s, e]) => [BigInt(s!), BigInt(e!)] as const).sort((a, b) => (a[0] < b[0] ? -1 : 1));
+    const intervals = readFileSync(log, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => l.split(' '))
+      .map(([, s, e]) => [BigInt(s!), BigInt(e!)] as const)
+      .sort((a, b) => (a[0] < b[0] ? -1 : 1));
     expect(intervals).toHaveLength(8);
     for (let i = 1; i < intervals.length; i++) expect(intervals[i]![0] >= intervals[i - 1]![1]).toBe(true);
   }, 30_000);

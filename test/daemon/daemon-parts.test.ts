@@ -45,7 +45,7 @@ function deadPid(): number {
 }
 
 describe('pid file', () => {
-  it('claims atomically, refuses while the owner lives, replaces a dead owner\'s file and reports it', async () => {
+  it("claims atomically, refuses while the owner lives, replaces a dead owner's file and reports it", async () => {
     const file = join(tmp(), 'daemon.pid');
     const first = await claimPidFile(file);
     expect(first.acquired).toBe(true);
@@ -153,7 +153,15 @@ describe('daemon logger', () => {
     const stderrWrite = process.stderr.write.bind(process.stderr);
     process.stderr.write = (() => true) as typeof process.stderr.write;
     try {
-      const dlog = await createDaemonLogger({ stateDir: state, daemonLog: join(state, 'daemon.log'), coordinatorLog: join(state, 'coordinator.log'), level: 'info', maxSizeMb: 1, maxFiles: 2, onError: (m) => (reported = m) });
+      const dlog = await createDaemonLogger({
+        stateDir: state,
+        daemonLog: join(state, 'daemon.log'),
+        coordinatorLog: join(state, 'coordinator.log'),
+        level: 'info',
+        maxSizeMb: 1,
+        maxFiles: 2,
+        onError: (m) => (reported = m),
+      });
       dlog.logger.info({}, 'first');
       await waitFor(() => dlog.error(), { what: 'the transport error' });
       dlog.logger.info({ n: 2 }, 'after the failure');
@@ -169,7 +177,14 @@ describe('daemon logger', () => {
 
   it('writes daemon.log (a link to the current pino-roll file) and flushes on close', async () => {
     const state = tmp();
-    const dlog = await createDaemonLogger({ stateDir: state, daemonLog: join(state, 'daemon.log'), coordinatorLog: join(state, 'coordinator.log'), level: 'info', maxSizeMb: 1, maxFiles: 2 });
+    const dlog = await createDaemonLogger({
+      stateDir: state,
+      daemonLog: join(state, 'daemon.log'),
+      coordinatorLog: join(state, 'coordinator.log'),
+      level: 'info',
+      maxSizeMb: 1,
+      maxFiles: 2,
+    });
     for (let i = 0; i < 20; i++) dlog.logger.info({ i }, 'line');
     await dlog.close();
     const lines = readFileSync(join(state, 'daemon.log'), 'utf8').trim().split('\n');
@@ -183,7 +198,9 @@ describe('service files', () => {
   it('quotes paths for systemd and escapes its specifiers', () => {
     const unit = systemdUnit({ root: '/home/u/my "repo" 100%', node: '/usr/bin/node', bin: '/opt/sc/bin.js', path: '/usr/bin:/bin' });
     // The daemon's own node flags (its memory budget) come before the bin, as `daemon start` passes them.
-    expect(unit).toContain(`ExecStart="/usr/bin/node" ${DAEMON_NODE_FLAGS.map((f) => `"${f}"`).join(' ')} "/opt/sc/bin.js" "-C" "/home/u/my \\"repo\\" 100%%" "daemon" "run"`);
+    expect(unit).toContain(
+      `ExecStart="/usr/bin/node" ${DAEMON_NODE_FLAGS.map((f) => `"${f}"`).join(' ')} "/opt/sc/bin.js" "-C" "/home/u/my \\"repo\\" 100%%" "daemon" "run"`,
+    );
     expect(DAEMON_NODE_FLAGS).toContain('--no-opt');
     expect(unit).toContain('WorkingDirectory=/home/u/my "repo" 100%%');
     expect(unit).toContain('Environment="PATH=/usr/bin:/bin"');
@@ -208,15 +225,33 @@ describe('daemon loop (in-process)', () => {
       if (!claim.acquired) throw new Error('pid file');
       let free = 10 * 1024 * 1024;
       const ctl = new AbortController();
-      const run = runDaemon({ ws, config, logger: silentLogger, signal: ctl.signal, pidContent: claim.content, health: { statfs: async () => ({ bavail: free / 4096, bsize: 4096 }) } });
+      const run = runDaemon({
+        ws,
+        config,
+        logger: silentLogger,
+        signal: ctl.signal,
+        pidContent: claim.content,
+        health: { statfs: async () => ({ bavail: free / 4096, bsize: 4096 }) },
+      });
 
       writeFileSync(join(repo, 'disk.txt'), 'x\n');
-      await enqueue(ws.paths.queue, { id: newRequestId(), type: 'smart', caller: 'disk-test', priority: 'normal', reason: '', created_at: new Date().toISOString(), pid: process.pid });
+      await enqueue(ws.paths.queue, {
+        id: newRequestId(),
+        type: 'smart',
+        caller: 'disk-test',
+        priority: 'normal',
+        reason: '',
+        created_at: new Date().toISOString(),
+        pid: process.pid,
+      });
       const stateFile = join(ws.paths.dir, 'daemon-state.json');
-      const paused = await waitFor(async () => {
-        const s = await readDaemonState(stateFile);
-        return s?.paused_reason && s.last_cycle_at ? s : null;
-      }, { what: 'the pause' });
+      const paused = await waitFor(
+        async () => {
+          const s = await readDaemonState(stateFile);
+          return s?.paused_reason && s.last_cycle_at ? s : null;
+        },
+        { what: 'the pause' },
+      );
       expect(paused.paused_reason).toMatch(/low disk space: 10 MB free, below 100 MB/);
       // Two more cycles later the request is still waiting, visibly.
       const cycle = paused.last_cycle_at;
@@ -224,7 +259,9 @@ describe('daemon loop (in-process)', () => {
       expect(await countQueue(ws.paths.queue)).toBe(1);
 
       free = 10 * 1024 * 1024 * 1024;
-      await waitFor(() => spawnSync('git', ['cat-file', '-e', 'main:disk.txt'], { cwd: sb!.remote }).status === 0, { what: 'the sync after the space returned' });
+      await waitFor(() => spawnSync('git', ['cat-file', '-e', 'main:disk.txt'], { cwd: sb!.remote }).status === 0, {
+        what: 'the sync after the space returned',
+      });
       await waitFor(async () => (await readDaemonState(stateFile))?.paused_reason === null, { what: 'the pause lifted in daemon-state.json' });
 
       ctl.abort(new Error('test over'));

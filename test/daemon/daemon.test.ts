@@ -23,7 +23,6 @@ afterEach(() => {
   sb = null;
 });
 
-
 function alive(pid: number): boolean {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
@@ -45,7 +44,8 @@ async function setup(config: Record<string, unknown>, opts: { fakeGit?: boolean 
   const repo = sb.clone('a');
   let env = sb.env;
   if (opts.fakeGit) env = { ...env, PATH: `${fakeGitDir(sb.dir)}:${env.PATH}` };
-  const cli = (args: string[], o: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}) => runCli(args, { cwd: repo, env: o.env ?? env, timeoutMs: o.timeoutMs ?? 30_000 });
+  const cli = (args: string[], o: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}) =>
+    runCli(args, { cwd: repo, env: o.env ?? env, timeoutMs: o.timeoutMs ?? 30_000 });
   const init = await cli(['init']);
   expect(init.code, init.stderr).toBe(0);
   const state = join(repo, STATE);
@@ -203,14 +203,19 @@ describe('daemon and a deleted state directory', () => {
     // config.json goes too, so the daemon reloads the defaults (a 30 s interval): it must
     // notice the removal itself, not wait for its next cycle.
     // The daemon may write into it meanwhile (ENOTEMPTY): try again, like a user would.
-    await waitFor(() => {
-      rmSync(t.state, { recursive: true, force: true });
-      return true;
-    }, { what: 'the state directory removed' });
-    await waitFor(() => readPid(t.state) === pid && existsSync(join(t.state, 'daemon.log')), { what: 'the pid file and daemon.log restored' }).catch((e: unknown) => {
-      const ls = spawnSync('ls', ['-laR', t.state], { encoding: 'utf8' }).stdout;
-      throw new Error(`${String(e)}; alive ${alive(pid)}\n${ls}`);
-    });
+    await waitFor(
+      () => {
+        rmSync(t.state, { recursive: true, force: true });
+        return true;
+      },
+      { what: 'the state directory removed' },
+    );
+    await waitFor(() => readPid(t.state) === pid && existsSync(join(t.state, 'daemon.log')), { what: 'the pid file and daemon.log restored' }).catch(
+      (e: unknown) => {
+        const ls = spawnSync('ls', ['-laR', t.state], { encoding: 'utf8' }).stdout;
+        throw new Error(`${String(e)}; alive ${alive(pid)}\n${ls}`);
+      },
+    );
     expect((await t.cli(['daemon', 'status'])).stdout.trim()).toBe(`running (pid ${pid})`);
     writeFileSync(join(t.repo, 'after-clean.txt'), 'x\n');
     expect((await t.cli(['request-sync', 'smart', 'after-clean'])).code).toBe(0);
@@ -350,7 +355,7 @@ describe('daemon run (foreground)', () => {
     await new Promise((r) => child.once('exit', r));
   });
 
-  it('pulls other devices\' changes every pull_interval_s without a local edit', async () => {
+  it("pulls other devices' changes every pull_interval_s without a local edit", async () => {
     const t = await setup({ pull_interval_s: 1, process_interval_s: 30 });
     const other = sb!.clone('b');
     const child = startCli(['daemon', 'run'], { cwd: t.repo, env: t.env });
@@ -377,10 +382,13 @@ describe('daemon run (foreground)', () => {
 
     writeFileSync(join(t.repo, 'watched.txt'), 'saved\n');
     await waitFor(() => remoteHas('watched.txt'), { what: 'the watched change on the remote', timeoutMs: 15_000 });
-    const ds = await waitFor(() => {
-      const s = JSON.parse(readFileSync(join(t.state, 'daemon-state.json'), 'utf8'));
-      return s.watcher?.lastFireAt ? s : null;
-    }, { what: 'watcher state' }).catch((e: unknown) => {
+    const ds = await waitFor(
+      () => {
+        const s = JSON.parse(readFileSync(join(t.state, 'daemon-state.json'), 'utf8'));
+        return s.watcher?.lastFireAt ? s : null;
+      },
+      { what: 'watcher state' },
+    ).catch((e: unknown) => {
       throw new Error(`${String(e)}\n${readFileSync(join(t.state, 'daemon-state.json'), 'utf8')}\n${daemonLogText(t.state)}`);
     });
     expect(ds.watcher).toMatchObject({ watching: true, mode: 'native' });
@@ -388,7 +396,6 @@ describe('daemon run (foreground)', () => {
     child.kill('SIGTERM');
     await new Promise((r) => child.once('exit', r));
   });
-
 });
 
 describe('daemon logs and install-service', () => {

@@ -27,7 +27,6 @@ afterEach(() => {
   for (const s of sandboxes.splice(0)) s.cleanup();
 });
 
-
 interface Device {
   sb: Sandbox;
   env: NodeJS.ProcessEnv;
@@ -135,15 +134,21 @@ describe('user daemon: one process, many workspaces', () => {
     // Moved away first: the daemon may be writing inside it while rm walks the tree.
     renameSync(b, `${b}-gone`);
     rmSync(`${b}-gone`, { recursive: true, force: true, maxRetries: 5 });
-    await waitFor(async () => {
-      const l = JSON.parse((await d.cli(a, ['list', '--json'])).stdout) as { workspaces: { path: string; exists: boolean }[] };
-      return l.workspaces.find((w) => w.path === b)?.exists === false;
-    }, { what: 'b reported missing' });
-    await waitFor(() => {
-      const s = JSON.parse(readFileSync(join(d.userState, 'daemon-state.json'), 'utf8')) as { workspaces: { path: string; status: string; error: string }[] };
-      const wb = s.workspaces.find((w) => w.path === b);
-      return wb?.status === 'failed' && /gone|not found/.test(wb.error);
-    }, { what: 'b failed in daemon-state.json' });
+    await waitFor(
+      async () => {
+        const l = JSON.parse((await d.cli(a, ['list', '--json'])).stdout) as { workspaces: { path: string; exists: boolean }[] };
+        return l.workspaces.find((w) => w.path === b)?.exists === false;
+      },
+      { what: 'b reported missing' },
+    );
+    await waitFor(
+      () => {
+        const s = JSON.parse(readFileSync(join(d.userState, 'daemon-state.json'), 'utf8')) as { workspaces: { path: string; status: string; error: string }[] };
+        const wb = s.workspaces.find((w) => w.path === b);
+        return wb?.status === 'failed' && /gone|not found/.test(wb.error);
+      },
+      { what: 'b failed in daemon-state.json' },
+    );
     expect(existsSync(b)).toBe(false); // never re-created by the daemon
     writeFileSync(join(a, 'three.txt'), 'x\n');
     expect((await d.cli(a, ['sync-now'])).code).toBe(0);
@@ -166,8 +171,13 @@ describe('user daemon: one process, many workspaces', () => {
     const queued = JSON.parse((await d.cli(c, ['request-sync', 'smart', 'test', '--enqueue-only', '--json'])).stdout);
     const restart = await d.cli(c, ['daemon', 'start']);
     expect(restart.code, restart.stderr).toBe(0);
-    await waitFor(() => onRemote(d.sb, remotes[2]!, 'while-down.txt') && onRemote(d.sb, remotes[2]!, 'hung.txt'), { what: 'the queued request served after restart', timeoutMs: 30_000 }).catch((e) => {
-      throw new Error(`${String(e)}\n${readFileSync(join(c, STATE, 'daemon.log'), 'utf8').slice(-3000)}\n${readFileSync(join(c, STATE, 'coordinator.log'), 'utf8').slice(-3000)}\n${readFileSync(join(d.userState, 'daemon.log'), 'utf8').slice(-2000)}`);
+    await waitFor(() => onRemote(d.sb, remotes[2]!, 'while-down.txt') && onRemote(d.sb, remotes[2]!, 'hung.txt'), {
+      what: 'the queued request served after restart',
+      timeoutMs: 30_000,
+    }).catch((e) => {
+      throw new Error(
+        `${String(e)}\n${readFileSync(join(c, STATE, 'daemon.log'), 'utf8').slice(-3000)}\n${readFileSync(join(c, STATE, 'coordinator.log'), 'utf8').slice(-3000)}\n${readFileSync(join(d.userState, 'daemon.log'), 'utf8').slice(-2000)}`,
+      );
     });
     await waitFor(() => existsSync(join(c, STATE, 'results', `${queued.id}.json`)), { what: 'its result' });
     expect(readFileSync(join(d.userState, 'daemon.log'), 'utf8')).toMatch(/replaced a stale control socket/);
@@ -204,19 +214,45 @@ describe('user daemon: changes from other devices within seconds', () => {
     const dA = device('sc-user-propA-');
     const dB = device('sc-user-propB-');
     // B clones A's remote: two devices, one local bare remote.
-    const a = await workspace(dA, 'a', { debounce_ms: 300, max_wait_ms: 2000, watch: { enabled: true }, pull_interval_s: 300, poll_active_s: 2, rate_limiting_enabled: false });
+    const a = await workspace(dA, 'a', {
+      debounce_ms: 300,
+      max_wait_ms: 2000,
+      watch: { enabled: true },
+      pull_interval_s: 300,
+      poll_active_s: 2,
+      rate_limiting_enabled: false,
+    });
     const b = join(dB.sb.dir, 'b');
     dB.sb.git(dB.sb.dir, 'clone', '-q', dA.sb.remote, b);
-    for (const [k, v] of [['user.name', 'B'], ['user.email', 'b@example.test'], ['commit.gpgSign', 'false']] as const) dB.sb.git(b, 'config', k, v);
+    for (const [k, v] of [
+      ['user.name', 'B'],
+      ['user.email', 'b@example.test'],
+      ['commit.gpgSign', 'false'],
+    ] as const)
+      dB.sb.git(b, 'config', k, v);
     expect((await dB.cli(b, ['init'])).code).toBe(0);
-    writeFileSync(join(b, STATE, 'config.json'), JSON.stringify({ debounce_ms: 300, watch: { enabled: true }, pull_interval_s: 300, poll_active_s: 2, process_interval_s: 5, rate_limiting_enabled: false }));
+    writeFileSync(
+      join(b, STATE, 'config.json'),
+      JSON.stringify({
+        debounce_ms: 300,
+        watch: { enabled: true },
+        pull_interval_s: 300,
+        poll_active_s: 2,
+        process_interval_s: 5,
+        rate_limiting_enabled: false,
+      }),
+    );
     expect((await dA.cli(a, ['daemon', 'start'])).code).toBe(0);
     expect((await dB.cli(b, ['daemon', 'start'])).code).toBe(0);
     const lags: number[] = [];
     for (let i = 0; i < 3; i++) {
       const t0 = Date.now();
       writeFileSync(join(a, 'note.md'), `save ${i}\n`);
-      await waitFor(() => existsSync(join(b, 'note.md')) && readFileSync(join(b, 'note.md'), 'utf8') === `save ${i}\n`, { what: `save ${i} in B`, timeoutMs: 300 + 15_000, intervalMs: 100 });
+      await waitFor(() => existsSync(join(b, 'note.md')) && readFileSync(join(b, 'note.md'), 'utf8') === `save ${i}\n`, {
+        what: `save ${i} in B`,
+        timeoutMs: 300 + 15_000,
+        intervalMs: 100,
+      });
       lags.push(Date.now() - t0);
     }
     expect(Math.max(...lags)).toBeLessThan(300 + 15_000);
@@ -257,11 +293,17 @@ describe('user daemon: pure parts', () => {
   });
   it('refuses a socket or directory of another user, with group/other access, or of the wrong kind', () => {
     expect(checkSocketDir(st({ uid: 1000, mode: 0o40700, dir: true }), 1000, '/d')).toEqual({ ok: true });
-    expect(checkSocketDir(st({ uid: 1001, mode: 0o40700, dir: true }), 1000, '/d')).toMatchObject({ ok: false, reason: expect.stringMatching(/owned by uid 1001/) });
+    expect(checkSocketDir(st({ uid: 1001, mode: 0o40700, dir: true }), 1000, '/d')).toMatchObject({
+      ok: false,
+      reason: expect.stringMatching(/owned by uid 1001/),
+    });
     expect(checkSocketDir(st({ uid: 1000, mode: 0o40755, dir: true }), 1000, '/d')).toMatchObject({ ok: false, reason: expect.stringMatching(/mode 755/) });
     expect(checkSocketDir(st({ uid: 1000, mode: 0o120777, link: true }), 1000, '/d')).toMatchObject({ ok: false, reason: expect.stringMatching(/symlink/) });
     expect(checkSocketFile(st({ uid: 1000, mode: 0o140600, sock: true }), 1000, '/s')).toEqual({ ok: true });
-    expect(checkSocketFile(st({ uid: 0, mode: 0o140600, sock: true }), 1000, '/s')).toMatchObject({ ok: false, reason: expect.stringMatching(/owned by uid 0/) });
+    expect(checkSocketFile(st({ uid: 0, mode: 0o140600, sock: true }), 1000, '/s')).toMatchObject({
+      ok: false,
+      reason: expect.stringMatching(/owned by uid 0/),
+    });
     expect(checkSocketFile(st({ uid: 1000, mode: 0o140660, sock: true }), 1000, '/s')).toMatchObject({ ok: false, reason: expect.stringMatching(/mode 660/) });
     expect(checkSocketFile(st({ uid: 1000, mode: 0o100600 }), 1000, '/s')).toMatchObject({ ok: false, reason: expect.stringMatching(/not a socket/) });
   });
@@ -288,7 +330,10 @@ describe('user daemon: pure parts', () => {
     const order: number[] = [];
     const ac = new AbortController();
     const w3 = slots.acquire(never).then((r) => (order.push(3), r));
-    const w4 = slots.acquire(ac.signal).then(() => order.push(4), () => order.push(-4));
+    const w4 = slots.acquire(ac.signal).then(
+      () => order.push(4),
+      () => order.push(-4),
+    );
     const w5 = slots.acquire(never).then((r) => (order.push(5), r));
     expect(slots.inUse()).toBe(2);
     ac.abort();

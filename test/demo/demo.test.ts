@@ -26,7 +26,11 @@ beforeEach(() => {
 afterEach(() => rmSync(base, { recursive: true, force: true }));
 
 function startDemo() {
-  const child = spawn(process.execPath, [DEMO], { cwd: base, env: { PATH: process.env.PATH, HOME: home, TMPDIR: tmp, LANG: 'C' }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [DEMO], {
+    cwd: base,
+    env: { PATH: process.env.PATH, HOME: home, TMPDIR: tmp, LANG: 'C' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
   child.stdout.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr.on('data', (d: Buffer) => (out += d.toString()));

@@ -37,18 +37,30 @@ describe('git version', () => {
 describe('remote failures', () => {
   const err = (stderr: string, kind: GitError['kind'] = 'exit') => new GitError(['ls-remote'], kind === 'timeout' ? -1 : 128, '', stderr, kind);
   it('classifies auth, not found, bad URL, network and a timeout, each with its fix', () => {
-    const auth = judgeRemoteFailure(err('git@github.com: Permission denied (publickey).\nfatal: Could not read from remote repository.\n'), 'origin', 'git@github.com:me/x.git');
+    const auth = judgeRemoteFailure(
+      err('git@github.com: Permission denied (publickey).\nfatal: Could not read from remote repository.\n'),
+      'origin',
+      'git@github.com:me/x.git',
+    );
     expect(auth).toMatchObject({ status: 'fail' });
     expect(auth.message).toMatch(/^authentication to remote "origin"/);
     expect(auth.fix).toMatch(/credentials/);
-    const missing = judgeRemoteFailure(err("fatal: '/tmp/x.git' does not appear to be a git repository\nfatal: Could not read from remote repository.\n"), 'origin', '/tmp/x.git');
+    const missing = judgeRemoteFailure(
+      err("fatal: '/tmp/x.git' does not appear to be a git repository\nfatal: Could not read from remote repository.\n"),
+      'origin',
+      '/tmp/x.git',
+    );
     expect(missing.message).toMatch(/repository not found/);
     expect(missing.fix).toMatch(/git remote set-url origin <url>/);
     const daemon = judgeRemoteFailure(err('fatal: remote error: access denied or repository not exported: /x.git\n'), 'origin', 'git://h/x.git');
     expect(daemon.message).toMatch(/repository not found/);
     const bad = judgeRemoteFailure(err("fatal: protocol 'foo' is not supported\n"), 'up stream', 'foo://x');
     expect(bad.fix).toBe("fix the URL: git remote set-url 'up stream' <url>");
-    const net = judgeRemoteFailure(err("fatal: unable to access 'https://example.invalid/x.git/': Could not resolve host: example.invalid\n"), 'origin', 'https://example.invalid/x.git');
+    const net = judgeRemoteFailure(
+      err("fatal: unable to access 'https://example.invalid/x.git/': Could not resolve host: example.invalid\n"),
+      'origin',
+      'https://example.invalid/x.git',
+    );
     expect(net.message).toMatch(/unreachable: network/);
     const slow = judgeRemoteFailure(err('', 'timeout'), 'origin', 'ssh://h/x.git', 10_000);
     expect(slow.message).toMatch(/did not answer within 10 s/);
@@ -64,7 +76,15 @@ describe('remote failures', () => {
 });
 
 describe('branch', () => {
-  const facts = (f: Partial<BranchFacts>): BranchFacts => ({ branch: 'main', configuredBranch: null, remote: 'origin', upstream: null, remoteHeads: null, trackingRefExists: false, ...f });
+  const facts = (f: Partial<BranchFacts>): BranchFacts => ({
+    branch: 'main',
+    configuredBranch: null,
+    remote: 'origin',
+    upstream: null,
+    remoteHeads: null,
+    trackingRefExists: false,
+    ...f,
+  });
   it('detached HEAD and a branch other than the configured one fail', () => {
     expect(judgeBranch(facts({ branch: null }))).toMatchObject({ status: 'fail', fix: 'git switch <branch>' });
     expect(judgeBranch(facts({ configuredBranch: 'work' }))).toMatchObject({ status: 'fail' });
@@ -94,9 +114,20 @@ describe('daemon', () => {
   const info = { running: true, pid: 7, since: '2024-01-01T00:00:00.000Z', stalePidFile: false };
   const now = Date.parse('2024-01-01T01:00:00.000Z');
   const state = (over: Partial<DaemonState>): DaemonState => ({
-    version: 1, pid: 7, started_at: info.since, updated_at: info.since, stopped_at: null,
+    version: 1,
+    pid: 7,
+    started_at: info.since,
+    updated_at: info.since,
+    stopped_at: null,
     watcher: { mode: 'native', watching: true, pending: 0, lastEventAt: null, lastFireAt: null, error: null },
-    watcher_error: null, last_cycle_at: new Date(now - 10_000).toISOString(), last_process: null, last_health: null, last_stuck: null, paused_reason: null, log_error: null, config_error: null,
+    watcher_error: null,
+    last_cycle_at: new Date(now - 10_000).toISOString(),
+    last_process: null,
+    last_health: null,
+    last_stuck: null,
+    paused_reason: null,
+    log_error: null,
+    config_error: null,
     ...over,
   });
   it('not running, stale pid file, running', () => {
@@ -107,11 +138,34 @@ describe('daemon', () => {
     expect(judgeDaemon(info, state({ pid: 8, paused_reason: 'x' }), 30, now).status).toBe('ok');
   });
   it('warns on a watcher fallback (with the sysctl fix), paused syncs, a failed health check, a hung loop', () => {
-    const fallback = judgeDaemon(info, state({ watcher: { mode: 'git-status', watching: true, pending: 0, lastEventAt: null, lastFireAt: null, error: 'ENOSPC: native file watching unavailable' } }), 30, now);
+    const fallback = judgeDaemon(
+      info,
+      state({
+        watcher: { mode: 'git-status', watching: true, pending: 0, lastEventAt: null, lastFireAt: null, error: 'ENOSPC: native file watching unavailable' },
+      }),
+      30,
+      now,
+    );
     expect(fallback.status).toBe('warn');
     expect(fallback.fix).toContain(SYSCTL_FIX);
     expect(judgeDaemon(info, state({ paused_reason: 'low disk space' }), 30, now).message).toMatch(/paused: low disk space/);
-    expect(judgeDaemon(info, state({ last_health: { at: 'x', ok: false, problems: ['git fsck failed'], disk: { free_bytes: null, min_free_bytes: 0, ok: true, error: null }, git: { ok: false, check: 'fsck', ms: 1, error: 'e' }, lock: { held: false, stale: false, owner_pid: null, owner_caller: null } } }), 30, now).message).toMatch(/git fsck failed/);
+    expect(
+      judgeDaemon(
+        info,
+        state({
+          last_health: {
+            at: 'x',
+            ok: false,
+            problems: ['git fsck failed'],
+            disk: { free_bytes: null, min_free_bytes: 0, ok: true, error: null },
+            git: { ok: false, check: 'fsck', ms: 1, error: 'e' },
+            lock: { held: false, stale: false, owner_pid: null, owner_caller: null },
+          },
+        }),
+        30,
+        now,
+      ).message,
+    ).toMatch(/git fsck failed/);
     expect(judgeDaemon(info, state({ last_cycle_at: new Date(now - 20 * 60_000).toISOString() }), 30, now).message).toMatch(/may be hung/);
     const badConfig = judgeDaemon(info, state({ config_error: 'config.json: unknown key "debounce"' }), 30, now);
     expect(badConfig).toMatchObject({ status: 'warn' });
@@ -128,23 +182,54 @@ describe('disk space', () => {
 });
 
 describe('lock', () => {
-  const owner = { caller: 'x', pid: 42, start_time: '1', boot_id: null, host: 'h', op: null, since: new Date(0).toISOString(), token: 't', lock_ino: 1, lock_birthtime_ms: 0 };
+  const owner = {
+    caller: 'x',
+    pid: 42,
+    start_time: '1',
+    boot_id: null,
+    host: 'h',
+    op: null,
+    since: new Date(0).toISOString(),
+    token: 't',
+    lock_ino: 1,
+    lock_birthtime_ms: 0,
+  };
   it('free, dead owner, ownerless stale, live and long-held', () => {
     expect(judgeLock({ held: false, stale: false, owner: null, ownerLiveness: null, ageMs: null }, 600).status).toBe('ok');
-    expect(judgeLock({ held: true, stale: true, owner, ownerLiveness: 'dead', ageMs: 5 }, 600)).toMatchObject({ status: 'warn', fix: 'sync-coordinator release-lock x' });
+    expect(judgeLock({ held: true, stale: true, owner, ownerLiveness: 'dead', ageMs: 5 }, 600)).toMatchObject({
+      status: 'warn',
+      fix: 'sync-coordinator release-lock x',
+    });
     expect(judgeLock({ held: true, stale: true, owner: null, ownerLiveness: null, ageMs: 50_000 }, 600).status).toBe('warn');
     const since = new Date(1_000_000).toISOString();
     expect(judgeLock({ held: true, stale: false, owner: { ...owner, since }, ownerLiveness: 'alive', ageMs: 5 }, 600, 1_000_000 + 5_000).status).toBe('ok');
-    expect(judgeLock({ held: true, stale: false, owner: { ...owner, since }, ownerLiveness: 'alive', ageMs: 5 }, 600, 1_000_000 + 700_000)).toMatchObject({ status: 'warn', fix: expect.stringContaining('kill 42') });
+    expect(judgeLock({ held: true, stale: false, owner: { ...owner, since }, ownerLiveness: 'alive', ageMs: 5 }, 600, 1_000_000 + 700_000)).toMatchObject({
+      status: 'warn',
+      fix: expect.stringContaining('kill 42'),
+    });
   });
 });
 
 describe('queue', () => {
-  const req = (createdMsAgo: number, extra: Partial<SyncRequest> = {}, now = 10_000_000): SyncRequest => ({ id: 'i', type: 'smart', caller: 'c', priority: 'normal', reason: '', created_at: new Date(now - createdMsAgo).toISOString(), pid: 1, ...extra });
+  const req = (createdMsAgo: number, extra: Partial<SyncRequest> = {}, now = 10_000_000): SyncRequest => ({
+    id: 'i',
+    type: 'smart',
+    caller: 'c',
+    priority: 'normal',
+    reason: '',
+    created_at: new Date(now - createdMsAgo).toISOString(),
+    pid: 1,
+    ...extra,
+  });
   it('counts pending and deferred; warns when the oldest waits for more than 10 minutes', () => {
     const now = 10_000_000;
-    expect(judgeQueue({ requests: [req(1000), req(2000, { deferred_until: new Date(now + 60_000).toISOString() })], unreadable: 0 }, false, now)).toMatchObject({ status: 'ok', message: '2 pending, 1 deferred by the rate limit' });
-    expect(judgeQueue({ requests: [req(20 * 60_000)], unreadable: 0 }, false, now)).toMatchObject({ status: 'warn', fix: 'sync-coordinator process, or sync-coordinator daemon start' });
+    expect(judgeQueue({ requests: [req(1000), req(2000, { deferred_until: new Date(now + 60_000).toISOString() })], unreadable: 0 }, false, now)).toMatchObject(
+      { status: 'ok', message: '2 pending, 1 deferred by the rate limit' },
+    );
+    expect(judgeQueue({ requests: [req(20 * 60_000)], unreadable: 0 }, false, now)).toMatchObject({
+      status: 'warn',
+      fix: 'sync-coordinator process, or sync-coordinator daemon start',
+    });
     // A request deferred by the rate limit may wait: not stuck.
     expect(judgeQueue({ requests: [req(20 * 60_000, { deferred_until: new Date(now + 60_000).toISOString() })], unreadable: 0 }, false, now).status).toBe('ok');
     expect(judgeQueue({ requests: [req(1, { rejected_at: 'x' })], unreadable: 0 }, false, now).message).toBe('0 pending');
@@ -156,7 +241,18 @@ describe('repository', () => {
   it("the user's rebase says how to finish or abort it; one an older version's interrupted sync left says how to abort it", () => {
     expect(judgeRepoOps([], 0, null).status).toBe('ok');
     expect(judgeRepoOps(rebase, 0, null)).toMatchObject({ status: 'warn', fix: 'finish it (git rebase --continue) or abort it (git rebase --abort)' });
-    const marker = { op: 'op1', type: 'smart' as const, step: 'integrate', started_at: 'x', pid: 1, start_time: null, branch: 'main', backup_ref: 'refs/sync-coordinator/backup/op1', integrating: 'rebase' as const, request_ids: [] };
+    const marker = {
+      op: 'op1',
+      type: 'smart' as const,
+      step: 'integrate',
+      started_at: 'x',
+      pid: 1,
+      start_time: null,
+      branch: 'main',
+      backup_ref: 'refs/sync-coordinator/backup/op1',
+      integrating: 'rebase' as const,
+      request_ids: [],
+    };
     const ours = judgeRepoOps(rebase, 0, marker);
     expect(ours.message).toMatch(/left by interrupted sync op op1; started by an older version/);
     expect(ours.fix).toBe('abort it: git rebase --abort (or git merge --abort)');

@@ -61,7 +61,6 @@ async function deadPid(): Promise<number> {
   return child.pid!;
 }
 
-
 describe('doctor', () => {
   it('a healthy sandbox (hooks installed, remote reachable, no daemon) exits 0 with one line per check and warns about the daemon', async () => {
     expect((await cli(['init'])).code).toBe(0);
@@ -104,7 +103,24 @@ describe('doctor', () => {
       if (c.status === 'ok') expect(c.fix).toBeNull();
     }
     const names = checks.map((c) => c.name);
-    for (const n of ['git version', 'git identity', 'remote', 'branch', 'repository', 'hooks', 'daemon', 'inotify watches', 'disk space', 'state dir', 'config', 'lock', 'queue', 'corrupt files', 'sync state', 'conflicts']) {
+    for (const n of [
+      'git version',
+      'git identity',
+      'remote',
+      'branch',
+      'repository',
+      'hooks',
+      'daemon',
+      'inotify watches',
+      'disk space',
+      'state dir',
+      'config',
+      'lock',
+      'queue',
+      'corrupt files',
+      'sync state',
+      'conflicts',
+    ]) {
       expect(names).toContain(n);
     }
     expect(byName(checks, 'hooks')).toMatchObject({ status: 'warn', fix: 'sync-coordinator hooks install' });
@@ -115,7 +131,10 @@ describe('doctor', () => {
     sb.git(repo, 'config', '--unset', 'user.name');
     sb.git(repo, 'config', '--unset', 'user.email');
     // git is the oracle: on a host whose name git can turn into an address it only guesses.
-    const guess = spawnSync('git', ['var', 'GIT_AUTHOR_IDENT'], { cwd: repo, env: { PATH: process.env.PATH, HOME: sb.home, GIT_CONFIG_NOSYSTEM: '1', LC_ALL: 'C' } });
+    const guess = spawnSync('git', ['var', 'GIT_AUTHOR_IDENT'], {
+      cwd: repo,
+      env: { PATH: process.env.PATH, HOME: sb.home, GIT_CONFIG_NOSYSTEM: '1', LC_ALL: 'C' },
+    });
     const r = await cli(['doctor']);
     const { code, checks } = await doctorJson();
     const id = byName(checks, 'git identity');
@@ -183,7 +202,18 @@ describe('doctor', () => {
     const pid = await deadPid();
     writeFileSync(
       join(dir, 'lock-owner.json'),
-      JSON.stringify({ caller: 'auto sync', pid, start_time: processStartTime(process.pid), boot_id: bootId(), host: hostname(), op: null, since: new Date().toISOString(), token: 't0ken', lock_ino: st.ino, lock_birthtime_ms: st.birthtimeMs }),
+      JSON.stringify({
+        caller: 'auto sync',
+        pid,
+        start_time: processStartTime(process.pid),
+        boot_id: bootId(),
+        host: hostname(),
+        op: null,
+        since: new Date().toISOString(),
+        token: 't0ken',
+        lock_ino: st.ino,
+        lock_birthtime_ms: st.birthtimeMs,
+      }),
     );
     // Also a corrupt queue file: reported, not moved aside (the next sync does that).
     writeFileSync(join(dir, 'queue', '0000000000001-1-deadbeef.json'), 'garbage{');

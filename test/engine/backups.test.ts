@@ -23,7 +23,7 @@ describe('backup refs', () => {
   });
   afterAll(() => sb?.cleanup());
 
-  it('saves one before each rebase and prunes by count and by the backup\'s age', async () => {
+  it("saves one before each rebase and prunes by count and by the backup's age", async () => {
     // An old backup that points at a brand-new commit: only its op id tells its age.
     sb.git(a, 'update-ref', `${PREFIX}20200101-000000-abcdef`, 'HEAD');
     const ops: string[] = [];

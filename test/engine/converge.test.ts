@@ -77,13 +77,18 @@ describe('three devices, conflicting edits, conflict-copy policy', () => {
 
     // Every device's edit survives, at the path or in a conflict copy.
     const contents = (prefix: string) =>
-      [...remoteTree.entries()].filter(([p]) => p === prefix || (p.startsWith(prefix.replace(/\.[^.]*$/, '') + '.sync-conflict-'))).map(([, sha]) => blob(sb, sb.remote, sha));
+      [...remoteTree.entries()]
+        .filter(([p]) => p === prefix || p.startsWith(prefix.replace(/\.[^.]*$/, '') + '.sync-conflict-'))
+        .map(([, sha]) => blob(sb, sb.remote, sha));
     const notesVersions = contents('notes.txt').map((b) => b.toString());
     const binVersions = contents('image.bin');
     const doomedVersions = contents('doomed.txt').map((b) => b.toString());
     for (const d of DEVICES) {
       expect(notesVersions, `notes of ${d}`).toContain(notes(d));
-      expect(binVersions.some((b) => b.equals(bin(d))), `binary of ${d}`).toBe(true);
+      expect(
+        binVersions.some((b) => b.equals(bin(d))),
+        `binary of ${d}`,
+      ).toBe(true);
       if (d !== 'devA') expect(doomedVersions, `doomed.txt of ${d}`).toContain(`modified by ${d}\n`);
     }
     // The system file: the local version wins at each integration, so the result is one

@@ -107,7 +107,10 @@ export function dirSnapshot(root: string): Map<string, string> {
   return out;
 }
 
-export async function statusJson(sb: Sandbox, repo: string): Promise<{ breaker: { state: string; failures: number; open_until: string | null }; conflicts: { open: number }; active: unknown }> {
+export async function statusJson(
+  sb: Sandbox,
+  repo: string,
+): Promise<{ breaker: { state: string; failures: number; open_until: string | null }; conflicts: { open: number }; active: unknown }> {
   const r = await cli(sb, repo, ['status', '--json']);
   if (r.code !== 0) throw new Error(`status failed: ${r.stderr}`);
   return JSON.parse(r.stdout);

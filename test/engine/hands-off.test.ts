@@ -28,7 +28,7 @@ function repoSnapshot(sb: Sandbox, repo: string) {
   };
 }
 
-describe('hands off the user\'s git', () => {
+describe("hands off the user's git", () => {
   let sb: Sandbox;
   let a: string;
 
@@ -52,7 +52,7 @@ describe('hands off the user\'s git', () => {
     sb.git(a, 'fetch', '-q', 'origin');
     expect(sh(sb, a, ['rebase', 'origin/main']).code).not.toBe(0);
     expect(existsSync(join(a, '.git', 'rebase-merge'))).toBe(true);
-    writeFileSync(join(a, 'unrelated.txt'), 'an edit during the user\'s rebase\n');
+    writeFileSync(join(a, 'unrelated.txt'), "an edit during the user's rebase\n");
     const before = repoSnapshot(sb, a);
     const remoteTip = sb.git(sb.remote, 'rev-parse', 'main');
 
@@ -69,7 +69,18 @@ describe('hands off the user\'s git', () => {
     const stateFile = join(a, STATE_DIR, 'coordinator-state.json');
     const state = JSON.parse(readFileSync(stateFile, 'utf8'));
     sb.git(a, 'update-ref', 'refs/sync-coordinator/backup/20260101-000000-abcdef', 'origin/main');
-    state.active = { op: '20260101-000000-abcdef', type: 'smart', step: 'integrate', started_at: new Date().toISOString(), pid: deadPid(), start_time: null, branch: 'main', backup_ref: 'refs/sync-coordinator/backup/20260101-000000-abcdef', integrating: 'rebase', request_ids: [] };
+    state.active = {
+      op: '20260101-000000-abcdef',
+      type: 'smart',
+      step: 'integrate',
+      started_at: new Date().toISOString(),
+      pid: deadPid(),
+      start_time: null,
+      branch: 'main',
+      backup_ref: 'refs/sync-coordinator/backup/20260101-000000-abcdef',
+      integrating: 'rebase',
+      request_ids: [],
+    };
     writeFileSync(stateFile, JSON.stringify(state));
     const withMarker = repoSnapshot(sb, a);
     const r = await cli(sb, a, ['sync-now']);

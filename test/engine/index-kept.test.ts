@@ -43,8 +43,18 @@ describe('a failed sync keeps the user index', () => {
   }
 
   const cases: Array<{ what: string; arrange: () => void; said: RegExp; code: string }> = [
-    { what: 'a failing pre-commit hook', arrange: () => hook('pre-commit', 'echo "lint: trailing spaces in A.txt" >&2; exit 1'), said: /lint: trailing spaces in A\.txt/, code: 'EHOOK' },
-    { what: 'a failing commit-msg hook', arrange: () => hook('commit-msg', 'echo "message must reference a ticket" >&2; exit 1'), said: /message must reference a ticket/, code: 'EHOOK' },
+    {
+      what: 'a failing pre-commit hook',
+      arrange: () => hook('pre-commit', 'echo "lint: trailing spaces in A.txt" >&2; exit 1'),
+      said: /lint: trailing spaces in A\.txt/,
+      code: 'EHOOK',
+    },
+    {
+      what: 'a failing commit-msg hook',
+      arrange: () => hook('commit-msg', 'echo "message must reference a ticket" >&2; exit 1'),
+      said: /message must reference a ticket/,
+      code: 'EHOOK',
+    },
     {
       what: 'commit.gpgSign=true with no key',
       arrange: () => {

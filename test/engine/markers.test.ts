@@ -37,12 +37,30 @@ describe('conflict-marker gate', () => {
   }
 
   function options(r: string, resolver: ContentMerge) {
-    return { git: createGit(r, null).withOp('20260101-000000-aaaaaa'), gitDir: join(r, '.git'), root: r, opId: '20260101-000000-aaaaaa', config: defaultConfig(), device: 'devA', now: new Date(0), localTime: 2, remoteTime: 1, chosen: new Set<string>(), indexFile: join(r, '.git', 'test-index'), resolver };
+    return {
+      git: createGit(r, null).withOp('20260101-000000-aaaaaa'),
+      gitDir: join(r, '.git'),
+      root: r,
+      opId: '20260101-000000-aaaaaa',
+      config: defaultConfig(),
+      device: 'devA',
+      now: new Date(0),
+      localTime: 2,
+      remoteTime: 1,
+      chosen: new Set<string>(),
+      indexFile: join(r, '.git', 'test-index'),
+      resolver,
+    };
   }
 
   it('a merged text that carries a marker line no side had is refused: the file falls back to a conflict copy', async () => {
     const { r, base, remote, local } = conflicted('m');
-    const withMarkers = async () => ({ merged: Buffer.from('one\n<<<<<<< HEAD\ntwo by local\n=======\ntwo by remote\n>>>>>>> x\nthree\n'), partial: null, strategy: 'text', hunks: 1 });
+    const withMarkers = async () => ({
+      merged: Buffer.from('one\n<<<<<<< HEAD\ntwo by local\n=======\ntwo by remote\n>>>>>>> x\nthree\n'),
+      partial: null,
+      strategy: 'text',
+      hunks: 1,
+    });
     const out = await mergeTrees(base, remote, local, options(r, withMarkers));
     const files = sb.git(r, 'ls-tree', '-r', '--name-only', out.tree).trim().split('\n');
     expect(files.some((f) => f.startsWith('f.sync-conflict-'))).toBe(true);

@@ -9,7 +9,21 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeSandbox, type Sandbox } from '../helpers/git-fixture.js';
 import { assertNoMarkersInHistory, blob, cli, conflictLog, lsTree, setupDevice, testConfig, worktreeSnapshot } from './engine-helpers.js';
 
-const NAMES = ['-rf', '--force', '$(x).txt', '`id`.txt', 'with space.txt', 'new\nline.txt', '*', '[ab].txt', ':(top)magic.txt', 'tab\there.txt', 'café.txt', 'a', 'b'];
+const NAMES = [
+  '-rf',
+  '--force',
+  '$(x).txt',
+  '`id`.txt',
+  'with space.txt',
+  'new\nline.txt',
+  '*',
+  '[ab].txt',
+  ':(top)magic.txt',
+  'tab\there.txt',
+  'café.txt',
+  'a',
+  'b',
+];
 const CONFLICTING = ['-rf', 'new\nline.txt', '*', '[ab].txt', ':(top)magic.txt'];
 
 describe('hostile file names', () => {

@@ -106,7 +106,13 @@ describe("the remote's history and content", () => {
     const r = await cli(sb, a, ['sync-now']);
     expect(r.code).toBe(5);
     const steps = [...r.stderr.matchAll(/\(\d\) ([^;]+?)(?=; \(\d\)|\. "sync-now")/g)].map((m) => m[1]!.trim());
-    expect(steps).toEqual(['git add -A', 'git commit -m "my changes"', 'git pull --rebase origin main', 'edit the conflicted files, then: git add <file> and git rebase --continue', 'sync-now']);
+    expect(steps).toEqual([
+      'git add -A',
+      'git commit -m "my changes"',
+      'git pull --rebase origin main',
+      'edit the conflicted files, then: git add <file> and git rebase --continue',
+      'sync-now',
+    ]);
     const sh = (cmd: string) => spawnSync('sh', ['-c', cmd], { cwd: a, env: sb.env, encoding: 'utf8' });
     for (const step of steps.slice(0, 2)) {
       const res = sh(step);

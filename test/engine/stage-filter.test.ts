@@ -116,7 +116,13 @@ describe('stagingExclusions', () => {
     const head = sb.git(sub, 'rev-parse', 'HEAD').trim();
 
     const got = await exclusions(config());
-    expect(got).toEqual([{ path: 'sub', reason: 'submodule-unpushed', detail: `its commit ${head.slice(0, 12)} is on none of the submodule's remote branches; push it from the submodule first` }]);
+    expect(got).toEqual([
+      {
+        path: 'sub',
+        reason: 'submodule-unpushed',
+        detail: `its commit ${head.slice(0, 12)} is on none of the submodule's remote branches; push it from the submodule first`,
+      },
+    ]);
 
     sb.git(sub, 'push', '-q', 'origin', 'HEAD:main');
     expect(await exclusions(config())).toEqual([]);
@@ -131,7 +137,10 @@ describe('warned once per path', () => {
     expect(first.fresh).toEqual([x]);
     const second = mergeExclusions(first.next, [x, y], 't2');
     expect(second.fresh).toEqual([y]);
-    expect(second.next).toEqual([{ ...x, since: 't1' }, { ...y, since: 't2' }]);
+    expect(second.next).toEqual([
+      { ...x, since: 't1' },
+      { ...y, since: 't2' },
+    ]);
     const third = mergeExclusions(second.next, [y], 't3');
     expect(third).toEqual({ next: [{ ...y, since: 't2' }], fresh: [] });
     expect(mergeExclusions(third.next, [x, y], 't4').fresh).toEqual([x]);

@@ -45,15 +45,26 @@ describe('failure classification table', () => {
 
   it('maps classes to typed errors: transient ones retryable, permanent ones say what to fix', () => {
     const remote = { remote: 'origin', url: 'https://user:secret@example.test/r.git' };
-    const refused = toSyncError(new GitError(['fetch'], 128, '', 'fatal: unable to connect to x:\nerrno=Connection refused', 'exit'), { step: 'fetch', network: true, remote });
+    const refused = toSyncError(new GitError(['fetch'], 128, '', 'fatal: unable to connect to x:\nerrno=Connection refused', 'exit'), {
+      step: 'fetch',
+      network: true,
+      remote,
+    });
     expect(refused).toBeInstanceOf(RemoteUnavailableError);
     expect((refused as RemoteUnavailableError).retryable).toBe(true);
-    const missing = toSyncError(new GitError(['fetch'], 128, '', 'fatal: remote error: access denied or repository not exported: /missing.git', 'exit'), { step: 'fetch', network: true, remote });
+    const missing = toSyncError(new GitError(['fetch'], 128, '', 'fatal: remote error: access denied or repository not exported: /missing.git', 'exit'), {
+      step: 'fetch',
+      network: true,
+      remote,
+    });
     expect(missing).toBeInstanceOf(RemoteAccessError);
     expect((missing as RemoteAccessError).retryable).toBe(false);
     expect((missing as Error).message).toMatch(/git remote set-url origin/);
     expect((missing as Error).message).not.toMatch(/secret/);
-    const locked = toSyncError(new GitError(['add'], 128, '', "fatal: Unable to create '/r/.git/index.lock': File exists.", 'exit'), { step: 'commit', network: false });
+    const locked = toSyncError(new GitError(['add'], 128, '', "fatal: Unable to create '/r/.git/index.lock': File exists.", 'exit'), {
+      step: 'commit',
+      network: false,
+    });
     expect(locked).toBeInstanceOf(GitLockedError);
     // A network command that hit our deadline is a network failure; a local one is not.
     expect(toSyncError(new GitError(['fetch'], -1, '', '', 'timeout'), { step: 'fetch', network: true })).toBeInstanceOf(RemoteUnavailableError);
@@ -99,7 +110,9 @@ describe('push porcelain', () => {
     expect(parsePushPorcelain('To /r.git\n=\tHEAD:refs/heads/main\t[up to date]\nDone\n', ref)?.status).toBe('up-to-date');
     expect(parsePushPorcelain('To /r.git\n!\tHEAD:refs/heads/main\t[rejected] (fetch first)\nDone\n', ref)?.status).toBe('rejected-non-ff');
     expect(parsePushPorcelain('To /r.git\n!\tHEAD:refs/heads/main\t[rejected] (non-fast-forward)\nDone\n', ref)?.status).toBe('rejected-non-ff');
-    expect(parsePushPorcelain('To /r.git\n!\tHEAD:refs/heads/main\t[remote rejected] (pre-receive hook declined)\nDone\n', ref)?.status).toBe('remote-rejected');
+    expect(parsePushPorcelain('To /r.git\n!\tHEAD:refs/heads/main\t[remote rejected] (pre-receive hook declined)\nDone\n', ref)?.status).toBe(
+      'remote-rejected',
+    );
     // Two pushes at the same moment: the server could not lock the ref. Transient.
     expect(parsePushPorcelain('To /r.git\n!\tHEAD:refs/heads/main\t[remote rejected] (failed to update ref)\nDone\n', ref)?.status).toBe('remote-busy');
     // A hook that prints "fetch first" does not make a rejection of another ref ours.
@@ -140,14 +153,28 @@ describe('conflict markers', () => {
 });
 
 describe('unmerged entries of a private-index merge', () => {
-  const out = ['100644 aaa 1\tf.txt', '100644 bbb 2\tf.txt', '100644 ccc 3\tf.txt', '100644 ddd 1\tdel me.txt', '100644 eee 3\tdel me.txt', '100644 fff 2\t.claude/settings.json', '100644 ggg 3\t.claude/settings.json', ''].join('\0');
+  const out = [
+    '100644 aaa 1\tf.txt',
+    '100644 bbb 2\tf.txt',
+    '100644 ccc 3\tf.txt',
+    '100644 ddd 1\tdel me.txt',
+    '100644 eee 3\tdel me.txt',
+    '100644 fff 2\t.claude/settings.json',
+    '100644 ggg 3\t.claude/settings.json',
+    '',
+  ].join('\0');
   const u = parseUnmerged(out);
   it('groups stages per path', () => {
     expect(u.map((x) => x.path)).toEqual(['f.txt', 'del me.txt', '.claude/settings.json']);
     expect(u[1]).toEqual({ path: 'del me.txt', base: { mode: '100644', sha: 'ddd' }, local: { mode: '100644', sha: 'eee' } });
   });
   it('reads stage 2 as the remote side and stage 3 as the local side (read-tree -m base remote local)', () => {
-    expect(u[0]).toEqual({ path: 'f.txt', base: { mode: '100644', sha: 'aaa' }, remote: { mode: '100644', sha: 'bbb' }, local: { mode: '100644', sha: 'ccc' } });
+    expect(u[0]).toEqual({
+      path: 'f.txt',
+      base: { mode: '100644', sha: 'aaa' },
+      remote: { mode: '100644', sha: 'bbb' },
+      local: { mode: '100644', sha: 'ccc' },
+    });
   });
   it('tells system files from user files by the globs (dotfiles included)', () => {
     const isSystem = systemMatcher(['.claude/**']);
@@ -201,7 +228,12 @@ describe('status --porcelain=v2 -z --branch (captured from git 2.39)', () => {
       { x: 'U', y: 'U', path: 'both edited.txt' },
       { x: '?', y: '?', path: 'new\nline.txt' },
     ]);
-    expect(summarize(st.entries)).toEqual({ added: ['-rf --force.txt', 'new\nline.txt'], modified: ['a.txt', 'both edited.txt'], deleted: ['gone.txt'], renamed: ['new name.txt'] });
+    expect(summarize(st.entries)).toEqual({
+      added: ['-rf --force.txt', 'new\nline.txt'],
+      modified: ['a.txt', 'both edited.txt'],
+      deleted: ['gone.txt'],
+      renamed: ['new name.txt'],
+    });
   });
   it('knows an unborn branch and a detached HEAD', () => {
     expect(parseStatusV2Z('# branch.oid (initial)\0# branch.head main\0')).toEqual({ head: null, branch: 'main', entries: [] });
@@ -221,7 +253,7 @@ describe('backup pruning', () => {
     expect(backupTime(`${P}20260630-115959-abcdef-2`)).toBe(Date.UTC(2026, 5, 30, 11, 59, 59));
     expect(backupTime(`${P}something-else`)).toBeNull();
   });
-  it('prunes by count and age, keeps the current op, keeps an op\'s refs together', () => {
+  it("prunes by count and age, keeps the current op, keeps an op's refs together", () => {
     const rows = [
       `${P}20260630-110000-aaaaaa`,
       `${P}20260630-110000-aaaaaa-2`,
@@ -230,7 +262,11 @@ describe('backup pruning', () => {
       `${P}20260101-110000-dddddd`,
       `${P}20260101-110000-dddddd-worktree`,
     ].map((ref) => ({ ref, time: backupTime(ref) }));
-    expect(backupsToPrune(rows, 50, 14, now, null).sort()).toEqual([`${P}20260101-110000-dddddd`, `${P}20260101-110000-dddddd-worktree`, `${P}20260601-110000-cccccc`]);
+    expect(backupsToPrune(rows, 50, 14, now, null).sort()).toEqual([
+      `${P}20260101-110000-dddddd`,
+      `${P}20260101-110000-dddddd-worktree`,
+      `${P}20260601-110000-cccccc`,
+    ]);
     // The current op is ranked newest and counts toward keep (keep = 1: only it stays).
     expect(backupsToPrune(rows, 1, 365, now, '20260101-110000-dddddd').sort()).toEqual([
       `${P}20260601-110000-cccccc`,
@@ -267,29 +303,41 @@ describe('retry wrapper (p-retry 7)', () => {
   const policy = { retries: 3, minDelayMs: 1, maxDelayMs: 2, maxRetryTimeMs: 10_000 };
   it('retries transient failures, then succeeds', async () => {
     let calls = 0;
-    const v = await withRetry('t', async () => {
-      calls++;
-      if (calls < 3) throw new RemoteUnavailableError('refused');
-      return 'ok';
-    }, { policy });
+    const v = await withRetry(
+      't',
+      async () => {
+        calls++;
+        if (calls < 3) throw new RemoteUnavailableError('refused');
+        return 'ok';
+      },
+      { policy },
+    );
     expect(v).toBe('ok');
     expect(calls).toBe(3);
   });
   it('fails at once on a permanent error and rejects with the original error (not AbortError)', async () => {
     let calls = 0;
-    const err = await withRetry('t', async () => {
-      calls++;
-      throw new RemoteAccessError('not found', { code: 'ENOTFOUND', hint: 'x' });
-    }, { policy }).catch((e: unknown) => e);
+    const err = await withRetry(
+      't',
+      async () => {
+        calls++;
+        throw new RemoteAccessError('not found', { code: 'ENOTFOUND', hint: 'x' });
+      },
+      { policy },
+    ).catch((e: unknown) => e);
     expect(calls).toBe(1);
     expect(err).toBeInstanceOf(RemoteAccessError);
   });
   it('classifies raw failures first and gives up after the budget', async () => {
     let calls = 0;
-    const err = await withRetry('t', async () => {
-      calls++;
-      throw new GitError(['fetch'], 128, '', 'fatal: the remote end hung up unexpectedly', 'exit');
-    }, { policy, classify: (e) => toSyncError(e, { step: 'fetch', network: true }) }).catch((e: unknown) => e);
+    const err = await withRetry(
+      't',
+      async () => {
+        calls++;
+        throw new GitError(['fetch'], 128, '', 'fatal: the remote end hung up unexpectedly', 'exit');
+      },
+      { policy, classify: (e) => toSyncError(e, { step: 'fetch', network: true }) },
+    ).catch((e: unknown) => e);
     expect(calls).toBe(4);
     expect(err).toBeInstanceOf(RemoteUnavailableError);
   });

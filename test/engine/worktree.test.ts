@@ -230,7 +230,10 @@ describe('integration off the work tree', () => {
     const text = (p: string) => blob(sb, sb.remote, tree.get(p)!).toString();
     expect(text('new.txt')).toBe('new before the crash\n');
     expect(text('later.txt')).toBe('saved while the sync lay dead\n');
-    const both = [...tree.keys()].filter((p) => p.startsWith('notes')).map(text).join('');
+    const both = [...tree.keys()]
+      .filter((p) => p.startsWith('notes'))
+      .map(text)
+      .join('');
     expect(both).toContain('two by A');
     expect(both).toContain('two by B');
     assertNoMarkersInHistory(sb, sb.remote);
@@ -290,6 +293,8 @@ describe('integration off the work tree', () => {
     expect(failures.length, failures.join('\n')).toBeLessThan(10);
     for (const f of failures) expect(f).not.toMatch(/another git process|index\.lock/);
     expect(blob(sb, sb.remote, lsTree(sb, sb.remote, 'main').get('big.txt')!).toString()).toBe(last);
-    expect(readFileSync(join(a, STATE_DIR, 'coordinator.log'), 'utf8')).not.toMatch(/another git process holds a lock.*\n.*another git process holds a lock.*\n.*another git process holds a lock/);
+    expect(readFileSync(join(a, STATE_DIR, 'coordinator.log'), 'utf8')).not.toMatch(
+      /another git process holds a lock.*\n.*another git process holds a lock.*\n.*another git process holds a lock/,
+    );
   });
 });

@@ -19,7 +19,12 @@ describe('conflict-copy names', () => {
     expect(first).toBe('docs/a.sync-conflict-20260101-000000-laptop.txt');
     expect(conflictCopyName(first, '20260102-000000', 'desk')).toBe('docs/a.sync-conflict-20260102-000000-desk.txt');
     expect(originalOf('a.sync-conflict-20260101-000000-x.sync-conflict-20260102-000000-y.txt')).toBe('a.txt');
-    expect(parseConflictCopy('.env.sync-conflict-20260101-000000-my-pc-3.local')).toEqual({ original: '.env.local', stamp: '20260101-000000', device: 'my-pc', n: 3 });
+    expect(parseConflictCopy('.env.sync-conflict-20260101-000000-my-pc-3.local')).toEqual({
+      original: '.env.local',
+      stamp: '20260101-000000',
+      device: 'my-pc',
+      n: 3,
+    });
     expect(parseConflictCopy('Makefile.sync-conflict-20260101-000000-pc')).toMatchObject({ original: 'Makefile', device: 'pc' });
     expect(parseConflictCopy('notes.txt')).toBeNull();
   });

@@ -85,7 +85,9 @@ describe('network trouble, visible and bounded', () => {
     const lines = r.stderr.split('\n').filter((l) => /failed \(attempt \d of 3\).*next try in [\d.]+ s, at \d{4}-/.test(l));
     expect(lines.length, r.stderr).toBe(2);
     expect(lines[0]).toMatch(/unreachable/);
-    const log = readFileSync(join(a, STATE_DIR, 'coordinator.log'), 'utf8').split('\n').filter((l) => l.includes('retrying with backoff'));
+    const log = readFileSync(join(a, STATE_DIR, 'coordinator.log'), 'utf8')
+      .split('\n')
+      .filter((l) => l.includes('retrying with backoff'));
     expect(log.length).toBe(2);
     expect(JSON.parse(log[0]!)).toMatchObject({ next_try_at: expect.any(String), delay_ms: expect.any(Number) });
   });

@@ -30,7 +30,8 @@ afterEach(() => {
 
 describe('remoteSaid (pure)', () => {
   it('keeps only remote: lines, strips ANSI and control characters', () => {
-    const stderr = 'To /r.git\nremote: \u001b[1;31mno pushes on Friday\u001b[0m\u0007\nremote: Resolving deltas: 100% (3/3)\r\nremote: see https://user:tok@example.test/policy\n ! [remote rejected] main -> main (pre-receive hook declined)\n';
+    const stderr =
+      'To /r.git\nremote: \u001b[1;31mno pushes on Friday\u001b[0m\u0007\nremote: Resolving deltas: 100% (3/3)\r\nremote: see https://user:tok@example.test/policy\n ! [remote rejected] main -> main (pre-receive hook declined)\n';
     expect(remoteSaid(stderr)).toEqual(['no pushes on Friday', 'see https://***@example.test/policy']);
   });
 
@@ -50,7 +51,7 @@ describe('remoteSaid (pure)', () => {
 });
 
 describe('a push refused by a pre-receive hook (real bare remote)', () => {
-  it('the porcelain result and its error carry the hook\'s reason, sanitized', async () => {
+  it("the porcelain result and its error carry the hook's reason, sanitized", async () => {
     sb = makeSandbox();
     const repo = sb.clone('a');
     refusingRemote(sb);
@@ -78,7 +79,10 @@ describe('a push refused by a pre-receive hook (real bare remote)', () => {
     sb.git(repo, 'add', 'f.txt');
     sb.git(repo, 'commit', '-q', '-m', 'f');
     const git = createGit(repo, null, null, undefined, sb.env);
-    const e = await git.run(['push', 'origin', 'HEAD:refs/heads/main'], { network: true }).then(() => null, (x: unknown) => x);
+    const e = await git.run(['push', 'origin', 'HEAD:refs/heads/main'], { network: true }).then(
+      () => null,
+      (x: unknown) => x,
+    );
     expect(e).toBeInstanceOf(GitError);
     const typed = toSyncError(e, { step: 'push', network: true }) as Error;
     expect(typed.message).toContain(REASON);

@@ -65,7 +65,9 @@ describe('small ones', () => {
 
   it('status and lock-busy messages say "this device", not the host name', async () => {
     await setupDevice(sb, a, testConfig('laptop', { lock_timeout_ms: 200 }));
-    const holder = spawn(process.execPath, [join(PROJECT_ROOT, 'test', 'fixtures', 'lock-holder.mjs'), a, 'holder', '30000', '5000'], { stdio: ['ignore', 'pipe', 'ignore'] });
+    const holder = spawn(process.execPath, [join(PROJECT_ROOT, 'test', 'fixtures', 'lock-holder.mjs'), a, 'holder', '30000', '5000'], {
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
     try {
       let out = '';
       holder.stdout!.on('data', (d: Buffer) => (out += d.toString()));

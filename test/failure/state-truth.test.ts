@@ -70,7 +70,10 @@ describe('state that tells the truth', () => {
   });
 
   it('a high request past its burst is not told to use the burst', async () => {
-    writeFileSync(join(a, STATE_DIR, 'config.json'), JSON.stringify(testConfig('a', { rate_limiting_enabled: true, max_syncs_per_hour: 2, burst_capacity: 1 })));
+    writeFileSync(
+      join(a, STATE_DIR, 'config.json'),
+      JSON.stringify(testConfig('a', { rate_limiting_enabled: true, max_syncs_per_hour: 2, burst_capacity: 1 })),
+    );
     writeState((s) => {
       s.rate_limit = { window_start: new Date().toISOString(), used: 3 };
     });

@@ -32,7 +32,11 @@ export function runCli(args: string[], opts: { cwd: string; env: NodeJS.ProcessE
 }
 
 export function startCli(args: string[], opts: { cwd: string; env: NodeJS.ProcessEnv; bin?: string; input?: string }): ChildProcess {
-  const child = spawn(process.execPath, [opts.bin ?? BIN, ...args], { cwd: opts.cwd, env: opts.env, stdio: [opts.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [opts.bin ?? BIN, ...args], {
+    cwd: opts.cwd,
+    env: opts.env,
+    stdio: [opts.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
+  });
   if (opts.input !== undefined) child.stdin?.end(opts.input);
   return child;
 }

@@ -58,10 +58,14 @@ export async function startGitDaemon(basePath: string, env: NodeJS.ProcessEnv): 
     },
     async start() {
       if (child) return;
-      const c = spawn('git', ['daemon', '--reuseaddr', '--listen=127.0.0.1', `--port=${port}`, '--export-all', '--enable=receive-pack', `--base-path=${basePath}`, basePath], {
-        env,
-        stdio: ['ignore', 'ignore', 'pipe'],
-      });
+      const c = spawn(
+        'git',
+        ['daemon', '--reuseaddr', '--listen=127.0.0.1', `--port=${port}`, '--export-all', '--enable=receive-pack', `--base-path=${basePath}`, basePath],
+        {
+          env,
+          stdio: ['ignore', 'ignore', 'pipe'],
+        },
+      );
       c.stderr?.resume();
       child = c;
       c.once('exit', () => {

@@ -37,7 +37,11 @@ export function paste(sb: Sandbox, cwd: string, command: string): Promise<CliRes
 export function suggested(text: string, marker = 'run: '): string {
   for (const line of text.split('\n')) {
     const i = line.indexOf(marker);
-    if (i >= 0) return line.slice(i + marker.length).replace(/\s+\(.*\)$/, '').trim();
+    if (i >= 0)
+      return line
+        .slice(i + marker.length)
+        .replace(/\s+\(.*\)$/, '')
+        .trim();
   }
   throw new Error(`no suggested command in: ${text}`);
 }

@@ -2,7 +2,13 @@ import type { MergeStrategy } from '../../src/core/config.js';
 import { mergeFile, type MergeResult } from '../../src/merge/index.js';
 
 /** mergeFile on strings; local's commit is the earlier unless times say otherwise. */
-export function merge(base: string | null, local: string, remote: string, strategy: MergeStrategy = 'text', times: [number, number] = [1000, 2000]): MergeResult {
+export function merge(
+  base: string | null,
+  local: string,
+  remote: string,
+  strategy: MergeStrategy = 'text',
+  times: [number, number] = [1000, 2000],
+): MergeResult {
   return mergeFile({
     path: 'note.md',
     base: base === null ? null : Buffer.from(base),

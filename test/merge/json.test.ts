@@ -26,7 +26,7 @@ describe('json strategy', () => {
     expect(merge(base, local, remote, 'json')).toMatchObject({ status: 'unresolved', reason: 'the same key added on both sides with different values' });
   });
 
-  it('keeps the file\'s indentation (tabs), key order and missing final newline when it has to write the structure', () => {
+  it("keeps the file's indentation (tabs), key order and missing final newline when it has to write the structure", () => {
     const base = '{\n\t"a": 1,\n\t"b": [1, 2]\n}';
     const local = '{\n\t"a": 2,\n\t"b": [1, 2]\n}';
     const remote = '{\n\t"a": 1,\n\t"b": [1, 2],\n\t"c": 3\n}';
@@ -34,7 +34,7 @@ describe('json strategy', () => {
     expect(out).toBe('{\n\t"a": 2,\n\t"b": [1, 2],\n\t"c": 3\n}');
   });
 
-  it('arrays merge as sequences: items appended on both sides are both kept, the earlier commit\'s first', () => {
+  it("arrays merge as sequences: items appended on both sides are both kept, the earlier commit's first", () => {
     const base = j({ list: ['a'] });
     const out = text(merge(base, j({ list: ['a', 'b'] }), j({ list: ['a', 'c'] }), 'json', [1, 2]));
     expect(JSON.parse(out)).toEqual({ list: ['a', 'b', 'c'] });

@@ -10,7 +10,8 @@ const SEED = Number(process.env.FC_SEED ?? 20261206);
 const word = fc.constantFrom('alpha', 'beta', 'gamma', 'delta', 'echo', 'fox', 'golf', 'hotel');
 const line = (id: string) => fc.array(word, { minLength: 1, maxLength: 4 }).map((ws) => `${id} ${ws.join(' ')}\n`);
 const baseLines = fc.integer({ min: 4, max: 12 }).chain((n) => fc.tuple(...Array.from({ length: n }, (_, i) => line(`b${i}`))));
-const newLines = (side: string) => fc.integer({ min: 0, max: 3 }).chain((n) => (n ? fc.tuple(...Array.from({ length: n }, (_, i) => line(`${side}${i}`))) : fc.constant([] as string[])));
+const newLines = (side: string) =>
+  fc.integer({ min: 0, max: 3 }).chain((n) => (n ? fc.tuple(...Array.from({ length: n }, (_, i) => line(`${side}${i}`))) : fc.constant([] as string[])));
 
 interface Edit {
   start: number;
@@ -79,25 +80,35 @@ describe('merge properties (fast-check; a failure prints its seed)', () => {
     );
   });
 
-  it('overlapping edits never merge silently: unresolved, or the result keeps both sides\' intent exactly', () => {
+  it("overlapping edits never merge silently: unresolved, or the result keeps both sides' intent exactly", () => {
     const strategy = fc.constantFrom('text' as const, 'union' as const);
     fc.assert(
-      fc.property(baseLines, fc.nat(), fc.nat(), fc.nat(), newLines('L'), newLines('R'), fc.array(word, { maxLength: 2 }), strategy, (base, p, q, r, insL, insR, extra, strat) => {
-        const n = base.length;
-        const s = p % n;
-        // Both edit ranges start at s (they overlap or touch); the remote one may also
-        // rewrite a word inside the first base line it covers.
-        const el = { start: s, end: Math.min(n, s + (q % 3)), insert: insL };
-        const er = { start: s, end: Math.min(n, s + (r % 3)), insert: insR.length || extra.length ? insR : [`R9 ${extra.join(' ')}\n`] };
-        const local = apply(base, [el]).join('');
-        const remote = apply(base, [er]).join('');
-        const res = merge(base.join(''), local, remote, strat);
-        if (res.status === 'merged') {
-          const out = res.content.toString();
-          expect(keepsBoth(base.join(''), local, remote, out)).toBe(true);
-          expect(out).not.toMatch(/^(<{7}|={7}|>{7})/m);
-        }
-      }),
+      fc.property(
+        baseLines,
+        fc.nat(),
+        fc.nat(),
+        fc.nat(),
+        newLines('L'),
+        newLines('R'),
+        fc.array(word, { maxLength: 2 }),
+        strategy,
+        (base, p, q, r, insL, insR, extra, strat) => {
+          const n = base.length;
+          const s = p % n;
+          // Both edit ranges start at s (they overlap or touch); the remote one may also
+          // rewrite a word inside the first base line it covers.
+          const el = { start: s, end: Math.min(n, s + (q % 3)), insert: insL };
+          const er = { start: s, end: Math.min(n, s + (r % 3)), insert: insR.length || extra.length ? insR : [`R9 ${extra.join(' ')}\n`] };
+          const local = apply(base, [el]).join('');
+          const remote = apply(base, [er]).join('');
+          const res = merge(base.join(''), local, remote, strat);
+          if (res.status === 'merged') {
+            const out = res.content.toString();
+            expect(keepsBoth(base.join(''), local, remote, out)).toBe(true);
+            expect(out).not.toMatch(/^(<{7}|={7}|>{7})/m);
+          }
+        },
+      ),
       { numRuns: 300, seed: SEED },
     );
   });

@@ -49,7 +49,11 @@ describe('auto-merges: conflicts --merged, show, undo; status counts them', () =
     const rb = await cli(sb, b, ['sync-now']);
     expect(rb.code, rb.stderr).toBe(0);
     const merged = readFileSync(join(b, file), 'utf8');
-    expect(conflictLog(b).filter((c) => c.path === file).map((c) => c.outcome)).toEqual(['auto-merged']);
+    expect(
+      conflictLog(b)
+        .filter((c) => c.path === file)
+        .map((c) => c.outcome),
+    ).toEqual(['auto-merged']);
     expect(copies(b)).toEqual([]);
     return merged;
   }
@@ -74,7 +78,16 @@ describe('auto-merges: conflicts --merged, show, undo; status counts them', () =
   it('the auto-merge record names the exact base, local, remote and merged blobs', async () => {
     expect(await race('notes.md', BASE, ON_A, ON_B)).toBe(MERGED);
     const rec = JSON.parse(logText(b).trim().split('\n').pop()!);
-    expect(rec).toMatchObject({ path: 'notes.md', policy: 'auto-merge', outcome: 'auto-merged', device: 'devB', base_blob: hash(BASE), local_blob: hash(ON_B), remote_blob: hash(ON_A), merged_blob: hash(MERGED) });
+    expect(rec).toMatchObject({
+      path: 'notes.md',
+      policy: 'auto-merge',
+      outcome: 'auto-merged',
+      device: 'devB',
+      base_blob: hash(BASE),
+      local_blob: hash(ON_B),
+      remote_blob: hash(ON_A),
+      merged_blob: hash(MERGED),
+    });
   });
 
   it('--merged lists auto-merges newest first, bounded by --limit; human and --json', async () => {
@@ -103,7 +116,12 @@ describe('auto-merges: conflicts --merged, show, undo; status counts them', () =
 
     // A (which merged nothing) has none.
     expect((await cli(sb, a, ['conflicts', '--merged'])).stdout.trim()).toBe('no auto-merges recorded');
-    for (const bad of [['--limit', '0'], ['--limit', 'x'], ['--limit', '-1'], ['--limit', '99999999']]) {
+    for (const bad of [
+      ['--limit', '0'],
+      ['--limit', 'x'],
+      ['--limit', '-1'],
+      ['--limit', '99999999'],
+    ]) {
       await refused(['conflicts', '--merged', ...bad], /--limit needs a whole number/);
     }
     await refused(['conflicts', '--limit', '3'], /--limit goes with --merged/);
@@ -162,7 +180,7 @@ describe('auto-merges: conflicts --merged, show, undo; status counts them', () =
     expect(j.remote.diff).toContain('Tuesday \u001b]0;pwned\u0007');
   });
 
-  it('show <path> of an open conflict copy (the same word changed on both): the copy\'s side and the file\'s side against the base', async () => {
+  it("show <path> of an open conflict copy (the same word changed on both): the copy's side and the file's side against the base", async () => {
     sb.git(a, 'pull', '-q', '--no-rebase', 'origin', 'main');
     const base = 'The colour is red.\n';
     writeFileSync(join(a, 'colour.txt'), base);
@@ -198,7 +216,13 @@ describe('auto-merges: conflicts --merged, show, undo; status counts them', () =
     expect(out.copy_path).toMatch(/^notes\.sync-conflict-\d{8}-\d{6}-devB\.md$/);
     expect(readFileSync(join(b, 'notes.md'), 'utf8')).toBe(MERGED);
     expect(readFileSync(join(b, out.copy_path), 'utf8')).toBe(ON_B);
-    expect(conflictLog(b).pop()).toMatchObject({ path: 'notes.md', policy: 'conflict-copy', outcome: 'copy-created', copy_path: out.copy_path, device: 'devB' });
+    expect(conflictLog(b).pop()).toMatchObject({
+      path: 'notes.md',
+      policy: 'conflict-copy',
+      outcome: 'copy-created',
+      copy_path: out.copy_path,
+      device: 'devB',
+    });
 
     // Listed and counted at once, before any sync.
     const c = JSON.parse((await cli(sb, b, ['conflicts', '--json'])).stdout);
@@ -265,7 +289,10 @@ describe('auto-merges: conflicts --merged, show, undo; status counts them', () =
   it('a merge whose sync was withdrawn is not listed, shown or undone', async () => {
     await race('notes.md', BASE, ON_A, ON_B);
     const rec = conflictLog(b).find((c) => c.outcome === 'auto-merged')!;
-    writeFileSync(join(b, STATE_DIR, 'conflicts.log'), logText(b) + JSON.stringify({ time: new Date().toISOString(), resolved: 'notes.md', withdrawn_op: rec.op }) + '\n');
+    writeFileSync(
+      join(b, STATE_DIR, 'conflicts.log'),
+      logText(b) + JSON.stringify({ time: new Date().toISOString(), resolved: 'notes.md', withdrawn_op: rec.op }) + '\n',
+    );
     expect(JSON.parse((await cli(sb, b, ['conflicts', '--merged', '--json'])).stdout).count).toBe(0);
     expect((await statusJson(sb, b)).conflicts).toEqual({ open: 0, auto_merged: 0 });
     await refused(['conflicts', 'undo', 'notes.md'], /no recent auto-merge/);

@@ -6,7 +6,7 @@ describe('safety gate', () => {
   const local = 'one TWO three\nfour five\n';
   const remote = 'one two three\nfour five six\n';
 
-  it('passes a result with both sides\' changes', () => {
+  it("passes a result with both sides' changes", () => {
     expect(safetyGate({ base, local, remote, result: 'one TWO three\nfour five six\n' })).toBeNull();
   });
 

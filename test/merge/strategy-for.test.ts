@@ -28,7 +28,7 @@ describe('strategyFor (DESIGN.md section 13 defaults)', () => {
     expect(strategyFor('deep/notes/a.md', rules)).toBe('text');
   });
 
-  it('no rule matches: copy (today\'s behaviour)', () => {
+  it("no rule matches: copy (today's behaviour)", () => {
     expect(strategyFor('photo.png', [{ glob: '*.md', strategy: 'text' }])).toBe('copy');
   });
 });

@@ -74,7 +74,7 @@ describe('concurrent edits merged by the resolver during a sync', () => {
     expect(copies(b)).toEqual([]);
   });
 
-  it('a later snapshot of a note on one device while the other device\'s earlier snapshot is in flight: the later one', async () => {
+  it("a later snapshot of a note on one device while the other device's earlier snapshot is in flight: the later one", async () => {
     const base = 'Ideas\n';
     const merged = await race('ideas.txt', base, 'Ideas\n- first thought\n', 'Ideas\n- first thought\n- second thought\n');
     expect(merged).toBe('Ideas\n- first thought\n- second thought\n');
@@ -82,8 +82,21 @@ describe('concurrent edits merged by the resolver during a sync', () => {
   });
 
   it('text-newest (opt-in) for a counter: the newer side wins without a copy, and the other side is logged', async () => {
-    for (const [repo, dev] of [[a, 'devA'], [b, 'devB']] as const) {
-      writeFileSync(join(repo, STATE_DIR, 'config.json'), JSON.stringify(testConfig(dev, { merge: [{ glob: 'counter.txt', strategy: 'text-newest' }, { glob: '*', strategy: 'text' }] })));
+    for (const [repo, dev] of [
+      [a, 'devA'],
+      [b, 'devB'],
+    ] as const) {
+      writeFileSync(
+        join(repo, STATE_DIR, 'config.json'),
+        JSON.stringify(
+          testConfig(dev, {
+            merge: [
+              { glob: 'counter.txt', strategy: 'text-newest' },
+              { glob: '*', strategy: 'text' },
+            ],
+          }),
+        ),
+      );
     }
     const merged = await race('counter.txt', 'visits: 10\n', 'visits: 11\n', 'visits: 12\n');
     expect(merged).toBe('visits: 12\n'); // B's commit is the newer one (it synced second)

@@ -27,7 +27,7 @@ describe('text strategy', () => {
     if (r.status === 'unresolved') expect(r.partial?.toString()).toBe('title: plans\n\nALPHA beta gamma DELTA\n\none\ntwo\nthree\n\ncount 3\n');
   });
 
-  it('list items inserted at the same place: both kept, the earlier commit\'s first', () => {
+  it("list items inserted at the same place: both kept, the earlier commit's first", () => {
     const base = '- milk\n- eggs\n';
     const local = '- milk\n- bread\n- eggs\n';
     const remote = '- milk\n- apples\n- eggs\n';
@@ -35,7 +35,7 @@ describe('text strategy', () => {
     expect(text(merge(base, local, remote, 'text', [3000, 2000]))).toBe('- milk\n- apples\n- bread\n- eggs\n');
   });
 
-  it('a later snapshot of the same note (one side contains the other\'s change) takes the containing side', () => {
+  it("a later snapshot of the same note (one side contains the other's change) takes the containing side", () => {
     const base = '# Log\n\nMonday: rain.\n';
     const early = '# Log\n\nMonday: rain.\nTuesday: sun and wind.\n';
     const later = '# Log\n\nMonday: rain.\nTuesday: sun and wind, then rain again.\nWednesday: fog.\n';
@@ -63,7 +63,9 @@ describe('text strategy', () => {
     const r = mergeFile({ path: 'x.md', base: Buffer.from('a'), local: bin, remote: Buffer.from('b'), localTime: 1, remoteTime: 2, strategy: 'text' });
     expect(r).toMatchObject({ status: 'unresolved', strategy: 'copy', reason: 'binary file', partial: null });
     const bad = Buffer.from([0x61, 0xff, 0x62]);
-    expect(mergeFile({ path: 'x.md', base: Buffer.from('a'), local: bad, remote: Buffer.from('b'), localTime: 1, remoteTime: 2, strategy: 'text' })).toMatchObject({ status: 'unresolved', strategy: 'copy' });
+    expect(
+      mergeFile({ path: 'x.md', base: Buffer.from('a'), local: bad, remote: Buffer.from('b'), localTime: 1, remoteTime: 2, strategy: 'text' }),
+    ).toMatchObject({ status: 'unresolved', strategy: 'copy' });
     expect(merge('a\n', 'a\nb\n', 'c\na\n', 'copy')).toMatchObject({ status: 'unresolved', strategy: 'copy' });
   });
 

@@ -2,14 +2,14 @@ import { describe, expect, it } from 'vitest';
 import { merge, text } from './helpers.js';
 
 describe('union strategy', () => {
-  it('a log appended on both sides keeps both sides\' lines in commit-time order', () => {
+  it("a log appended on both sides keeps both sides' lines in commit-time order", () => {
     const base = '10:00 start\n';
     const local = '10:00 start\n10:05 local saved\n10:06 local synced\n';
     const remote = '10:00 start\n10:04 remote saved\n';
     expect(text(merge(base, local, remote, 'union', [2000, 1000]))).toBe('10:00 start\n10:04 remote saved\n10:05 local saved\n10:06 local synced\n');
   });
 
-  it('both sides\' deletions are applied; a line replaced on one side sits where the line was', () => {
+  it("both sides' deletions are applied; a line replaced on one side sits where the line was", () => {
     const base = 'a\nb\nc\n';
     // local deletes "a" and appends L after "c"; remote replaces "c" by R.
     expect(text(merge(base, 'b\nc\nL\n', 'a\nb\nR\n', 'union'))).toBe('b\nR\nL\n');

@@ -46,23 +46,33 @@ export async function findMergeBase(git: Git, original: string, copy: string): P
   // `<rev>:<path>` with a commit id in front: the path is data, never an option.
   const blob = await git.run(['cat-file', 'blob', `${parent}:${original}`], { readOnly: true, okCodes: [128], timeoutMs: 30_000 });
   if (blob.code !== 0) return empty(`${original} did not exist before ${changed.slice(0, 10)}`);
-  return { commit: parent, blob: blob.stdoutBytes, description: `${original} as of ${parent.slice(0, 10)}, the version that ${changed.slice(0, 10)} (the other side's last change before the copy was made) replaced` };
+  return {
+    commit: parent,
+    blob: blob.stdoutBytes,
+    description: `${original} as of ${parent.slice(0, 10)}, the version that ${changed.slice(0, 10)} (the other side's last change before the copy was made) replaced`,
+  };
 }
 
 export async function guidedMerge(ctx: CommandContext, path: string, view: ConflictsView, json: boolean): Promise<number> {
   const copies = copiesFor(view, path);
   if (copies.length === 0) throw new UsageError(`no conflict copy of ${JSON.stringify(path)}; copies: ${view.copies.map((c) => c.path).join(', ') || 'none'}`);
-  if (copies.length > 1) throw new UsageError(`${path} has ${copies.length} conflict copies; merge one at a time, e.g.: ${conflictsCommand('--merge', copies[0]!.path)}`);
+  if (copies.length > 1)
+    throw new UsageError(`${path} has ${copies.length} conflict copies; merge one at a time, e.g.: ${conflictsCommand('--merge', copies[0]!.path)}`);
   const copy = copies[0]!;
   const ws = await ctx.stateWorkspace();
   const config = await ctx.config();
   const logger = await ctx.logger();
   const abs = (p: string) => join(ws.root, p);
   const [current, other] = await Promise.all([readRegular(abs(copy.original)), readRegular(abs(copy.path))]);
-  if (!current) throw new UsageError(`${copy.original} is not a regular file in the work tree; keep the version you want by hand, then run: ${conflictsCommand('--resolve', copy.path)}`);
+  if (!current)
+    throw new UsageError(
+      `${copy.original} is not a regular file in the work tree; keep the version you want by hand, then run: ${conflictsCommand('--resolve', copy.path)}`,
+    );
   if (!other) throw new UsageError(`${copy.path} is not a regular file in the work tree`);
-  if (current.includes(0) || other.includes(0)) throw new UsageError(`${copy.original} is binary; keep the version you want by hand, then run: ${conflictsCommand('--resolve', copy.original)}`);
-  if (markerLines(current.toString('utf8')).length) throw new UsageError(`${copy.original} already has conflict markers; edit them out, then run: ${conflictsCommand('--resolve', copy.original)}`);
+  if (current.includes(0) || other.includes(0))
+    throw new UsageError(`${copy.original} is binary; keep the version you want by hand, then run: ${conflictsCommand('--resolve', copy.original)}`);
+  if (markerLines(current.toString('utf8')).length)
+    throw new UsageError(`${copy.original} already has conflict markers; edit them out, then run: ${conflictsCommand('--resolve', copy.original)}`);
   const base = await findMergeBase(ws.git, copy.original, copy.path);
 
   const tmp = await mkdtemp(join(tmpdir(), 'sc-merge-'));
@@ -73,7 +83,19 @@ export async function guidedMerge(ctx: CommandContext, path: string, view: Confl
     await writeFile(basePath, base.blob);
     // Absolute paths (never an option); labels are separate argv values.
     const r = await ws.git.run(
-      ['merge-file', '-p', '-L', copy.original, '-L', base.commit ? `base ${base.commit.slice(0, 10)}` : 'base (empty)', '-L', copy.path, abs(copy.original), basePath, abs(copy.path)],
+      [
+        'merge-file',
+        '-p',
+        '-L',
+        copy.original,
+        '-L',
+        base.commit ? `base ${base.commit.slice(0, 10)}` : 'base (empty)',
+        '-L',
+        copy.path,
+        abs(copy.original),
+        basePath,
+        abs(copy.path),
+      ],
       { readOnly: true, okCodes: Array.from({ length: 127 }, (_, i) => i + 1), timeoutMs: 60_000 },
     );
     merged = r.stdoutBytes;
@@ -82,7 +104,10 @@ export async function guidedMerge(ctx: CommandContext, path: string, view: Confl
     await rm(tmp, { recursive: true, force: true });
   }
 
-  const lock = await acquireLock({ paths: ws.paths, logger, staleMs: config.lock_stale_ms, repo: ws }, { caller: 'conflicts --merge', timeoutMs: config.lock_timeout_ms });
+  const lock = await acquireLock(
+    { paths: ws.paths, logger, staleMs: config.lock_stale_ms, repo: ws },
+    { caller: 'conflicts --merge', timeoutMs: config.lock_timeout_ms },
+  );
   try {
     // Paused first: a sync between the write and the pause would spread the markers.
     const store = await openStateStore(ws.paths.state, logger);
@@ -96,10 +121,23 @@ export async function guidedMerge(ctx: CommandContext, path: string, view: Confl
   }
   const resolveCmd = conflictsCommand('--resolve', copy.original);
   if (json) {
-    ctx.out(JSON.stringify({ path: copy.original, copy: copy.path, conflicts, base: { commit: base.commit, description: base.description }, paused: true, next: resolveCmd }));
+    ctx.out(
+      JSON.stringify({
+        path: copy.original,
+        copy: copy.path,
+        conflicts,
+        base: { commit: base.commit, description: base.description },
+        paused: true,
+        next: resolveCmd,
+      }),
+    );
     return 0;
   }
-  ctx.out(safeValue(`merged ${copy.path} into ${copy.original}: ${conflicts ? `${conflicts} conflict(s) marked with <<<<<<< / >>>>>>>` : 'no conflicting lines; review the result'}`));
+  ctx.out(
+    safeValue(
+      `merged ${copy.path} into ${copy.original}: ${conflicts ? `${conflicts} conflict(s) marked with <<<<<<< / >>>>>>>` : 'no conflicting lines; review the result'}`,
+    ),
+  );
   ctx.out(safeValue(`base: ${base.description}`));
   ctx.out('automatic syncs are paused until you resolve it');
   ctx.out(safeValue(`edit ${copy.original}, then run: ${resolveCmd}`));

@@ -92,8 +92,16 @@ function latestMerge(logText: string, path: string): AutoMergeEntry | undefined 
 }
 
 function noMerge(logText: string, path: string, what: string): UsageError {
-  const recent = [...new Set(autoMerges(logText).slice(0, 5).map((m) => m.path))];
-  return new UsageError(`no recent auto-merge of ${JSON.stringify(path)}${what}; recent: ${recent.map((p) => JSON.stringify(p)).join(', ') || 'none'} (see: sync-coordinator conflicts --merged)`);
+  const recent = [
+    ...new Set(
+      autoMerges(logText)
+        .slice(0, 5)
+        .map((m) => m.path),
+    ),
+  ];
+  return new UsageError(
+    `no recent auto-merge of ${JSON.stringify(path)}${what}; recent: ${recent.map((p) => JSON.stringify(p)).join(', ') || 'none'} (see: sync-coordinator conflicts --merged)`,
+  );
 }
 
 interface Side {
@@ -119,24 +127,47 @@ export async function show(ctx: CommandContext, path: string, logText: string, v
 }
 
 async function showMerge(ctx: CommandContext, git: Git, m: AutoMergeEntry, json: boolean): Promise<number> {
-  if (!m.local_blob || !m.remote_blob) throw new UsageError(`the auto-merge of ${JSON.stringify(m.path)} (op ${m.op}) was recorded without its blob ids; its local side is in refs/sync-coordinator/backup/${m.op}`);
+  if (!m.local_blob || !m.remote_blob)
+    throw new UsageError(
+      `the auto-merge of ${JSON.stringify(m.path)} (op ${m.op}) was recorded without its blob ids; its local side is in refs/sync-coordinator/backup/${m.op}`,
+    );
   const ids = [m.base_blob ?? null, m.local_blob, m.remote_blob];
   await requireBlobs(git, ids, m);
   const base = m.base_blob ?? (await emptyBlob(git));
   const remote = await introducedBy(git, m.path, m.remote_blob);
   const local: Side = { label: `${m.device} (this device's side, merged in op ${m.op})`, device: m.device, blob: m.local_blob };
-  const other: Side = { label: remote ? `${remote.device ?? `commit ${remote.commit.slice(0, 10)}`} (the remote's side${remote.device ? `, commit ${remote.commit.slice(0, 10)}` : ''})` : "the remote's side", device: remote?.device ?? null, blob: m.remote_blob, commit: remote?.commit ?? null };
+  const other: Side = {
+    label: remote
+      ? `${remote.device ?? `commit ${remote.commit.slice(0, 10)}`} (the remote's side${remote.device ? `, commit ${remote.commit.slice(0, 10)}` : ''})`
+      : "the remote's side",
+    device: remote?.device ?? null,
+    blob: m.remote_blob,
+    commit: remote?.commit ?? null,
+  };
   const [dl, dr] = await Promise.all([diffBlobs(git, base, m.local_blob), diffBlobs(git, base, m.remote_blob)]);
   if (json) {
-    ctx.out(JSON.stringify({
-      path: m.path, source: 'auto-merge', op: m.op, time: m.time, strategy: m.strategy ?? null, hunks: m.hunks ?? null, undone: m.undone,
-      base_blob: m.base_blob ?? null, merged_blob: m.merged_blob ?? null,
-      local: { device: local.device, blob: local.blob, diff: dl },
-      remote: { device: other.device, commit: other.commit, blob: other.blob, diff: dr },
-    }));
+    ctx.out(
+      JSON.stringify({
+        path: m.path,
+        source: 'auto-merge',
+        op: m.op,
+        time: m.time,
+        strategy: m.strategy ?? null,
+        hunks: m.hunks ?? null,
+        undone: m.undone,
+        base_blob: m.base_blob ?? null,
+        merged_blob: m.merged_blob ?? null,
+        local: { device: local.device, blob: local.blob, diff: dl },
+        remote: { device: other.device, commit: other.commit, blob: other.blob, diff: dr },
+      }),
+    );
     return 0;
   }
-  ctx.out(safeValue(`${m.path}: auto-merged ${m.time} on ${m.device} (op ${m.op}, strategy ${m.strategy ?? '?'}, ${m.hunks ?? 0} hunk(s))${m.undone ? `; undone, other side kept as ${m.undone.copy_path}` : ''}`));
+  ctx.out(
+    safeValue(
+      `${m.path}: auto-merged ${m.time} on ${m.device} (op ${m.op}, strategy ${m.strategy ?? '?'}, ${m.hunks ?? 0} hunk(s))${m.undone ? `; undone, other side kept as ${m.undone.copy_path}` : ''}`,
+    ),
+  );
   ctx.out(safeValue(`base: ${m.base_blob ? `blob ${m.base_blob.slice(0, 12)}` : 'none (both sides added the file)'}`));
   printDiff(ctx, m.path, local, dl);
   printDiff(ctx, m.path, other, dr);
@@ -144,23 +175,33 @@ async function showMerge(ctx: CommandContext, git: Git, m: AutoMergeEntry, json:
 }
 
 async function showCopy(ctx: CommandContext, git: Git, c: TreeCopy, json: boolean): Promise<number> {
-  const copyBlob = await revBlob(git, `HEAD:${c.path}`) ?? (await hashFile(git, join(git.cwd, c.path)));
+  const copyBlob = (await revBlob(git, `HEAD:${c.path}`)) ?? (await hashFile(git, join(git.cwd, c.path)));
   if (!copyBlob) throw new UsageError(`${c.path} is neither committed nor a readable file`);
   const added = await firstLine(git, ['log', '-1', '--format=%H', '--diff-filter=A', 'HEAD', '--', c.path]);
   const other = added ? await revBlob(git, `${added}^:${c.original}`) : await revBlob(git, `HEAD:${c.original}`);
   if (!other) throw new UsageError(`${c.original} has no version to compare ${c.path} with`);
   const mb = await findMergeBase(git, c.original, c.path);
-  const base = mb.commit ? (await revBlob(git, `${mb.commit}:${c.original}`)) ?? (await emptyBlob(git)) : await emptyBlob(git);
+  const base = mb.commit ? ((await revBlob(git, `${mb.commit}:${c.original}`)) ?? (await emptyBlob(git))) : await emptyBlob(git);
   const otherBy = await introducedBy(git, c.original, other);
   const copySide: Side = { label: `${c.device} (its version, kept as ${c.path})`, device: c.device, blob: copyBlob };
-  const otherSide: Side = { label: `${otherBy?.device ?? 'the other side'} (the version at ${c.original})`, device: otherBy?.device ?? null, blob: other, commit: otherBy?.commit ?? null };
+  const otherSide: Side = {
+    label: `${otherBy?.device ?? 'the other side'} (the version at ${c.original})`,
+    device: otherBy?.device ?? null,
+    blob: other,
+    commit: otherBy?.commit ?? null,
+  };
   const [dc, dother] = await Promise.all([diffBlobs(git, base, copyBlob), diffBlobs(git, base, other)]);
   if (json) {
-    ctx.out(JSON.stringify({
-      path: c.original, source: 'conflict-copy', copy: c.path, base: { commit: mb.commit, blob: mb.commit ? base : null, description: mb.description },
-      local: { device: copySide.device, blob: copyBlob, diff: dc },
-      remote: { device: otherSide.device, commit: otherSide.commit, blob: other, diff: dother },
-    }));
+    ctx.out(
+      JSON.stringify({
+        path: c.original,
+        source: 'conflict-copy',
+        copy: c.path,
+        base: { commit: mb.commit, blob: mb.commit ? base : null, description: mb.description },
+        local: { device: copySide.device, blob: copyBlob, diff: dc },
+        remote: { device: otherSide.device, commit: otherSide.commit, blob: other, diff: dother },
+      }),
+    );
     return 0;
   }
   ctx.out(safeValue(`${c.original}: open conflict, ${c.device}'s version kept as ${c.path} (${c.made_at})`));
@@ -217,14 +258,21 @@ const OID = /^[0-9a-f]{40}([0-9a-f]{24})?$/;
 async function requireBlobs(git: Git, ids: Array<string | null>, m: AutoMergeEntry): Promise<void> {
   const wanted = ids.filter((x): x is string => !!x);
   // conflicts.log is a local file: an id in it reaches git only when it is an object id.
-  if (!wanted.every((x) => OID.test(x))) throw new UsageError(`the auto-merge record of ${JSON.stringify(m.path)} (op ${m.op}) in conflicts.log is damaged (a blob id is not an object id)`);
+  if (!wanted.every((x) => OID.test(x)))
+    throw new UsageError(`the auto-merge record of ${JSON.stringify(m.path)} (op ${m.op}) in conflicts.log is damaged (a blob id is not an object id)`);
   const r = await git.run(['cat-file', '--batch-check'], { readOnly: true, input: wanted.map((x) => `${x}\n`).join('') });
-  if (/ missing$/m.test(r.stdout)) throw new UsageError(`the auto-merge of ${JSON.stringify(m.path)} (op ${m.op}) is too old: its versions are no longer in this repository (backups pruned)`);
+  if (/ missing$/m.test(r.stdout))
+    throw new UsageError(`the auto-merge of ${JSON.stringify(m.path)} (op ${m.op}) is too old: its versions are no longer in this repository (backups pruned)`);
 }
 
 /** The newest commit on HEAD that made `path` the blob `blob`, and the device it names. */
 async function introducedBy(git: Git, path: string, blob: string): Promise<{ commit: string; device: string | null } | null> {
-  const r = await git.run(['log', `--find-object=${blob}`, '--no-abbrev', '--raw', '--no-renames', '--format=%x01%H%x1f%s', 'HEAD', '--', path], { readOnly: true, okCodes: [128], literalPaths: true, timeoutMs: 60_000 });
+  const r = await git.run(['log', `--find-object=${blob}`, '--no-abbrev', '--raw', '--no-renames', '--format=%x01%H%x1f%s', 'HEAD', '--', path], {
+    readOnly: true,
+    okCodes: [128],
+    literalPaths: true,
+    timeoutMs: 60_000,
+  });
   if (r.code !== 0) return null;
   for (const chunk of r.stdout.split('\x01')) {
     const [head = '', ...raw] = chunk.split('\n');
@@ -242,21 +290,28 @@ export async function undo(ctx: CommandContext, path: string, logText: string, j
   const m = latestMerge(logText, path);
   if (!m) throw noMerge(logText, path, '');
   if (m.undone) throw new UsageError(`the auto-merge of ${JSON.stringify(path)} (op ${m.op}) is already undone: its other side is ${m.undone.copy_path}`);
-  if (!m.local_blob || !m.remote_blob || !m.merged_blob || !OID.test(m.merged_blob)) throw new UsageError(`the auto-merge of ${JSON.stringify(path)} (op ${m.op}) was recorded without its blob ids; undo it by hand from refs/sync-coordinator/backup/${m.op}`);
+  if (!m.local_blob || !m.remote_blob || !m.merged_blob || !OID.test(m.merged_blob))
+    throw new UsageError(
+      `the auto-merge of ${JSON.stringify(path)} (op ${m.op}) was recorded without its blob ids; undo it by hand from refs/sync-coordinator/backup/${m.op}`,
+    );
   const ws = await ctx.stateWorkspace();
   const git = ws.git;
   await requireBlobs(git, [m.local_blob, m.remote_blob], m);
   // The file keeps the merged text; the side that is not that text goes beside it. That is
   // the local side, unless the merge took it whole (a later snapshot): then the remote's.
   const takeRemote = m.local_blob === m.merged_blob;
-  if (takeRemote && m.remote_blob === m.merged_blob) throw new UsageError(`the auto-merge of ${JSON.stringify(path)} kept both sides whole; nothing to put back`);
+  if (takeRemote && m.remote_blob === m.merged_blob)
+    throw new UsageError(`the auto-merge of ${JSON.stringify(path)} kept both sides whole; nothing to put back`);
   const sideBlob = takeRemote ? m.remote_blob : m.local_blob;
   const remoteBy = takeRemote ? await introducedBy(git, path, m.remote_blob) : null;
   const device = takeRemote ? (remoteBy?.device ?? 'remote') : m.device;
 
   const config = await ctx.config();
   const logger = await ctx.logger();
-  const lock = await acquireLock({ paths: ws.paths, logger, staleMs: config.lock_stale_ms, repo: ws }, { caller: 'conflicts undo', timeoutMs: config.lock_timeout_ms });
+  const lock = await acquireLock(
+    { paths: ws.paths, logger, staleMs: config.lock_stale_ms, repo: ws },
+    { caller: 'conflicts undo', timeoutMs: config.lock_timeout_ms },
+  );
   let copy: string;
   try {
     const abs = join(ws.root, path);
@@ -265,7 +320,10 @@ export async function undo(ctx: CommandContext, path: string, logText: string, j
     const parts = path.split('/').slice(0, -1);
     for (let i = 1; i <= parts.length; i++) {
       const dir = await fs.lstat(join(ws.root, ...parts.slice(0, i))).catch(() => null);
-      if (!dir?.isDirectory()) throw new UsageError(`${parts.slice(0, i).join('/')} is no longer a directory; the local side of ${path} is still in refs/sync-coordinator/backup/${m.op}`);
+      if (!dir?.isDirectory())
+        throw new UsageError(
+          `${parts.slice(0, i).join('/')} is no longer a directory; the local side of ${path} is still in refs/sync-coordinator/backup/${m.op}`,
+        );
     }
     const st = await fs.lstat(abs).catch(() => null);
     // A copy beside a file that is gone or replaced would bring back content the user
@@ -274,7 +332,10 @@ export async function undo(ctx: CommandContext, path: string, logText: string, j
     if (!st.isFile()) throw new UsageError(`${path} is no longer a regular file; its local side is still in refs/sync-coordinator/backup/${m.op}`);
     const current = await fs.readFile(abs);
     const marks = markerLines(current.toString('utf8'));
-    if (marks.length) throw new UsageError(`${path} has conflict markers (line ${marks.slice(0, 5).join(', ')}); finish that merge first: ${conflictsCommand('--resolve', path)}`);
+    if (marks.length)
+      throw new UsageError(
+        `${path} has conflict markers (line ${marks.slice(0, 5).join(', ')}); finish that merge first: ${conflictsCommand('--resolve', path)}`,
+      );
     const side = (await git.run(['cat-file', 'blob', sideBlob], { readOnly: true })).stdoutBytes;
     if (current.equals(side)) throw new UsageError(`${path} already holds the ${takeRemote ? "remote's" : 'local'} side of that merge; nothing to put back`);
     const tracked = new Set((await git.run(['ls-files', '-z'], { readOnly: true })).stdout.split('\0').filter(Boolean));
@@ -282,7 +343,17 @@ export async function undo(ctx: CommandContext, path: string, logText: string, j
     copy = pickConflictCopyPath(path, conflictStamp(now), device, (p) => tracked.has(p) || existsNoFollow(join(ws.root, p)));
     // `wx`: never over a file that appeared meanwhile.
     await fs.writeFile(join(ws.root, copy), side, { flag: 'wx' });
-    appendConflict(ws.paths.conflictsLog, { time: now.toISOString(), op: newOpId(now.getTime()), path, policy: 'conflict-copy', outcome: 'copy-created', copy_path: copy, kind: 'content', device, undo_of: m.op });
+    appendConflict(ws.paths.conflictsLog, {
+      time: now.toISOString(),
+      op: newOpId(now.getTime()),
+      path,
+      policy: 'conflict-copy',
+      outcome: 'copy-created',
+      copy_path: copy,
+      kind: 'content',
+      device,
+      undo_of: m.op,
+    });
     logger.info({ path, copy, undo_of: m.op, side: takeRemote ? 'remote' : 'local' }, 'auto-merge undone: the other side is kept as a conflict copy');
   } finally {
     await lock.release();
@@ -291,7 +362,9 @@ export async function undo(ctx: CommandContext, path: string, logText: string, j
     ctx.out(JSON.stringify({ undone: path, op: m.op, copy_path: copy, side: takeRemote ? 'remote' : 'local', blob: sideBlob }));
     return 0;
   }
-  ctx.out(safeValue(`undid the auto-merge of ${path} (op ${m.op}): ${path} keeps the merged text; the ${takeRemote ? "remote's" : 'local'} side is back as ${copy}`));
+  ctx.out(
+    safeValue(`undid the auto-merge of ${path} (op ${m.op}): ${path} keeps the merged text; the ${takeRemote ? "remote's" : 'local'} side is back as ${copy}`),
+  );
   ctx.out(safeValue(`the next sync pushes it (now: sync-coordinator sync-now); when ${path} has what you want: ${conflictsCommand('--resolve', path)}`));
   return 0;
 }

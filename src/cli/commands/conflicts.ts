@@ -24,15 +24,20 @@ type ConflictsOpts = { resolve?: string; merge?: string; all?: boolean; merged?:
 
 export async function run(ctx: CommandContext, action: string | undefined, target: string | undefined, opts: ConflictsOpts): Promise<number> {
   if (opts.resolve !== undefined && opts.merge !== undefined) throw new UsageError('use either --resolve or --merge, not both');
-  if (action !== undefined && action !== 'show' && action !== 'undo') throw new UsageError(`unknown conflicts action ${JSON.stringify(action)}; valid: show <path>, undo <path>`);
-  if (action !== undefined && (opts.resolve !== undefined || opts.merge !== undefined || opts.all || opts.merged || opts.limit !== undefined)) throw new UsageError(`conflicts ${action} takes only a path (and --json)`);
-  if (action !== undefined && target === undefined) throw new UsageError(`conflicts ${action} needs a path, e.g.: sync-coordinator conflicts ${action} -- notes.md`);
+  if (action !== undefined && action !== 'show' && action !== 'undo')
+    throw new UsageError(`unknown conflicts action ${JSON.stringify(action)}; valid: show <path>, undo <path>`);
+  if (action !== undefined && (opts.resolve !== undefined || opts.merge !== undefined || opts.all || opts.merged || opts.limit !== undefined))
+    throw new UsageError(`conflicts ${action} takes only a path (and --json)`);
+  if (action !== undefined && target === undefined)
+    throw new UsageError(`conflicts ${action} needs a path, e.g.: sync-coordinator conflicts ${action} -- notes.md`);
   if (action === undefined && opts.limit !== undefined && !opts.merged) throw new UsageError('--limit goes with --merged');
-  if (opts.merged && (opts.resolve !== undefined || opts.merge !== undefined || opts.all)) throw new UsageError('--merged lists auto-merges; use it without --resolve, --merge or --all');
+  if (opts.merged && (opts.resolve !== undefined || opts.merge !== undefined || opts.all))
+    throw new UsageError('--merged lists auto-merges; use it without --resolve, --merge or --all');
   const review = opts.merged || action !== undefined ? await import('./conflicts-review.js') : null;
   const limit = review && opts.merged ? review.parseLimit(opts.limit) : 0;
   const path = action !== undefined ? checkPath(action, target!) : '';
-  if (path.startsWith('/') || path.split('/').includes('..')) throw new UsageError(`conflicts ${action} needs a path inside the work tree, as shown by "sync-coordinator conflicts --merged"`);
+  if (path.startsWith('/') || path.split('/').includes('..'))
+    throw new UsageError(`conflicts ${action} needs a path inside the work tree, as shown by "sync-coordinator conflicts --merged"`);
   const ws = await ctx.stateWorkspace();
   const text = await fs.readFile(ws.paths.conflictsLog, 'utf8').catch(() => '');
   if (review && opts.merged) return review.listMerged(ctx, text, limit, !!opts.json);
@@ -44,7 +49,11 @@ export async function run(ctx: CommandContext, action: string | undefined, targe
     const { guidedMerge } = await import('./conflicts-merge.js');
     return guidedMerge(ctx, checkPath('--merge', opts.merge), view, !!opts.json);
   }
-  const all = opts.all ? parseConflictLog(text).filter((r): r is ConflictRecord => !('resolved' in r)).reverse() : null;
+  const all = opts.all
+    ? parseConflictLog(text)
+        .filter((r): r is ConflictRecord => !('resolved' in r))
+        .reverse()
+    : null;
   if (opts.json) {
     ctx.out(JSON.stringify({ open: view.open, copies: view.copies, count: view.count, ...(all ? { all } : {}) }));
     return 0;
@@ -66,11 +75,16 @@ export async function run(ctx: CommandContext, action: string | undefined, targe
           : 'local version kept';
     ctx.out(safeValue(`${state}  ${c.time}  ${c.path}  [${c.kind}, ${c.policy}]  ${detail}  (op ${c.op})`));
   }
-  for (const c of fromElsewhere) ctx.out(safeValue(`OPEN  ${c.made_at}  ${c.original}  [conflict copy from device ${c.device}]  its version kept as ${c.path}`));
+  for (const c of fromElsewhere)
+    ctx.out(safeValue(`OPEN  ${c.made_at}  ${c.original}  [conflict copy from device ${c.device}]  its version kept as ${c.path}`));
   const first = view.copies[0];
   if (first) {
     ctx.out(safeValue(`to merge a copy into its file: ${command('--merge', first.path)}  (then edit ${first.original})`));
-    ctx.out(safeValue(`when the file has what you want: ${command('--resolve', first.original)}  (deletes its conflict copies; the next sync removes them on every device)`));
+    ctx.out(
+      safeValue(
+        `when the file has what you want: ${command('--resolve', first.original)}  (deletes its conflict copies; the next sync removes them on every device)`,
+      ),
+    );
   } else {
     const left = view.open.find((c) => c.outcome === 'left-for-user');
     if (left) ctx.out(safeValue(`when you have merged the file by hand: ${command('--resolve', left.path)}`));
@@ -105,13 +119,26 @@ async function resolve(ctx: CommandContext, path: string, view: ConflictsView, j
   if (copies.length) {
     const current = await fs.readFile(`${ws.root}/${original}`, 'utf8').catch(() => null);
     const markers = current === null ? [] : markerLines(current);
-    if (markers.length) throw new UsageError(`${original} still has conflict markers (line ${markers.slice(0, 5).join(', ')}); edit them out, then run: ${command('--resolve', path)}`);
+    if (markers.length)
+      throw new UsageError(
+        `${original} still has conflict markers (line ${markers.slice(0, 5).join(', ')}); edit them out, then run: ${command('--resolve', path)}`,
+      );
     // The copy is deleted: refuse when it holds edits that no sync has kept yet.
-    const changed = await ws.git.run(['diff', '--name-only', '-z', 'HEAD', '--', ...copies.map((c) => c.path)], { readOnly: true, literalPaths: true, timeoutMs: 30_000 });
+    const changed = await ws.git.run(['diff', '--name-only', '-z', 'HEAD', '--', ...copies.map((c) => c.path)], {
+      readOnly: true,
+      literalPaths: true,
+      timeoutMs: 30_000,
+    });
     const dirty = changed.stdout.split('\0').filter(Boolean);
-    if (dirty.length) throw new UsageError(`${dirty[0]} has changes that are not synced yet; copy what you need into ${original}, sync, then run: ${command('--resolve', path)}`);
+    if (dirty.length)
+      throw new UsageError(
+        `${dirty[0]} has changes that are not synced yet; copy what you need into ${original}, sync, then run: ${command('--resolve', path)}`,
+      );
   }
-  const lock = await acquireLock({ paths: ws.paths, logger, staleMs: config.lock_stale_ms, repo: ws }, { caller: 'conflicts --resolve', timeoutMs: config.lock_timeout_ms });
+  const lock = await acquireLock(
+    { paths: ws.paths, logger, staleMs: config.lock_stale_ms, repo: ws },
+    { caller: 'conflicts --resolve', timeoutMs: config.lock_timeout_ms },
+  );
   let resumed = false;
   const removed: string[] = [];
   try {
@@ -141,7 +168,12 @@ async function resolve(ctx: CommandContext, path: string, view: ConflictsView, j
   if (json) ctx.out(JSON.stringify({ resolved: path, resumed, ...(removed.length ? { removed } : {}) }));
   else {
     ctx.out(safeValue(`marked ${path} resolved${resumed ? '; automatic syncs resumed' : ''}`));
-    if (removed.length) ctx.out(safeValue(`removed ${removed.join(', ')}; the next sync removes ${removed.length === 1 ? 'it' : 'them'} on every device (now: sync-coordinator sync-now)`));
+    if (removed.length)
+      ctx.out(
+        safeValue(
+          `removed ${removed.join(', ')}; the next sync removes ${removed.length === 1 ? 'it' : 'them'} on every device (now: sync-coordinator sync-now)`,
+        ),
+      );
   }
   return 0;
 }

@@ -16,8 +16,12 @@ export async function run(ctx: CommandContext, opts: { json?: boolean; platform?
   const ws = await ctx.workspace();
   await ctx.config(); // refuse to install a service that would fail on an invalid config
   const platform = (opts.platform ?? process.platform) as NodeJS.Platform;
-  if (opts.platform && opts.platform !== 'linux' && opts.platform !== 'darwin') throw new UsageError(`--platform must be linux or darwin, got ${JSON.stringify(opts.platform)}`);
-  if (platform !== 'linux' && platform !== 'darwin') throw new UsageError(`install-service supports Linux (systemd) and macOS (launchd), not ${platform}; run "sync-coordinator daemon run" from your own service manager`);
+  if (opts.platform && opts.platform !== 'linux' && opts.platform !== 'darwin')
+    throw new UsageError(`--platform must be linux or darwin, got ${JSON.stringify(opts.platform)}`);
+  if (platform !== 'linux' && platform !== 'darwin')
+    throw new UsageError(
+      `install-service supports Linux (systemd) and macOS (launchd), not ${platform}; run "sync-coordinator daemon run" from your own service manager`,
+    );
   const up = userPaths();
   await addWorkspace(up.registry, await realpath(ws.root));
   await mkdir(up.stateDir, { recursive: true, mode: 0o700 });
@@ -27,7 +31,11 @@ export async function run(ctx: CommandContext, opts: { json?: boolean; platform?
     ctx.out(JSON.stringify({ kind: plan.kind, name: plan.name, path: plan.file, written, enable: plan.enable }));
     return 0;
   }
-  ctx.out(safeValue(`${written === 'unchanged' ? 'up to date' : written === 'created' ? 'wrote' : 'updated'} ${plan.kind === 'systemd' ? 'systemd user unit' : 'launchd agent'}: ${plan.file}`));
+  ctx.out(
+    safeValue(
+      `${written === 'unchanged' ? 'up to date' : written === 'created' ? 'wrote' : 'updated'} ${plan.kind === 'systemd' ? 'systemd user unit' : 'launchd agent'}: ${plan.file}`,
+    ),
+  );
   ctx.out(`enable it with: ${safeValue(plan.enable)}`);
   return 0;
 }

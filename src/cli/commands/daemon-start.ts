@@ -38,7 +38,10 @@ export async function run(ctx: CommandContext, opts: { json?: boolean }): Promis
   let unitError: string | null = null;
   const served = async () => {
     // The user daemon records a workspace it cannot serve (and retries it): no point waiting.
-    const users = JSON.parse(await fs.readFile(up.daemonState, 'utf8').catch(() => '{}')) as { pid?: number; workspaces?: { id: string; status: string; error: string | null }[] };
+    const users = JSON.parse(await fs.readFile(up.daemonState, 'utf8').catch(() => '{}')) as {
+      pid?: number;
+      workspaces?: { id: string; status: string; error: string | null }[];
+    };
     const mine = users.pid === pid ? users.workspaces?.find((w) => w.id === id) : undefined;
     unitError = mine?.status === 'failed' ? mine.error : null;
     const info = await readDaemonInfo(ws.paths.daemonPid);
@@ -57,7 +60,17 @@ export async function run(ctx: CommandContext, opts: { json?: boolean }): Promis
     return 1;
   }
   const already = r.status === 'already-running' && before.pid === pid;
-  if (opts.json) ctx.out(JSON.stringify(already ? { started: false, running: true, pid, since: info.since, message: 'already running' } : { started: true, running: true, pid }));
-  else ctx.out(already ? `already running (pid ${pid}); not starting another` : r.status === 'started' ? `started (pid ${pid})` : `served by the running user daemon (pid ${pid})`);
+  if (opts.json)
+    ctx.out(
+      JSON.stringify(already ? { started: false, running: true, pid, since: info.since, message: 'already running' } : { started: true, running: true, pid }),
+    );
+  else
+    ctx.out(
+      already
+        ? `already running (pid ${pid}); not starting another`
+        : r.status === 'started'
+          ? `started (pid ${pid})`
+          : `served by the running user daemon (pid ${pid})`,
+    );
   return 0;
 }

@@ -29,7 +29,8 @@ function printStatus(ctx: CommandContext, s: HooksStatus): void {
   }
 }
 
-const UNSAFE = 'an old, unsafe installation runs a script from the state directory, which a pulled commit can replace; run `sync-coordinator hooks install` to rewrite it';
+const UNSAFE =
+  'an old, unsafe installation runs a script from the state directory, which a pulled commit can replace; run `sync-coordinator hooks install` to rewrite it';
 
 /** The contract's keys, plus `unsafe` only when there is an old installation. */
 function jsonStatus(s: HooksStatus): Record<string, unknown> {

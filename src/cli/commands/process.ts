@@ -20,7 +20,19 @@ export function worstExit(report: ProcessReport): number {
 
 function printReport(ctx: CommandContext, report: ProcessReport, opts: { json?: boolean; quiet?: boolean }): void {
   if (opts.json) {
-    ctx.out(JSON.stringify({ batches: report.batches.map((b) => ({ op: b.op, type: b.type, priority: b.priority, requests: b.requestIds.length, outcome: b.outcome, result: b.result, message: b.message })) }));
+    ctx.out(
+      JSON.stringify({
+        batches: report.batches.map((b) => ({
+          op: b.op,
+          type: b.type,
+          priority: b.priority,
+          requests: b.requestIds.length,
+          outcome: b.outcome,
+          result: b.result,
+          message: b.message,
+        })),
+      }),
+    );
     return;
   }
   if (report.batches.length === 0) {

@@ -20,7 +20,14 @@ interface Opts {
   json?: boolean;
 }
 
-export async function run(ctx: CommandContext, typeArg: string, callerArg: string, priorityArg: string | undefined, reasonArgs: string[] | undefined, opts: Opts): Promise<number> {
+export async function run(
+  ctx: CommandContext,
+  typeArg: string,
+  callerArg: string,
+  priorityArg: string | undefined,
+  reasonArgs: string[] | undefined,
+  opts: Opts,
+): Promise<number> {
   // Invariant 8: called from inside a sync (our own git fired a hook): do nothing.
   if (process.env.CLAUDE_SYNC_ACTIVE === '1') return 0;
   const type = parseType(typeArg);
@@ -51,7 +58,11 @@ export async function run(ctx: CommandContext, typeArg: string, callerArg: strin
   await enqueue(ws.paths.queue, request);
   appendLogLine(ws.paths.coordinatorLog, 'info', { id: request.id, type, priority, caller, reason }, 'request queued');
 
-  let outcome: Pick<RequestOutcome, 'status' | 'result' | 'message'> & { exit_code?: number; resets_at?: string | null } = { status: 'queued', result: null, message: 'queued' };
+  let outcome: Pick<RequestOutcome, 'status' | 'result' | 'message'> & { exit_code?: number; resets_at?: string | null } = {
+    status: 'queued',
+    result: null,
+    message: 'queued',
+  };
   if (!opts.enqueueOnly) {
     const { readDaemonInfo } = await import('../../daemon/pidfile.js');
     const daemon = await readDaemonInfo(ws.paths.daemonPid);
@@ -89,4 +100,3 @@ async function waitForResult(dir: string, id: string, timeoutMs: number): Promis
     delay = Math.min(delay * 2, 500);
   }
 }
-

@@ -26,7 +26,15 @@ export async function run(ctx: CommandContext): Promise<number> {
     onQuiet: async (info) => {
       const now = Date.now();
       const id = newRequestId(now);
-      await enqueue(ws.paths.queue, { id, type: 'intelligent-auto', caller: 'watcher', priority: 'low', reason: `${info.changes} change(s): ${info.paths.slice(0, 3).join(', ')}`.slice(0, 1000), created_at: new Date(now).toISOString(), pid: process.pid });
+      await enqueue(ws.paths.queue, {
+        id,
+        type: 'intelligent-auto',
+        caller: 'watcher',
+        priority: 'low',
+        reason: `${info.changes} change(s): ${info.paths.slice(0, 3).join(', ')}`.slice(0, 1000),
+        created_at: new Date(now).toISOString(),
+        pid: process.pid,
+      });
       ctx.out(safeValue(`${new Date(now).toISOString()} ${info.changes} change(s) → request ${id}`));
       if ((await readDaemonInfo(ws.paths.daemonPid)).running) return;
       const report = await processQueue({ ws, config, logger, caller: 'watch', lockTimeoutMs: 0, signal: ctx.signal });

@@ -16,7 +16,8 @@ import type { CommandContext } from '../context.js';
 
 /** The real work-tree root of `path`: exit 2 for a path that is not a directory, 6 outside git. */
 export async function registrableRoot(ctx: CommandContext, pathArg: string | undefined): Promise<string> {
-  if (pathArg !== undefined && (pathArg === '' || hasControl(pathArg) || pathArg.length > 4096)) throw new UsageError('the path must be printable text, at most 4 KiB');
+  if (pathArg !== undefined && (pathArg === '' || hasControl(pathArg) || pathArg.length > 4096))
+    throw new UsageError('the path must be printable text, at most 4 KiB');
   const abs = resolve(ctx.cwd, pathArg ?? '.');
   let st;
   try {
@@ -46,7 +47,8 @@ export async function add(ctx: CommandContext, pathArg: string | undefined, opts
 }
 
 export async function remove(ctx: CommandContext, pathArg: string | undefined, opts: { json?: boolean }): Promise<number> {
-  if (pathArg !== undefined && (pathArg === '' || hasControl(pathArg) || pathArg.length > 4096)) throw new UsageError('the path must be printable text, at most 4 KiB');
+  if (pathArg !== undefined && (pathArg === '' || hasControl(pathArg) || pathArg.length > 4096))
+    throw new UsageError('the path must be printable text, at most 4 KiB');
   const up = userPaths();
   // A workspace whose directory is gone can still be removed, by its path or its id.
   const candidates = new Set<string>();
@@ -86,6 +88,11 @@ export async function list(ctx: CommandContext, opts: { json?: boolean }): Promi
   }
   ctx.out(`user daemon: ${daemon.running ? `running (pid ${daemon.pid})` : 'not running'}`);
   if (rows.length === 0) ctx.out('no workspaces registered (add one with: sync-coordinator add [path])');
-  for (const r of rows) ctx.out(safeValue(`${r.id}  ${r.path}${r.exists ? (daemon.running ? (r.served ? '  (served)' : '  (not served yet)') : '') : '  (MISSING: directory not found)'}`));
+  for (const r of rows)
+    ctx.out(
+      safeValue(
+        `${r.id}  ${r.path}${r.exists ? (daemon.running ? (r.served ? '  (served)' : '  (not served yet)') : '') : '  (MISSING: directory not found)'}`,
+      ),
+    );
   return 0;
 }

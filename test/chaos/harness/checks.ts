@@ -45,13 +45,16 @@ export function checkConvergence(world: World, remoteMain: string): string[] {
     const tree = revParse(sb.env, c.repo, 'HEAD^{tree}');
     const branch = gitRun(sb.env, c.repo, ['symbolic-ref', '-q', 'HEAD']).stdout.trim();
     if (branch !== 'refs/heads/main') v.push(`converge: clone ${c.name} HEAD is not on main (${branch || 'detached'})`);
-    if (tree !== remoteTree) v.push(`converge: clone ${c.name} HEAD tree ${tree} (commit ${head}) differs from the remote's main tree ${remoteTree} (commit ${remoteMain})`);
+    if (tree !== remoteTree)
+      v.push(`converge: clone ${c.name} HEAD tree ${tree} (commit ${head}) differs from the remote's main tree ${remoteTree} (commit ${remoteMain})`);
     else if (head !== remoteMain) {
       const ahead = gitRun(sb.env, c.repo, ['rev-list', '--count', `${remoteMain}..HEAD`]).stdout.trim();
       if (ahead !== '0') v.push(`converge: clone ${c.name} has ${ahead} commit(s) not on the remote (same tree)`);
     }
     // Ignored files and nested repositories (trust.ts) stay untracked on purpose.
-    const dirty = gitRun(sb.env, c.repo, ['status', '--porcelain', '--untracked-files=all']).stdout.split('\n').filter((l) => l.trim() && !(l.startsWith('?? ') && isExtraPath(l.slice(3))));
+    const dirty = gitRun(sb.env, c.repo, ['status', '--porcelain', '--untracked-files=all'])
+      .stdout.split('\n')
+      .filter((l) => l.trim() && !(l.startsWith('?? ') && isExtraPath(l.slice(3))));
     if (dirty.length) v.push(`converge: clone ${c.name} work tree not clean:\n${dirty.join('\n')}`);
   }
   return v;
@@ -65,7 +68,8 @@ export interface TokenVerdict {
 
 /** Where each required token is in the final tree (`files`: path → content). */
 export function locateTokens(world: World, required: TokenRecord[], files: Map<string, string>, remoteMain: string): TokenVerdict[] {
-  const has = (content: string | undefined, t: TokenRecord) => content !== undefined && (t.content !== null ? content === t.content : content.split('\n').includes(t.token));
+  const has = (content: string | undefined, t: TokenRecord) =>
+    content !== undefined && (t.content !== null ? content === t.content : content.split('\n').includes(t.token));
   return required.map((t) => {
     if (has(files.get(t.path), t)) return { token: t, where: 'path', detail: t.path };
     const copy = copiesOf(t.path, files.keys()).find((p) => has(files.get(p), t));
@@ -74,7 +78,18 @@ export function locateTokens(world: World, required: TokenRecord[], files: Map<s
     if (elsewhere) return { token: t, where: 'elsewhere', detail: elsewhere[0] };
     const hist = gitRun(world.sb.env, world.sb.remote, ['log', '--format=%h %s', `-S${t.token}`, remoteMain]).stdout.trim();
     if (hist) return { token: t, where: 'history-only', detail: hist.split('\n').slice(0, 4).join(' | ') };
-    const anyRef = world.clones.size ? [...world.clones.values()].map((c) => `${c.name}: ${gitRun(world.sb.env, c.repo, ['log', '--all', '--format=%h %D %s', `-S${t.token}`]).stdout.trim().split('\n').slice(0, 3).join(' | ')}`).join('; ') : '';
+    const anyRef = world.clones.size
+      ? [...world.clones.values()]
+          .map(
+            (c) =>
+              `${c.name}: ${gitRun(world.sb.env, c.repo, ['log', '--all', '--format=%h %D %s', `-S${t.token}`])
+                .stdout.trim()
+                .split('\n')
+                .slice(0, 3)
+                .join(' | ')}`,
+          )
+          .join('; ')
+      : '';
     return { token: t, where: 'nowhere', detail: anyRef };
   });
 }
@@ -89,7 +104,9 @@ export function checkNoMarkers(world: World): { violations: string[]; notes: str
   const repos: Array<[string, string]> = [['remote', world.sb.remote], ...[...world.clones.values()].map((c): [string, string] => [`clone ${c.name}`, c.repo])];
   for (const [name, repo] of repos) {
     for (const hit of markerBlobs(world.sb.env, repo)) {
-      v.push(`markers: ${name} has blob ${hit.blob} (${hit.path}) with a conflict-marker line ${JSON.stringify(hit.line)}, reachable from ${hit.refs.join(', ') || 'HEAD'}`);
+      v.push(
+        `markers: ${name} has blob ${hit.blob} (${hit.path}) with a conflict-marker line ${JSON.stringify(hit.line)}, reachable from ${hit.refs.join(', ') || 'HEAD'}`,
+      );
     }
   }
   return { violations: v, notes: [] };
@@ -105,11 +122,14 @@ export function checkNoForcePush(world: World, tips: string[]): { violations: st
   const zero = /^0+$/;
   for (let i = 0; i < entries.length; i++) {
     const e = entries[i]!;
-    if (i > 0 && e.old !== entries[i - 1]!.new) v.push(`force-push: reflog entry ${i} starts at ${e.old}, but the previous one ended at ${entries[i - 1]!.new}`);
-    if (!zero.test(e.old) && !isAncestor(sb.env, sb.remote, e.old, e.new)) v.push(`force-push: remote main moved ${e.old} -> ${e.new}, which does not descend from it (${e.message})`);
+    if (i > 0 && e.old !== entries[i - 1]!.new)
+      v.push(`force-push: reflog entry ${i} starts at ${e.old}, but the previous one ended at ${entries[i - 1]!.new}`);
+    if (!zero.test(e.old) && !isAncestor(sb.env, sb.remote, e.old, e.new))
+      v.push(`force-push: remote main moved ${e.old} -> ${e.new}, which does not descend from it (${e.message})`);
   }
   for (let i = 1; i < tips.length; i++) {
-    if (tips[i] !== tips[i - 1] && !isAncestor(sb.env, sb.remote, tips[i - 1]!, tips[i]!)) v.push(`force-push: remote tip after round ${i} (${tips[i]}) does not descend from the tip before it (${tips[i - 1]})`);
+    if (tips[i] !== tips[i - 1] && !isAncestor(sb.env, sb.remote, tips[i - 1]!, tips[i]!))
+      v.push(`force-push: remote tip after round ${i} (${tips[i]}) does not descend from the tip before it (${tips[i - 1]})`);
   }
   return { violations: v, pushes: entries.length };
 }
@@ -137,7 +157,19 @@ export async function checkLeftovers(world: World): Promise<string[]> {
     if (s.active) v.push(`leftovers: clone ${c.name} still shows an active operation ${JSON.stringify(s.active)}`);
     if (gitRun(world.sb.env, c.repo, ['symbolic-ref', '-q', 'HEAD']).code !== 0) v.push(`leftovers: clone ${c.name} has a detached HEAD`);
     const gitDir = join(c.repo, '.git');
-    for (const f of ['rebase-merge', 'rebase-apply', 'MERGE_HEAD', 'CHERRY_PICK_HEAD', 'REVERT_HEAD', 'BISECT_LOG', 'index.lock', 'HEAD.lock', 'ORIG_HEAD.lock', 'packed-refs.lock', 'config.lock']) {
+    for (const f of [
+      'rebase-merge',
+      'rebase-apply',
+      'MERGE_HEAD',
+      'CHERRY_PICK_HEAD',
+      'REVERT_HEAD',
+      'BISECT_LOG',
+      'index.lock',
+      'HEAD.lock',
+      'ORIG_HEAD.lock',
+      'packed-refs.lock',
+      'config.lock',
+    ]) {
       if (existsSync(join(gitDir, f))) v.push(`leftovers: clone ${c.name} has .git/${f}`);
     }
     for (const f of lockFiles(join(gitDir, 'refs'))) v.push(`leftovers: clone ${c.name} has ${f}`);
@@ -175,7 +207,34 @@ export function checkRequests(accepted: Array<{ clone: Clone; id: string }>): st
 // Writing or talking to the remote. `ls-remote` is not here: the user daemon's remote
 // probe (DESIGN.md section 11) is the one read-only remote call allowed outside the lock,
 // without an op id (the exception to invariant 12).
-const WRITING = new Set(['add', 'am', 'apply', 'branch', 'checkout', 'cherry-pick', 'clean', 'commit', 'commit-tree', 'fetch', 'gc', 'merge', 'mv', 'pull', 'push', 'rebase', 'reset', 'restore', 'revert', 'rm', 'stash', 'switch', 'tag', 'update-index', 'update-ref', 'write-tree']);
+const WRITING = new Set([
+  'add',
+  'am',
+  'apply',
+  'branch',
+  'checkout',
+  'cherry-pick',
+  'clean',
+  'commit',
+  'commit-tree',
+  'fetch',
+  'gc',
+  'merge',
+  'mv',
+  'pull',
+  'push',
+  'rebase',
+  'reset',
+  'restore',
+  'revert',
+  'rm',
+  'stash',
+  'switch',
+  'tag',
+  'update-index',
+  'update-ref',
+  'write-tree',
+]);
 
 /** The git subcommand of a recorded call (after -c/-C and global options). */
 export function subcommand(args: string): string {
@@ -217,7 +276,8 @@ export function checkGitCalls(world: World): { violations: string[]; calls: numb
     total += calls.length;
     const overlaps = overlappingOps(calls);
     const show = (k: GitCall) => JSON.stringify(k.args.slice(0, 160));
-    for (const [x, y] of overlaps.slice(0, 5)) v.push(`one-writer: clone ${c.name}: git of op ${x.op} (pid ${x.pid}: ${show(x)}) overlaps git of op ${y.op} (pid ${y.pid}: ${show(y)})`);
+    for (const [x, y] of overlaps.slice(0, 5))
+      v.push(`one-writer: clone ${c.name}: git of op ${x.op} (pid ${x.pid}: ${show(x)}) overlaps git of op ${y.op} (pid ${y.pid}: ${show(y)})`);
     if (overlaps.length > 5) v.push(`one-writer: clone ${c.name}: ${overlaps.length - 5} more overlapping pairs`);
     const opless = calls.filter((k) => !k.op && WRITING.has(subcommand(k.args)));
     for (const k of opless.slice(0, 5)) v.push(`read-only-outside-lock: clone ${c.name}: git without op id ran a writing command: ${show(k)}`);
@@ -330,7 +390,9 @@ export function ledgerCheck(world: World, ledger: Ledger, files: Map<string, str
   for (const x of lost) {
     const t = x.token;
     const ev = ledger.events.find((e) => e.token === t.token);
-    report(`lost edit: ${t.token} (clone ${t.clone}, round ${t.round}, at ${stamp(ev?.at)}, ${t.kind}${t.concurrent ? ', made while syncs ran' : ''}) at ${t.path}: ${x.where}${x.detail ? ` [${x.detail}]` : ''}`);
+    report(
+      `lost edit: ${t.token} (clone ${t.clone}, round ${t.round}, at ${stamp(ev?.at)}, ${t.kind}${t.concurrent ? ', made while syncs ran' : ''}) at ${t.path}: ${x.where}${x.detail ? ` [${x.detail}]` : ''}`,
+    );
   }
   let deletesUndone = 0;
   const notes: string[] = [];

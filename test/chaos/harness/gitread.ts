@@ -40,7 +40,11 @@ export function treeFiles(env: NodeJS.ProcessEnv, cwd: string, rev: string): Map
     const [, type, sha] = rec.slice(0, tab).split(' ');
     if (type === 'blob' && sha) entries.push([rec.slice(tab + 1), sha]);
   }
-  const blobs = catBatch(env, cwd, entries.map(([, sha]) => sha));
+  const blobs = catBatch(
+    env,
+    cwd,
+    entries.map(([, sha]) => sha),
+  );
   return new Map(entries.map(([path, sha]) => [path, blobs.get(sha)?.content.toString('utf8') ?? '']));
 }
 
@@ -96,7 +100,9 @@ export function markerBlobs(env: NodeJS.ProcessEnv, cwd: string): MarkerHit[] {
     if (o.type !== 'blob') continue;
     const m = MARKER_LINE.exec(o.content.toString('latin1'));
     if (!m) continue;
-    const refs = gitRun(env, cwd, ['for-each-ref', '--format=%(refname)', '--contains', firstCommitWith(env, cwd, sha) ?? 'HEAD']).stdout.split('\n').filter(Boolean);
+    const refs = gitRun(env, cwd, ['for-each-ref', '--format=%(refname)', '--contains', firstCommitWith(env, cwd, sha) ?? 'HEAD'])
+      .stdout.split('\n')
+      .filter(Boolean);
     hits.push({ blob: sha, path: pathOf.get(sha) ?? '?', line: m[0], refs });
   }
   return hits;

@@ -25,7 +25,20 @@ import { subcommand } from './checks.js';
 import { gitProcessesIn } from './procs.js';
 import type { Clone } from './world.js';
 
-export const TARGET_STEPS = ['commit-tree', 'add', 'fetch', 'read-tree', 'merge-file', 'update-ref', 'push', 'move', 'move', 'move:read-tree', 'move:update-ref', 'move:update-ref'] as const;
+export const TARGET_STEPS = [
+  'commit-tree',
+  'add',
+  'fetch',
+  'read-tree',
+  'merge-file',
+  'update-ref',
+  'push',
+  'move',
+  'move',
+  'move:read-tree',
+  'move:update-ref',
+  'move:update-ref',
+] as const;
 export type Target = (typeof TARGET_STEPS)[number];
 export type KillMode = 'node' | 'node+git' | 'git';
 

@@ -24,7 +24,9 @@ export function isAlive(pid: number): boolean {
 
 function pids(): number[] {
   try {
-    return readdirSync('/proc').filter((n) => /^\d+$/.test(n)).map(Number);
+    return readdirSync('/proc')
+      .filter((n) => /^\d+$/.test(n))
+      .map(Number);
   } catch {
     return [];
   }

@@ -10,7 +10,23 @@ import { join } from 'node:path';
 import { isAlive, killPid } from './procs.js';
 import { modesFor, TARGET_STEPS, whenRunning, type KillMode, type Target } from './kills.js';
 import { settle } from './settle.js';
-import { checkConvergence, checkEngineGit, checkGitCalls, conflictOutcomes, logEvents, checkLeftovers, checkNoForcePush, checkNoMarkers, checkRequests, loggedCopies, countCommits, CONFLICT_COPY, finalTree, ledgerCheck, remoteFsck } from './checks.js';
+import {
+  checkConvergence,
+  checkEngineGit,
+  checkGitCalls,
+  conflictOutcomes,
+  logEvents,
+  checkLeftovers,
+  checkNoForcePush,
+  checkNoMarkers,
+  checkRequests,
+  loggedCopies,
+  countCommits,
+  CONFLICT_COPY,
+  finalTree,
+  ledgerCheck,
+  remoteFsck,
+} from './checks.js';
 import { MARKER_LINE, revParse } from './gitread.js';
 import { Ledger, SHARED_FILES, SHARED_LINES } from './ledger.js';
 import { createRng } from './prng.js';
@@ -141,7 +157,15 @@ export async function runChaos(world: World, opts: ChaosOptions): Promise<ChaosR
   })();
 
   /** Kill at a moment of `pid`'s sync (kills.ts); `killNode` kills the coordinator process. */
-  const killAtMoment = async (c: Clone, pid: number, target: Target, mode: KillMode, done: () => boolean, killNode: () => boolean, label: string): Promise<boolean> => {
+  const killAtMoment = async (
+    c: Clone,
+    pid: number,
+    target: Target,
+    mode: KillMode,
+    done: () => boolean,
+    killNode: () => boolean,
+    label: string,
+  ): Promise<boolean> => {
     const gits = await whenRunning(c, pid, target, done);
     if (gits === null || done()) return false;
     let killed = false;
@@ -150,13 +174,22 @@ export async function runChaos(world: World, opts: ChaosOptions): Promise<ChaosR
     if (killed) {
       killedAt[`${label}${target}`] = (killedAt[`${label}${target}`] ?? 0) + 1;
       byMode[mode]++;
-      killLog.push(`${new Date().toISOString()} clone ${c.name} ${label || 'cli:'}${target} (${mode}) pid ${pid}${gits.length ? ` git ${gits.join(',')}` : ''}`);
+      killLog.push(
+        `${new Date().toISOString()} clone ${c.name} ${label || 'cli:'}${target} (${mode}) pid ${pid}${gits.length ? ` git ${gits.join(',')}` : ''}`,
+      );
     }
     return killed;
   };
 
   const noteFailure = (t: Tracked, code: number | null) => {
-    const first = (t.stderr.trim().split('\n').find((l) => l.trim()) ?? jsonMessage(t.stdout) ?? `(no output, exit ${code})`)
+    const first = (
+      t.stderr
+        .trim()
+        .split('\n')
+        .find((l) => l.trim()) ??
+      jsonMessage(t.stdout) ??
+      `(no output, exit ${code})`
+    )
       .replace(/\d{4}-\d\d-\d\dT[\d:.]+Z/g, '<time>')
       .replace(/\b\d{8}-\d{6}-[0-9a-f]{6}\b/g, '<op>')
       .replace(/pid \d+/g, 'pid N')
@@ -166,7 +199,10 @@ export async function runChaos(world: World, opts: ChaosOptions): Promise<ChaosR
     failures.set(key, (failures.get(key) ?? 0) + 1);
     // Invariant 14: a sync never checks state files out, so no device's index tracks one
     // and none refuses to sync because of it (src/core/tracked-state.ts).
-    if (/git tracks files in the state directory/.test(t.stderr + t.stdout)) violations.push(`state files: ${t.args.join(' ')} in ${t.clone} refused because its index tracks state files (a sync checked them out): ${first.slice(0, 300)}`);
+    if (/git tracks files in the state directory/.test(t.stderr + t.stdout))
+      violations.push(
+        `state files: ${t.args.join(' ')} in ${t.clone} refused because its index tracks state files (a sync checked them out): ${first.slice(0, 300)}`,
+      );
   };
 
   const startDaemon = async () => {
@@ -179,7 +215,7 @@ export async function runChaos(world: World, opts: ChaosOptions): Promise<ChaosR
     const quiet = () => world.quiescent(c);
     const roll = rng.next();
     if (concurrent || roll < 0.6) {
-      const action = roll < 0.3 || concurrent && roll < 0.5 ? 'create' : roll < 0.5 || concurrent && roll < 0.85 ? 'write' : 'delete';
+      const action = roll < 0.3 || (concurrent && roll < 0.5) ? 'create' : roll < 0.5 || (concurrent && roll < 0.85) ? 'write' : 'delete';
       ledger.ownEdit(c.repo, c.name, round, action, (n) => rng.int(0, n - 1), concurrent);
       if (concurrent) f.concurrent++;
     } else if (roll < 0.95) {
@@ -230,12 +266,20 @@ export async function runChaos(world: World, opts: ChaosOptions): Promise<ChaosR
         const mode = rng.pick(modesFor(target));
         const giveUp = Date.now() + 3000;
         actions.push(
-          killAtMoment(daemonClone, daemonPid, target, mode, () => Date.now() > giveUp || !isAlive(daemonPid), () => {
-            if (world.daemonPid(daemonClone) !== daemonPid) return false;
-            process.kill(daemonPid, 'SIGKILL');
-            f.daemon_kills++;
-            return true;
-          }, 'daemon:'),
+          killAtMoment(
+            daemonClone,
+            daemonPid,
+            target,
+            mode,
+            () => Date.now() > giveUp || !isAlive(daemonPid),
+            () => {
+              if (world.daemonPid(daemonClone) !== daemonPid) return false;
+              process.kill(daemonPid, 'SIGKILL');
+              f.daemon_kills++;
+              return true;
+            },
+            'daemon:',
+          ),
         );
       }
     }
@@ -261,7 +305,14 @@ export async function runChaos(world: World, opts: ChaosOptions): Promise<ChaosR
       const cmd: Command = roll < 0.45 ? 'request-sync' : roll < 0.8 ? 'sync-now' : 'process';
       const args: string[] =
         cmd === 'request-sync'
-          ? ['request-sync', rng.pick(TYPES), `chaos-${round}-${i}`, ...(rng.chance(0.3) ? [rng.pick(['critical', 'high', 'normal', 'low'])] : []), '--json', ...(rng.chance(0.2) ? ['--enqueue-only'] : rng.chance(0.2) ? ['--wait', '--timeout', '30'] : [])]
+          ? [
+              'request-sync',
+              rng.pick(TYPES),
+              `chaos-${round}-${i}`,
+              ...(rng.chance(0.3) ? [rng.pick(['critical', 'high', 'normal', 'low'])] : []),
+              '--json',
+              ...(rng.chance(0.2) ? ['--enqueue-only'] : rng.chance(0.2) ? ['--wait', '--timeout', '30'] : []),
+            ]
           : cmd === 'sync-now'
             ? ['sync-now', '--json']
             : ['process', '--json'];
@@ -287,12 +338,20 @@ export async function runChaos(world: World, opts: ChaosOptions): Promise<ChaosR
           if (killAtStep !== null && t.child.pid) {
             const pid = t.child.pid;
             const exited = () => t.child.exitCode !== null || t.child.signalCode !== null;
-            void killAtMoment(c, pid, killAtStep, killMode, exited, () => {
-              if (exited()) return false;
-              t.child.kill('SIGKILL');
-              f.cli_kills++;
-              return true;
-            }, '');
+            void killAtMoment(
+              c,
+              pid,
+              killAtStep,
+              killMode,
+              exited,
+              () => {
+                if (exited()) return false;
+                t.child.kill('SIGKILL');
+                f.cli_kills++;
+                return true;
+              },
+              '',
+            );
           }
           const deadline = setTimeout(() => {
             violations.push(`hung: ${args.join(' ')} in ${c.name} ran for more than 90 s (round ${round}); killed`);
@@ -304,7 +363,8 @@ export async function runChaos(world: World, opts: ChaosOptions): Promise<ChaosR
           exits[key] = (exits[key] ?? 0) + 1;
           if (signal) return;
           if (code !== 0) noteFailure(t, code);
-          if (code !== 0 && code !== 1 && code !== 4) violations.push(`unexpected exit ${code} of ${args.join(' ')} in ${c.name} (round ${round}): ${t.stderr.trim().slice(0, 400)}`);
+          if (code !== 0 && code !== 1 && code !== 4)
+            violations.push(`unexpected exit ${code} of ${args.join(' ')} in ${c.name} (round ${round}): ${t.stderr.trim().slice(0, 400)}`);
           if (cmd === 'request-sync' && code === 0) {
             try {
               accepted.push({ clone: c, id: (JSON.parse(t.stdout.trim().split('\n').pop() ?? '{}') as { id: string }).id });
@@ -332,7 +392,9 @@ export async function runChaos(world: World, opts: ChaosOptions): Promise<ChaosR
 
     await Promise.all(actions);
     tips.push(revParse(world.sb.env, world.sb.remote, 'main')!);
-    log(`round ${round}/${opts.rounds}: ${procs.length} procs, daemon ${world.daemonPid(daemonClone) ? 'up' : 'down'}, remote ${world.gitDaemon.running ? 'up' : 'down'}, edits ${ledger.accepted}, ${Date.now() - roundStart} ms`);
+    log(
+      `round ${round}/${opts.rounds}: ${procs.length} procs, daemon ${world.daemonPid(daemonClone) ? 'up' : 'down'}, remote ${world.gitDaemon.running ? 'up' : 'down'}, edits ${ledger.accepted}, ${Date.now() - roundStart} ms`,
+    );
   }
 
   // ---- settle: restart everything, sync until quiet ------------------------------------
@@ -355,9 +417,17 @@ export async function runChaos(world: World, opts: ChaosOptions): Promise<ChaosR
   };
   violations.push(...(await guard('convergence', () => checkConvergence(world, remoteMain), [])));
   const files = await guard('final tree', () => finalTree(world, remoteMain), new Map<string, string>());
-  const edits = await guard('edits', () => ledgerCheck(world, ledger, files, remoteMain), { violations: [], required: -1, lost: -1, deletesUndone: -1, notes: [], inCopies: -1 });
+  const edits = await guard('edits', () => ledgerCheck(world, ledger, files, remoteMain), {
+    violations: [],
+    required: -1,
+    lost: -1,
+    deletesUndone: -1,
+    notes: [],
+    inCopies: -1,
+  });
   violations.push(...edits.violations);
-  if (ledger.skippedMarkers > 0) violations.push(`markers: the user found a conflict marker in a shared file ${ledger.skippedMarkers} time(s) (and skipped the edit)`);
+  if (ledger.skippedMarkers > 0)
+    violations.push(`markers: the user found a conflict marker in a shared file ${ledger.skippedMarkers} time(s) (and skipped the edit)`);
   violations.push(...(await guard('engine git', () => checkEngineGit(world), [])));
   violations.push(...(await guard('trust', () => trust.check(), [])));
   const markers = await guard('markers', () => checkNoMarkers(world), { violations: [], notes: [] });
@@ -456,5 +526,9 @@ function jsonMessage(stdout: string): string | null {
 export function publishFigures(report: ChaosReport, env: NodeJS.ProcessEnv = process.env): void {
   const line = `CHAOS_FIGURES ${JSON.stringify(report.figures)}\n`;
   process.stdout.write(line);
-  if (env.CHAOS_FIGURES_FILE) writeFileSync(env.CHAOS_FIGURES_FILE, JSON.stringify({ ...report.figures, failures: report.failures, notes: report.notes, violation_list: report.violations }, null, 2) + '\n');
+  if (env.CHAOS_FIGURES_FILE)
+    writeFileSync(
+      env.CHAOS_FIGURES_FILE,
+      JSON.stringify({ ...report.figures, failures: report.failures, notes: report.notes, violation_list: report.violations }, null, 2) + '\n',
+    );
 }

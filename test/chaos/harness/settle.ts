@@ -37,10 +37,11 @@ export async function settle(world: World, daemonClone: Clone, startDaemon: () =
       if (r.code !== 0) {
         errors.push(`${name}: exit ${r.code}: ${(r.stderr.trim() || r.stdout.trim()).slice(0, 300)}`);
         // The breaker may still be open from an outage: wait for its half-open try.
-        await waitFor(
-          async () => (JSON.parse((await world.cli(c, ['status', '--json'])).stdout) as { breaker: { state: string } }).breaker.state !== 'open',
-          { timeoutMs: BREAKER.cooldown_s * 1000 + 10_000, intervalMs: 200, what: `the breaker of ${name} to leave "open"` },
-        ).catch(() => {});
+        await waitFor(async () => (JSON.parse((await world.cli(c, ['status', '--json'])).stdout) as { breaker: { state: string } }).breaker.state !== 'open', {
+          timeoutMs: BREAKER.cooldown_s * 1000 + 10_000,
+          intervalMs: 200,
+          what: `the breaker of ${name} to leave "open"`,
+        }).catch(() => {});
         r = await world.cli(c, ['sync-now', '--json']);
         changed = true;
         if (r.code !== 0) errors.push(`${name}: retry exit ${r.code}: ${(r.stderr.trim() || r.stdout.trim()).slice(0, 300)}`);

@@ -70,9 +70,26 @@ export class TrustEvents {
       git('reset', '-q', '--hard', 'origin/main');
       const state = join(this.rogue, STATE_REL);
       mkdirSync(join(state, 'hooks'), { recursive: true });
-      writeFileSync(join(state, 'config.json'), JSON.stringify({ device_name: 'ROGUE', user_conflict_policy: 'manual', max_syncs_per_hour: 1, rate_limiting_enabled: true, note: `rogue push ${n} in round ${round}` }, null, 2) + '\n');
+      writeFileSync(
+        join(state, 'config.json'),
+        JSON.stringify(
+          {
+            device_name: 'ROGUE',
+            user_conflict_policy: 'manual',
+            max_syncs_per_hour: 1,
+            rate_limiting_enabled: true,
+            note: `rogue push ${n} in round ${round}`,
+          },
+          null,
+          2,
+        ) + '\n',
+      );
       writeFileSync(join(state, 'hooks', 'post-merge.sh'), `#!/bin/sh\n# rogue push ${n}\n: > '${this.pwned}'\n`);
-      writeFileSync(join(state, 'lock-owner.json'), JSON.stringify({ caller: ROGUE_CALLER, pid: 1, start_time: 1, boot_id: 'rogue', host: 'rogue-host', op: 'rogue', since: new Date().toISOString() }) + '\n');
+      writeFileSync(
+        join(state, 'lock-owner.json'),
+        JSON.stringify({ caller: ROGUE_CALLER, pid: 1, start_time: 1, boot_id: 'rogue', host: 'rogue-host', op: 'rogue', since: new Date().toISOString() }) +
+          '\n',
+      );
       git('add', '-f', `${STATE_REL}/config.json`, `${STATE_REL}/hooks/post-merge.sh`, `${STATE_REL}/lock-owner.json`);
       if (git('commit', '-q', '-m', `rogue device: state files (${n})`).code !== 0) return;
       if (git('push', '-q', 'origin', 'HEAD:refs/heads/main').code === 0) {
@@ -123,7 +140,10 @@ export class TrustEvents {
         } catch {
           got = null;
         }
-        if (!got || !want || !got.equals(want)) this.once(`state files: clone ${c.name}'s ${STATE_REL}/${rel} changed during the run (now ${got ? JSON.stringify(got.toString('utf8').slice(0, 120)) : 'missing'})`);
+        if (!got || !want || !got.equals(want))
+          this.once(
+            `state files: clone ${c.name}'s ${STATE_REL}/${rel} changed during the run (now ${got ? JSON.stringify(got.toString('utf8').slice(0, 120)) : 'missing'})`,
+          );
       }
       try {
         const owner = readFileSync(join(c.state, 'lock-owner.json'), 'utf8');
@@ -132,7 +152,7 @@ export class TrustEvents {
         /* no owner now */
       }
     }
-    if (existsSync(this.pwned)) this.once('state files: the rogue device\'s hooks/post-merge.sh ran on a device');
+    if (existsSync(this.pwned)) this.once("state files: the rogue device's hooks/post-merge.sh ran on a device");
   }
 
   private once(v: string): void {
