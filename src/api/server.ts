@@ -45,6 +45,8 @@ export async function startTcpApi(o: {
   logger: Logger;
   staticHandler?: StaticHandler;
   host?: string;
+  /** Told when the listener goes up or down (the daemon records it in daemon-state.json). */
+  onState?: () => void;
 }): Promise<TcpApi> {
   const host = o.host ?? '127.0.0.1';
   let port = o.port;
@@ -80,6 +82,7 @@ export async function startTcpApi(o: {
             `HTTP API down: ${why}; the control socket and every sync go on; trying again every ${RETRY_MS / 1000} s`,
           );
         state = { enabled: true, listening: false, url: null, port: o.port, error: why };
+        o.onState?.();
         if (!closed) {
           retry = setTimeout(() => void listen(), RETRY_MS);
           retry.unref();
@@ -93,6 +96,7 @@ export async function startTcpApi(o: {
         port = typeof addr === 'object' && addr ? addr.port : o.port;
         state = { enabled: true, listening: true, url: `http://${host}:${port}`, port, error: null };
         o.logger.info({ url: state.url }, 'HTTP API listening');
+        o.onState?.();
         resolve();
       });
     });
@@ -120,6 +124,7 @@ export async function openTcpApi(o: {
   router: Router;
   logger: Logger;
   staticHandler?: StaticHandler;
+  onState?: () => void;
 }): Promise<TcpApi> {
   if (!o.api.enabled) return disabledApi();
   let token: string;
@@ -133,5 +138,6 @@ export async function openTcpApi(o: {
     o.logger.error({ file: o.tokenFile }, `HTTP API down: ${error}`);
     return { state: () => ({ enabled: true, listening: false, url: null, port: o.api.port, error }), close: async () => {} };
   }
-  return startTcpApi({ port: o.api.port, token, router: o.router, logger: o.logger, ...(o.staticHandler ? { staticHandler: o.staticHandler } : {}) });
+  const { api, tokenFile: _file, ...rest } = o;
+  return startTcpApi({ ...rest, port: api.port, token });
 }

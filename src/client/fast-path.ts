@@ -162,6 +162,7 @@ function parse(argv: string[]): Parsed | null {
     else if (a === '--reason' && cmd === 'sync-now' && argv[i + 1] !== undefined) p.reason = argv[++i];
     else if (a === '--resolve' && cmd === 'conflicts' && p.resolve === undefined && argv[i + 1] !== undefined && !argv[i + 1]!.startsWith('-'))
       p.resolve = argv[++i];
+    else if (a.startsWith('--resolve=') && cmd === 'conflicts' && p.resolve === undefined) p.resolve = a.slice('--resolve='.length);
     else if (a.startsWith('-'))
       return null; // --help, --enqueue-only, -- and the like: the CLI's job
     else if (cmd === 'request-sync') p.positionals.push(a);

@@ -15,7 +15,6 @@ import { existsSync, watch as fsWatch, promises as fs, type FSWatcher } from 'no
 import { basename, join } from 'node:path';
 import { defaultConfig, loadConfig, type Config } from '../core/config.js';
 import { ExitCode } from '../core/errors.js';
-import { readResult, type RequestOutcome } from '../core/results.js';
 import { resolveWorkspace, type Workspace } from '../core/workspace.js';
 import type { Logger } from '../log.js';
 import { readRegistry, type RegistryEntry } from '../user/registry.js';
@@ -25,6 +24,7 @@ import type { Route } from '../api/router.js';
 import { createApiRouter, openTcpApi, type StaticHandler, type TcpApi } from '../api/server.js';
 import type { ServedWorkspace, WorkspaceView } from '../api/types.js';
 import { createEventBus, type EventBus } from './events.js';
+import { createRequestWaiters } from './request-waiters.js';
 import { closeControlSocket, listenControlSocket } from './control-socket.js';
 import { createDaemonLogger } from './daemon-logger.js';
 import type { DaemonHandle, Slots } from './daemon.js';
@@ -35,7 +35,6 @@ import { runWorkspaceUnit } from './workspace-unit.js';
 const RETRY_MS = 30_000;
 const REGISTRY_CHECK_MS = 5_000;
 const TAKEOVER_TIMEOUT_MS = 60_000;
-const RESULT_POLL_MS = 250;
 
 interface Unit extends ServedWorkspace {
   entry: RegistryEntry;
@@ -137,7 +136,7 @@ export async function runUserDaemon(o: UserDaemonOptions): Promise<void> {
   function makeUnit(entry: RegistryEntry): Unit {
     let live: { ws: Workspace; config: Config } | null = null;
     const handle: DaemonHandle = {};
-    const waiters = new Map<string, Set<{ resolve: (o: RequestOutcome) => void; onStep: (s: string, op: string) => void }>>();
+    const waiters = createRequestWaiters(() => live?.ws.paths.results ?? null);
     const unit: Unit = {
       entry,
       abort: new AbortController(),
@@ -147,34 +146,7 @@ export async function runUserDaemon(o: UserDaemonOptions): Promise<void> {
       view: () => ({ ...unit.state }),
       live: () => live,
       poke: () => handle.poke?.(),
-      wait(id, onStep, waitSignal) {
-        return new Promise<RequestOutcome>((resolve, reject) => {
-          const w = { resolve: (out: RequestOutcome) => finish(() => resolve(out)), onStep };
-          const set = waiters.get(id) ?? new Set();
-          waiters.set(id, set);
-          set.add(w);
-          // The request may be served by another process (a CLI holding the lock).
-          const poll = setInterval(() => {
-            if (!live) return;
-            void readResult(live.ws.paths.results, id).then(
-              (r) => r && r.status !== 'deferred' && w.resolve(r),
-              () => {},
-            );
-          }, RESULT_POLL_MS);
-          const onAbort = () => finish(() => reject(waitSignal.reason ?? new Error('aborted')));
-          waitSignal.addEventListener('abort', onAbort, { once: true });
-          let finished = false;
-          function finish(then: () => void) {
-            if (finished) return;
-            finished = true;
-            clearInterval(poll);
-            waitSignal.removeEventListener('abort', onAbort);
-            set.delete(w);
-            if (set.size === 0) waiters.delete(id);
-            then();
-          }
-        });
-      },
+      wait: (id, onStep, waitSignal) => waiters.wait(id, onStep, waitSignal),
     };
     const setState = (status: WorkspaceView['status'], error: string | null) => {
       unit.state = { ...unit.state, status, error, since: new Date().toISOString() };
@@ -203,11 +175,11 @@ export async function runUserDaemon(o: UserDaemonOptions): Promise<void> {
           },
           onStep: (step, op) => {
             observer.step(step, op);
-            for (const set of waiters.values()) for (const w of set) w.onStep(step, op);
+            waiters.step(step, op);
           },
           onReport: (report) => {
             observer.report(report);
-            for (const [id, out] of report.outcomes) if (out.status !== 'deferred') for (const w of waiters.get(id) ?? []) w.resolve(out);
+            waiters.outcomes(report.outcomes);
           },
         });
         live = null;
@@ -274,6 +246,7 @@ export async function runUserDaemon(o: UserDaemonOptions): Promise<void> {
     router,
     logger: log,
     ...(o.staticHandler ? { staticHandler: o.staticHandler } : {}),
+    onState: () => void saveState(),
   });
   await syncRegistry();
   let regWatch: FSWatcher | null = null;

@@ -2,7 +2,7 @@
  * Checks real answers against the daemon's own OpenAPI document (fetched from it), so a
  * route that drifts from its description fails a test.
  */
-import Ajv2020 from 'ajv/dist/2020.js';
+import { Ajv2020 } from 'ajv/dist/2020.js';
 import { expect } from 'vitest';
 import type { Answer } from './harness.js';
 
