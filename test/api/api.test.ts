@@ -12,7 +12,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { waitFor } from '../helpers/cli.js';
 import { daemonPids, tryKill } from '../helpers/daemon-procs.js';
 import type { Sandbox } from '../helpers/git-fixture.js';
-import { device, http, sse, STATE, startDaemon, workspace } from './harness.js';
+import { device, http, type Json, sse, STATE, startDaemon, workspace } from './harness.js';
 import { openapiChecker } from './openapi-check.js';
 
 const sandboxes: Sandbox[] = [];
@@ -130,7 +130,7 @@ describe('HTTP API', () => {
     // ---- history ------------------------------------------------------------------------
     const hist = await http(tcp, 'GET', `${W}/${idA}/history?limit=5`, { token });
     api.check(`${W}/{id}/history`, 'GET', hist);
-    const rec = (hist.json.history as any[]).find((h) => h.op === op);
+    const rec = (hist.json.history as Json[]).find((h) => h.op === op);
     expect(rec).toMatchObject({ type: 'manual', result: 'ok', callers: ['api'], files_changed: ['one.txt'], files_changed_count: 1 });
     expect(rec.steps.map((s: { step: string }) => s.step).slice(0, 2)).toEqual(['preflight', 'commit']);
     for (const s of rec.steps) expect(s.duration_ms).toBeGreaterThanOrEqual(0);

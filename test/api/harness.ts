@@ -72,11 +72,14 @@ export async function startDaemon(d: Device, repo: string): Promise<number> {
   return pid;
 }
 
+/** What JSON.parse gives: the tests read answers field by field. */
+export type Json = ReturnType<typeof JSON.parse>;
+
 export interface Answer {
   status: number;
   headers: IncomingHttpHeaders;
   text: string;
-  json: any;
+  json: Json;
 }
 
 export function http(
@@ -118,7 +121,7 @@ export function http(
 export interface SseEvent {
   id: number;
   event: string;
-  data: any;
+  data: Json;
 }
 
 /** An SSE client: events as they arrive, `until` waits for a condition on them, `close` hangs up. */

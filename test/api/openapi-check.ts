@@ -4,9 +4,9 @@
  */
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import { expect } from 'vitest';
-import type { Answer } from './harness.js';
+import type { Answer, Json } from './harness.js';
 
-export function openapiChecker(doc: any) {
+export function openapiChecker(doc: Json) {
   const ajv = new Ajv2020({ strict: false, allErrors: true });
   const cache = new Map<string, ReturnType<typeof ajv.compile>>();
   let checked = 0;
