@@ -128,6 +128,34 @@ export async function run() {
     }
     const id = JSON.parse((await get(port, token, '/api/v1/workspaces', false)).body).workspaces[0].id;
 
+    // Fan-out: 20 streams open while SYNCS syncs run.
+    for (let i = 0; i < STREAMS; i++) streams.push(stream(port, token));
+    await sleep(500);
+    const ops = [];
+    for (let i = 0; i < SYNCS; i++) {
+      writeFileSync(join(on.clone, `bench-${i}.txt`), `${i}\n`);
+      const r = await post(port, token, `/api/v1/workspaces/${id}/sync?wait=1`, { type: 'manual', caller: 'bench' });
+      check(r.result === 'ok', `sync: ${JSON.stringify(r)}`);
+      ops.push(r.op);
+    }
+    await sleep(1000);
+    const ids = (s) => s.got.filter((e) => e.data?.op && ops.includes(e.data.op)).map((e) => e.id);
+    const expected = ids(streams[0]);
+    const complete =
+      streams.every((s) => JSON.stringify(ids(s)) === JSON.stringify(expected)) &&
+      streams.every((s) => s.got.filter((e) => e.type === 'sync.finished').length >= SYNCS);
+    const lags = streams.flatMap((s) => s.got.filter((e) => e.data?.op && ops.includes(e.data.op)).map((e) => e.at - Date.parse(e.time)));
+
+    // RSS with the dashboard open (the streams) against the daemon with the API off,
+    // after the same syncs (through its socket), before the latency load below.
+    for (let i = 0; i < SYNCS; i++) {
+      writeFileSync(join(off.clone, `bench-${i}.txt`), `${i}\n`);
+      check((await timed(process.execPath, [BIN, 'sync-now'], { cwd: off.clone, env: off.env })).code === 0, 'sync-now (api off)');
+    }
+    await sleep(2000);
+    const rssOn = rssMb(on.pid);
+    const rssOff = rssMb(off.pid);
+
     // Latency: 50 clients, each with its own keep-alive connection, back to back.
     const load = async (path) => {
       const lat = [];
@@ -148,33 +176,6 @@ export async function run() {
     const base = await load('/api/v1/workspaces');
     const lat = await load(`/api/v1/workspaces/${id}/status`);
 
-    // Fan-out: 20 streams open while SYNCS syncs run.
-    for (let i = 0; i < STREAMS; i++) streams.push(stream(port, token));
-    await sleep(500);
-    const ops = [];
-    for (let i = 0; i < SYNCS; i++) {
-      writeFileSync(join(on.clone, `bench-${i}.txt`), `${i}\n`);
-      const r = await post(port, token, `/api/v1/workspaces/${id}/sync?wait=1`, { type: 'manual', caller: 'bench' });
-      check(r.result === 'ok', `sync: ${JSON.stringify(r)}`);
-      ops.push(r.op);
-    }
-    await sleep(1000);
-    const ids = (s) => s.got.filter((e) => e.data?.op && ops.includes(e.data.op)).map((e) => e.id);
-    const expected = ids(streams[0]);
-    const complete =
-      streams.every((s) => JSON.stringify(ids(s)) === JSON.stringify(expected)) &&
-      streams.every((s) => s.got.filter((e) => e.type === 'sync.finished').length >= SYNCS);
-    const lags = streams.flatMap((s) => s.got.filter((e) => e.data?.op && ops.includes(e.data.op)).map((e) => e.at - Date.parse(e.time)));
-
-    // RSS: the API daemon after all that with the streams still open, against the daemon
-    // with the API off after the same syncs through its socket.
-    for (let i = 0; i < SYNCS; i++) {
-      writeFileSync(join(off.clone, `bench-${i}.txt`), `${i}\n`);
-      check((await timed(process.execPath, [BIN, 'sync-now'], { cwd: off.clone, env: off.env })).code === 0, 'sync-now (api off)');
-    }
-    await sleep(2000);
-    const rssOn = rssMb(on.pid);
-    const rssOff = rssMb(off.pid);
     const p50 = pct(lat, 50);
     const p99 = pct(lat, 99);
     const lag50 = pct(lags, 50);
