@@ -260,7 +260,7 @@ async function runBatch(
 ): Promise<Covered | null> {
   const opId = newOpId((opts.clock ?? Date.now)());
   const log = opts.logger.child({ op: opId, type });
-  const history = historyRecorder(opts.ws, opts.ws.git.withOp(opId, { logger: log }), opts.clock ?? Date.now);
+  const history = historyRecorder(opts.ws, opts.clock ?? Date.now);
   await lock.setOp(opId);
   const me = selfIdentity();
   // Not fsynced: until `mark` (durable) records a rebase or merge, a crash leaves
@@ -361,18 +361,7 @@ async function runBatch(
     refused,
     error: err,
   });
-  await history.finish(
-    {
-      op: opId,
-      type,
-      priority,
-      callers: [...new Set(batch.map((e) => e.request.caller))],
-      requests: batch.length,
-      result: refused ? 'refused' : result,
-      message,
-    },
-    log,
-  );
+  await history.finish({ op: opId, type, priority, batch, result: refused ? 'refused' : result, message }, log);
   if (unfinished) {
     log.error({ moving: unfinished.moving }, 'the sync left an unfinished move of the branch and index; it is completed before the next sync');
     await store.update((s) => {
