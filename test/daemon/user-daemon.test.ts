@@ -113,6 +113,15 @@ describe('user daemon: one process, many workspaces', () => {
     }
     const st = JSON.parse((await d.cli(a, ['status', '--json'])).stdout);
     expect(st.daemon).toMatchObject({ running: true, pid });
+    // The user daemon's own log, from outside any work tree: which work trees it serves.
+    const ulog = await d.cli(d.sb.dir, ['daemon', 'logs', '--user', '--json', '-n', '200']);
+    expect(ulog.code, ulog.stderr).toBe(0);
+    const served = ulog.stdout
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as { msg: string; root?: string })
+      .filter((l) => l.msg === 'serving workspace');
+    expect(served.map((l) => l.root).sort()).toEqual([a, b, c].sort());
 
     // c's remote hangs (accepts, never answers): c's sync holds one of the two slots,
     // a and b still sync at once.
