@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { breakerView, effectiveState, recordNetworkFailure, recordSuccess } from '../core/breaker.js';
 import { appendConflict, type ConflictRecord } from '../core/conflict-log.js';
 import { BreakerOpenError, ConflictError, RemoteUnavailableError, RepoBusyError, SyncFailedError } from '../core/errors.js';
-import { removeDeadGitLocks } from '../core/lock.js';
+import { removeDeadGitLocks } from '../core/git-lock-files.js';
 import { existsNoFollow } from '../core/exists-no-follow.js';
 import { retryPolicy, withRetry, type RetryPolicy } from '../core/retry.js';
 import type { Config, SyncType } from '../core/config.js';
