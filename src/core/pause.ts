@@ -19,6 +19,14 @@ export async function pauseForConflicts(store: StateStore, left: { paths: string
   });
 }
 
+/** `conflicts --merge` wrote markers into `path` for the user to edit: no sync may spread them until it is resolved. */
+export async function pauseForGuidedMerge(store: StateStore, path: string, at: number): Promise<void> {
+  const since = new Date(at).toISOString();
+  await store.update((s) => {
+    s.paused = { reason: `${GUIDED_MERGE_REASON}: ${path} (conflicts --merge)`, since, paths: [path], op: null };
+  });
+}
+
 /** Only a manual sync runs while paused: it is how the user pushes what they merged by hand. */
 export function pauseBlocks(paused: PauseState | null, type: SyncType): paused is PauseState {
   return !!paused && type !== 'manual';
