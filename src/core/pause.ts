@@ -9,7 +9,7 @@ import type { SyncType } from './config.js';
 import { conflictsCommand, GUIDED_MERGE_REASON, isGuidedMerge } from './guided-merge.js';
 import type { CoordinatorState, PauseState, StateStore } from './state.js';
 
-export const MANUAL_CONFLICT_REASON = 'conflict left for manual resolution';
+const MANUAL_CONFLICT_REASON = 'conflict left for manual resolution';
 
 /** A sync left conflicts for the user: automatic syncs wait until they are merged. */
 export async function pauseForConflicts(store: StateStore, left: { paths: string[]; op: string; at: number }): Promise<void> {
