@@ -6,11 +6,17 @@
  * given and reports how the sync ended; the breaker's state machine is breaker.ts.
  */
 import type { Logger } from '../log.js';
-import type { RemoteAccess } from '../git/sync-context.js';
 import { breakerView, effectiveState, recordNetworkFailure, recordSuccess } from './breaker.js';
 import type { Config } from './config.js';
 import { RemoteUnavailableError } from './errors.js';
 import type { CoordinatorState, StateStore } from './state.js';
+
+/**
+ * What the remote's circuit breaker allows a sync (invariant 7): `normal`
+ * retries, one `single-try` without retries (half-open), or `skip` the remote: commit
+ * locally, then stop with BreakerOpenError saying why and until when.
+ */
+export type RemoteAccess = { kind: 'normal' } | { kind: 'single-try' } | { kind: 'skip'; until: string | null; reason: string };
 
 export function remoteAccess(state: CoordinatorState, config: Config, now: number): RemoteAccess {
   const breaker = state.breakers[config.remote];

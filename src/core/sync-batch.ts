@@ -6,8 +6,8 @@
  * the batch. Every sync that runs ends in `endSync`, once.
  */
 import { runPipeline } from '../git/pipeline.js';
-import { deviceName, type RemoteAccess, type SyncOutcome } from '../git/sync-context.js';
-import { recordRemoteOutcome, remoteAccess } from './breaker-policy.js';
+import { deviceName, type SyncOutcome } from '../git/sync-context.js';
+import { type RemoteAccess, recordRemoteOutcome, remoteAccess } from './breaker-policy.js';
 import type { Priority, SyncType } from './config.js';
 import { type Covered, type Drain, nowOf } from './drain-types.js';
 import { ConflictError, CoordinatorError, ExitCode, RepoBusyError, SyncFailedError } from './errors.js';

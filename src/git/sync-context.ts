@@ -3,6 +3,7 @@
  * builds the context and decides policy from the outcome; the pipeline only runs git.
  */
 import { hostname } from 'node:os';
+import type { RemoteAccess } from '../core/breaker-policy.js';
 import type { ConflictRecord } from '../core/conflict-log.js';
 import type { Config, SyncType } from '../core/config.js';
 import type { MovingMarker, StateStore } from '../core/state.js';
@@ -12,13 +13,6 @@ import type { Git } from './git.js';
 import type { IndexSnapshot } from './index-file.js';
 import type { LocalCommit } from './local-commit.js';
 import type { StatusEntry } from './status.js';
-
-/**
- * Set by the coordinator from the remote's circuit breaker (invariant 7): `normal`
- * retries, one `single-try` without retries (half-open), or `skip` the remote: commit
- * locally, then stop with BreakerOpenError saying why and until when.
- */
-export type RemoteAccess = { kind: 'normal' } | { kind: 'single-try' } | { kind: 'skip'; until: string | null; reason: string };
 
 export type StepName = 'preflight' | 'commit' | 'fetch' | 'integrate' | 'resolve' | 'push' | 'verify';
 
