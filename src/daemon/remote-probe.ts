@@ -35,8 +35,8 @@ export function createActivity(clock: Clock): Activity {
 }
 
 export interface RemoteProbe {
-  /** One probe if the workspace is active and nothing is pending; false when it cannot run now. */
-  maybeProbe(t: number, pending: QueueEntry[]): boolean;
+  /** One probe if the workspace is active, nothing is pending, syncs are not paused and no probe runs. */
+  maybeProbe(t: number, pending: QueueEntry[]): void;
   /** Abort a probe in flight (shutdown). */
   close(): void;
 }
@@ -63,9 +63,9 @@ export function createRemoteProbe(o: {
   let probing = false;
   return {
     maybeProbe(t, pending) {
-      if (probing || o.state.paused_reason) return false;
-      if (t - o.activity.last() > activeMs) return true; // idle: the pull_interval_s pull covers it
-      if (pending.length > 0) return true; // the next sync fetches anyway
+      if (probing || o.state.paused_reason) return;
+      if (t - o.activity.last() > activeMs) return; // idle: the pull_interval_s pull covers it
+      if (pending.length > 0) return; // the next sync fetches anyway
       probing = true;
       void o
         .probe(o.ws, o.config, probeSignal)
@@ -83,7 +83,6 @@ export function createRemoteProbe(o: {
         .finally(() => {
           probing = false;
         });
-      return true;
     },
     close: () => abort.abort(),
   };

@@ -41,8 +41,8 @@ export interface CycleParts {
   readPending(): Promise<QueueEntry[]>;
   pull(pending: QueueEntry[]): Promise<void>;
   reconcile(pending: QueueEntry[]): Promise<void>;
-  /** Starts a probe if it should (not awaited). False when it cannot now (one still runs, syncs paused): the deadline stays. */
-  probe(t: number, pending: QueueEntry[]): boolean;
+  /** Called every probe interval; starts a probe if it should (not awaited). */
+  probe(t: number, pending: QueueEntry[]): void;
   process: QueueProcessing;
   /** After every cycle; `completed` is false when a part threw. */
   endCycle(completed: boolean): Promise<void>;
@@ -100,7 +100,12 @@ export function createScheduler(o: { clock: Clock; signal: AbortSignal; interval
         } else if (tick) {
           await parts.reconcile(pending);
         }
-        if (pullMs > 0 && t >= nextProbe && parts.probe(t, pending)) nextProbe = t + probeMs;
+        if (pullMs > 0 && t >= nextProbe) {
+          // Advanced even when no probe starts (one still runs, syncs paused): a deadline
+          // left in the past would make every sleep zero, a busy loop.
+          nextProbe = t + probeMs;
+          parts.probe(t, pending);
+        }
         if (wake.take() || woken || tick || parts.process.forced() || t >= parts.process.retryAt()) await parts.process.run();
         completed = true;
       } catch (e) {
