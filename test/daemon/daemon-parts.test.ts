@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { waitFor } from '../helpers/cli.js';
+import { FakeClock } from '../helpers/fake-clock.js';
 import { makeSandbox, type Sandbox } from '../helpers/git-fixture.js';
 import { defaultConfig, type Config } from '../../src/core/config.js';
 import { DAEMON_NODE_FLAGS } from '../../src/daemon/control.js';
@@ -266,6 +267,60 @@ describe('daemon loop (in-process)', () => {
 
       ctl.abort(new Error('test over'));
       expect(await run).toEqual({ exitCode: 0, reason: 'signal' });
+      expect(existsSync(ws.paths.daemonPid)).toBe(false);
+    } finally {
+      process.env.HOME = saved.HOME;
+      if (saved.GIT_CONFIG_NOSYSTEM === undefined) delete process.env.GIT_CONFIG_NOSYSTEM;
+      else process.env.GIT_CONFIG_NOSYSTEM = saved.GIT_CONFIG_NOSYSTEM;
+    }
+  });
+
+  it('on a fake clock: a request file wakes it after the 15 ms debounce, the 30 s tick runs a cycle, and shutdown leaves no timer', async () => {
+    sb = makeSandbox('sc-daemon-parts-');
+    const repo = sb.clone('a');
+    const saved = { HOME: process.env.HOME, GIT_CONFIG_NOSYSTEM: process.env.GIT_CONFIG_NOSYSTEM };
+    process.env.HOME = sb.home;
+    process.env.GIT_CONFIG_NOSYSTEM = '1';
+    try {
+      const ws = await resolveWorkspace(repo);
+      await ensureStateDir(ws);
+      const config: Config = { ...defaultConfig(), process_interval_s: 30, pull_interval_s: 0, watch: { enabled: false, ignore: [] } };
+      const claim = await claimPidFile(ws.paths.daemonPid);
+      if (!claim.acquired) throw new Error('pid file');
+      const start = Date.now();
+      const clock = new FakeClock(start);
+      const ctl = new AbortController();
+      const run = runDaemon({ ws, config, logger: silentLogger, signal: ctl.signal, pidContent: claim.content, clock });
+      const stateFile = join(ws.paths.dir, 'daemon-state.json');
+      const cycleAt = async () => (await readDaemonState(stateFile))?.last_cycle_at ?? null;
+      await waitFor(async () => (await cycleAt()) === new Date(start).toISOString(), { what: 'the first cycle' });
+      await waitFor(() => clock.pending() === 1, { what: 'the sleep until the next tick' });
+      expect(clock.nextAt()).toBe(start + 30_000);
+
+      writeFileSync(join(repo, 'woken.txt'), 'x\n');
+      await enqueue(ws.paths.queue, {
+        id: newRequestId(),
+        type: 'smart',
+        caller: 'fake-clock-test',
+        priority: 'normal',
+        reason: '',
+        created_at: new Date().toISOString(),
+        pid: process.pid,
+      });
+      // The queue watch saw the file: a debounce timer beside the sleep; nothing is served before it fires.
+      await waitFor(() => clock.pending() === 2, { what: 'the debounce timer' });
+      expect(await countQueue(ws.paths.queue)).toBe(1);
+      await clock.advance(15);
+      await waitFor(() => spawnSync('git', ['cat-file', '-e', 'main:woken.txt'], { cwd: sb!.remote }).status === 0, { what: 'the woken sync' });
+      await waitFor(async () => (await cycleAt()) === new Date(start + 15).toISOString(), { what: 'the woken cycle recorded' });
+
+      await clock.advanceTo(start + 30_000);
+      await waitFor(async () => (await cycleAt()) === new Date(start + 30_000).toISOString(), { what: 'the tick at 30 s' });
+      await waitFor(() => clock.nextAt() === start + 60_000, { what: 'the sleep until 60 s' });
+
+      ctl.abort(new Error('test over'));
+      expect(await run).toEqual({ exitCode: 0, reason: 'signal' });
+      expect(clock.pending()).toBe(0);
       expect(existsSync(ws.paths.daemonPid)).toBe(false);
     } finally {
       process.env.HOME = saved.HOME;
