@@ -22,8 +22,7 @@
  * release the lock, close the watcher, remove the pid file, log. The caller then closes
  * the logger and exits.
  */
-import type { QueueEntry } from '../core/queue.js';
-import { readQueue } from '../core/queue.js';
+import { type QueueEntry, readQueue } from '../core/queue.js';
 import { systemClock } from './clock.js';
 import { createConfigReload } from './config-reload.js';
 import { createDaemonHealth } from './daemon-health.js';
