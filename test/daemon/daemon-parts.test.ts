@@ -1,7 +1,8 @@
 /**
  * The daemon's parts in-process: the pid file claim, coordinator.log rotation, log
  * tailing and following across a rotation, the transport-failure fallback, service
- * files, and the low-disk pause of the loop (with an injected statfs).
+ * files, the low-disk pause of the loop (with an injected statfs), the whole loop on a
+ * fake clock, and reconcile against a real work tree.
  */
 import { spawnSync } from 'node:child_process';
 import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
