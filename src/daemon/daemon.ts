@@ -22,6 +22,7 @@
  * release the lock, close the watcher, remove the pid file, log. The caller then closes
  * the logger and exits.
  */
+import { admission } from '../core/admission.js';
 import { type QueueEntry, readQueue } from '../core/queue.js';
 import { systemClock } from './clock.js';
 import { createConfigReload } from './config-reload.js';
@@ -211,7 +212,7 @@ export async function runDaemon(o: DaemonOptions): Promise<DaemonResult> {
       checkConfig: async () => reload?.check(),
       health: () => health.run(),
       housekeeping,
-      readPending: async () => (await readQueue(ws.paths.queue, log)).filter((e: QueueEntry) => !(e.request as { rejected_at?: string }).rejected_at),
+      readPending: async () => (await readQueue(ws.paths.queue, log)).filter((e: QueueEntry) => admission(e.request, clock.now()) !== 'rejected'),
       pull: async (pending) => {
         if (pending.length === 0 && !state.paused_reason) await enqueueOwn('smart', 'daemon:pull', 'low', 'periodic pull');
       },

@@ -8,6 +8,7 @@
  * is not re-run every cycle). A busy lock is retried with a growing delay up to the
  * process interval: its holder serves the queue anyway.
  */
+import { needsProcessor, nextDueAt } from '../core/admission.js';
 import type { Config } from '../core/config.js';
 import { type ProcessReport, processQueue } from '../core/coordinator.js';
 import { SyncFailedError } from '../core/errors.js';
@@ -58,11 +59,9 @@ export function createQueueProcessor(o: {
   async function runIfDue(entries: QueueEntry[]): Promise<void> {
     if (state.paused_reason) return;
     const t = clock.now();
-    const due = entries.filter(
-      (e) => (e.request as { rejected_at?: string }).rejected_at || !e.request.deferred_until || Date.parse(e.request.deferred_until) <= t,
-    );
+    const due = entries.filter((e) => needsProcessor(e.request, t));
     if (due.length === 0 && !forced) {
-      retryAt = Math.min(...entries.map((e) => Date.parse(e.request.deferred_until ?? '') || Infinity));
+      retryAt = nextDueAt(entries.map((e) => e.request));
       return;
     }
     const backoff = backoffFor((await readState(ws.paths.state, null)).last_failure, config, t);
