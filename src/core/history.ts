@@ -53,6 +53,8 @@ export function historyPath(ws: Workspace): string {
  * Collects one sync's step times (from the pipeline's step callback) and writes its
  * record when it ends. HEAD is read from git's files at the first step: no process.
  */
+export type HistoryRecorder = ReturnType<typeof historyRecorder>;
+
 export function historyRecorder(ws: Workspace, clock: () => number = Date.now) {
   const started = clock();
   const steps: Array<{ step: string; at: number }> = [];
