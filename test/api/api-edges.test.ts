@@ -96,6 +96,27 @@ describe('HTTP API: conflicts, off, port in use', () => {
     expect(again.stderr).toMatch(/no open conflict at "notes.txt"/);
   }, 120_000);
 
+  it('a request over the rate limit: rejected at once with exit code 3, one ratelimit.hit event', async () => {
+    const d = await device('sc-api-rl-', sandboxes);
+    const a = await workspace(d, 'a', { max_syncs_per_hour: 1, burst_capacity: 0 });
+    await startDaemon(d, a);
+    await waitFor(async () => (await http({ port: d.port }, 'GET', W, { token: d.token() }).catch(() => null))?.status === 200, { what: 'the API' });
+    const token = d.token();
+    const tcp = { port: d.port };
+    const id = (await http(tcp, 'GET', W, { token })).json.workspaces[0].id as string;
+    writeFileSync(join(a, 'one.txt'), 'x\n');
+    expect((await http(tcp, 'POST', `${W}/${id}/sync?wait=1`, { token, body: { type: 'smart' } })).json.result).toBe('ok');
+    const events = sse(d.port, token);
+    await waitFor(() => events.status() === 200, { what: 'the event stream' });
+    const rejected = await http(tcp, 'POST', `${W}/${id}/sync`, { token, body: { type: 'smart', caller: 'over' } });
+    expect(rejected.json).toMatchObject({ status: 'rejected', exit_code: 3 });
+    const hit = await events.until((evs) => evs.find((e) => e.event === 'ratelimit.hit'), 'ratelimit.hit');
+    expect(hit.data.data).toMatchObject({ request_id: rejected.json.id, status: 'rejected', used: 1, limit: 1 });
+    await waitFor(async () => JSON.parse((await d.cli(a, ['status', '--json'])).stdout).stats.rejected === 1, { what: 'the rejection counted' });
+    expect(events.events.filter((e) => e.event === 'ratelimit.hit')).toHaveLength(1);
+    events.close();
+  }, 60_000);
+
   it('api.enabled false: no TCP listener and no token; the socket and the syncs work', async () => {
     const d = await device('sc-api-off-', sandboxes, { enabled: false });
     const a = await workspace(d, 'a');
