@@ -10,7 +10,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { runCli, waitFor } from '../helpers/cli.js';
 import { daemonPids, tryKill } from '../helpers/daemon-procs.js';
 import type { Sandbox } from '../helpers/git-fixture.js';
-import { device, http, STATE, sse, startDaemon, workspace } from './harness.js';
+import { device, freePort, http, STATE, sse, startDaemon, workspace } from './harness.js';
 
 const sandboxes: Sandbox[] = [];
 const closers: Array<() => void> = [];
@@ -114,6 +114,27 @@ describe('HTTP API: conflicts, off, port in use', () => {
     expect(hit.data.data).toMatchObject({ request_id: rejected.json.id, status: 'rejected', used: 1, limit: 1 });
     await waitFor(async () => JSON.parse((await d.cli(a, ['status', '--json'])).stdout).stats.rejected === 1, { what: 'the rejection counted' });
     expect(events.events.filter((e) => e.event === 'ratelimit.hit')).toHaveLength(1);
+    events.close();
+  }, 60_000);
+
+  it('a remote that refuses connections opens its breaker: one breaker.changed event', async () => {
+    const d = await device('sc-api-br-', sandboxes);
+    const a = await workspace(d, 'a', { breaker: { failure_threshold: 1, cooldown_s: 600 }, retries: { default: 0 } });
+    await startDaemon(d, a);
+    await waitFor(async () => (await http({ port: d.port }, 'GET', W, { token: d.token() }).catch(() => null))?.status === 200, { what: 'the API' });
+    const token = d.token();
+    const tcp = { port: d.port };
+    const id = (await http(tcp, 'GET', W, { token })).json.workspaces[0].id as string;
+    d.sb.git(a, 'remote', 'set-url', 'origin', `git://127.0.0.1:${await freePort()}/gone.git`);
+    const events = sse(d.port, token);
+    await waitFor(() => events.status() === 200, { what: 'the event stream' });
+    writeFileSync(join(a, 'one.txt'), 'x\n');
+    const r = await http(tcp, 'POST', `${W}/${id}/sync?wait=1`, { token, body: { type: 'manual' } });
+    expect(r.json.result, r.text).toBe('failed');
+    const changed = await events.until((evs) => evs.find((e) => e.event === 'breaker.changed'), 'breaker.changed');
+    expect(changed.data).toMatchObject({ workspace: id, data: { remote: 'origin', from: 'closed', to: 'open' } });
+    const finished = events.events.find((e) => e.event === 'sync.finished');
+    expect(finished?.data.data).toMatchObject({ op: r.json.op, result: 'failed' });
     events.close();
   }, 60_000);
 
