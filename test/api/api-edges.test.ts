@@ -1,7 +1,9 @@
 /**
  * The HTTP API's other cases with a real daemon: a conflict resolved over HTTP is gone
- * from the CLI's `conflicts` (through the socket and in-process alike); `api.enabled:
- * false` opens no TCP listener; a port already in use is reported while the syncs go on.
+ * from the CLI's `conflicts` (through the socket and in-process alike); the events a
+ * rate-limit rejection, an opened breaker and another device's force push produce;
+ * `api.enabled: false` opens no TCP listener; a port already in use is reported while
+ * the syncs go on.
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
@@ -135,6 +137,32 @@ describe('HTTP API: conflicts, off, port in use', () => {
     expect(changed.data).toMatchObject({ workspace: id, data: { remote: 'origin', from: 'closed', to: 'open' } });
     const finished = events.events.find((e) => e.event === 'sync.finished');
     expect(finished?.data.data).toMatchObject({ op: r.json.op, result: 'failed' });
+    events.close();
+  }, 60_000);
+
+  it("another device's force push is followed: one remote.rewritten event naming the backup ref", async () => {
+    const d = await device('sc-api-rw-', sandboxes);
+    const a = await workspace(d, 'a');
+    const other = d.sb.clone('other'); // made before a's commit: its push drops it
+    await startDaemon(d, a);
+    await waitFor(async () => (await http({ port: d.port }, 'GET', W, { token: d.token() }).catch(() => null))?.status === 200, { what: 'the API' });
+    const token = d.token();
+    const tcp = { port: d.port };
+    const id = (await http(tcp, 'GET', W, { token })).json.workspaces[0].id as string;
+    writeFileSync(join(a, 'dropped.txt'), 'x\n');
+    expect((await http(tcp, 'POST', `${W}/${id}/sync?wait=1`, { token, body: { type: 'manual' } })).json.result).toBe('ok');
+    const dropped = d.sb.git(a, 'rev-parse', 'HEAD').trim();
+    writeFileSync(join(other, 'b.txt'), 'b\n');
+    d.sb.git(other, 'add', 'b.txt');
+    d.sb.git(other, 'commit', '-qm', 'rewrite');
+    d.sb.git(other, 'push', '-q', '--force', 'origin', 'main');
+    const events = sse(d.port, token);
+    await waitFor(() => events.status() === 200, { what: 'the event stream' });
+    writeFileSync(join(a, 'after.txt'), 'x\n');
+    expect((await http(tcp, 'POST', `${W}/${id}/sync?wait=1`, { token, body: { type: 'manual' } })).json.result).toBe('ok');
+    const rw = await events.until((evs) => evs.find((e) => e.event === 'remote.rewritten'), 'remote.rewritten');
+    expect(rw.data.data).toMatchObject({ old: dropped });
+    expect(rw.data.data.backup_ref).toMatch(/^refs\/sync-coordinator\/backup\//);
     events.close();
   }, 60_000);
 
