@@ -8,10 +8,9 @@ export async function run(ctx: CommandContext, opts: { json?: boolean }): Promis
   const info = await readDaemonInfo(ws.paths.daemonPid, { verifyCommand: true });
   const api = info.running ? await userDaemonApi(info.pid) : null;
   if (opts.json) ctx.out(JSON.stringify({ running: info.running, pid: info.pid, since: info.since, api }));
-  else {
-    ctx.out(info.running ? `running (pid ${info.pid})` : 'not running');
-    if (api) ctx.out(!api.enabled ? 'api: off (api.enabled is false)' : api.listening ? `api: ${api.url}` : `api: down (${api.error ?? 'not listening'})`);
-  }
+  else ctx.out(info.running ? `running (pid ${info.pid})` : 'not running');
+  // stdout is the contract's one line; a listener that should be up and is not is a diagnostic.
+  if (!opts.json && api?.enabled && !api.listening) ctx.err(`note: the HTTP API is down: ${api.error ?? 'not listening'}`);
   if (info.notDaemonPid !== undefined) ctx.err(`note: daemon.pid names pid ${info.notDaemonPid}, which is not a sync-coordinator daemon`);
   return 0;
 }
