@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { EVENT_TYPES } from '../daemon/events.js';
 
 const int = (min: number, max = Number.MAX_SAFE_INTEGER) => z.number().int().min(min).max(max);
 /** Device names end up in file names (conflict copies) and commit messages. */
@@ -10,6 +11,26 @@ const refName = z
   .max(255)
   .regex(/^[A-Za-z0-9_][A-Za-z0-9._/-]*$/, 'a plain name that does not start with "-"')
   .refine((s) => !s.includes('..') && !s.endsWith('.lock') && !s.endsWith('/'), 'a valid git ref name');
+
+/** Webhook targets: plain http(s) only, so no file:, data: or other scheme reaches a request. */
+const webhookUrl = z
+  .string()
+  .max(2048)
+  .refine((s) => {
+    try {
+      const u = new URL(s);
+      return (u.protocol === 'http:' || u.protocol === 'https:') && u.hostname !== '';
+    } catch {
+      return false;
+    }
+  }, 'an http:// or https:// URL');
+
+// Issue messages never quote the value: a secret in a wrong place must not be printed.
+const webhook = z.strictObject({
+  url: webhookUrl,
+  events: z.array(z.enum([...EVENT_TYPES, '*'])).min(1, 'a non-empty list of event types (or "*")'),
+  secret: z.string().min(16, 'a string of at least 16 characters').max(4096, 'at most 4096 characters'),
+});
 
 export const configSchema = z.strictObject({
   max_syncs_per_hour: int(1, 10_000).optional(),
@@ -76,6 +97,7 @@ export const configSchema = z.strictObject({
       max_age_days: int(0, 36_500).optional(),
     })
     .optional(),
+  webhooks: z.array(webhook).max(50).optional(),
 });
 
 export function describeIssue(issue: z.core.$ZodIssue): string {
