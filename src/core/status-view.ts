@@ -14,7 +14,7 @@ import { readDaemonInfo } from '../daemon/pidfile.js';
 import { breakerView } from './breaker.js';
 import { daemonStatePath, readDaemonState } from '../daemon/daemon-state.js';
 import { trackedStatePaths } from './tracked-state.js';
-import { webhooksView } from './webhook-deliveries.js';
+import { globalWebhooks, webhooksView } from './webhook-deliveries.js';
 
 export async function buildStatus(ws: Workspace, config: Config, now = Date.now()) {
   const [lock, entries, { state, corrupt }, daemon, openConflicts, daemonState, trackedState, webhooks] = await Promise.all([
@@ -25,7 +25,7 @@ export async function buildStatus(ws: Workspace, config: Config, now = Date.now(
     countOpenConflicts(ws),
     readDaemonState(daemonStatePath(ws.paths.dir)),
     trackedStatePaths(ws),
-    webhooksView(ws.paths.dir, config.webhooks),
+    globalWebhooks().then((global) => webhooksView(ws.paths.dir, [...config.webhooks, ...global])),
   ]);
   // daemon-state.json outlives the daemon: only trust it for the daemon that runs now.
   const live = daemon.running && daemonState && daemonState.pid === daemon.pid ? daemonState : null;

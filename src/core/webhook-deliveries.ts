@@ -10,7 +10,8 @@ import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomic } from './atomic-file.js';
-import type { WebhookConfig } from './config.js';
+import { loadConfig, type WebhookConfig } from './config.js';
+import { userPaths } from '../user/user-paths.js';
 
 export const DELIVERIES_FILE = 'webhook-deliveries.json';
 /** Deliveries kept per hook, newest first. */
@@ -130,4 +131,12 @@ export async function webhooksView(stateDir: string, configured: Pick<WebhookCon
   for (const h of configured) add(hookId(h), displayUrl(h.url), [...h.events], byId.get(hookId(h))?.deliveries ?? [], true);
   for (const h of recorded) add(h.id, h.url, h.events, h.deliveries, false);
   return { hooks };
+}
+
+/** The hooks of the user's global config.json (they apply to every workspace); none when it is absent or invalid. */
+export async function globalWebhooks(env: NodeJS.ProcessEnv = process.env): Promise<WebhookConfig[]> {
+  return loadConfig(userPaths(env).config).then(
+    (c) => c.webhooks,
+    () => [],
+  );
 }
