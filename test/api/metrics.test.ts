@@ -3,13 +3,15 @@
  * (real git, real bare remote) and gauges read from the workspaces' real state files;
  * the exposition text is checked line by line by a strict parser.
  */
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createMetrics, type Metrics } from '../../src/api/metrics.js';
+import { mountObservability, type RouteTable } from '../../src/api/observability.js';
 import { buildStatus } from '../../src/core/status-view.js';
 import { createEventBus } from '../../src/daemon/events.js';
+import { silentLogger } from '../../src/log.js';
 import { queueRequest, servedWorkspace, syncOnce, useSandboxEnv } from '../helpers/bus-sync.js';
 import { makeSandbox, type Sandbox } from '../helpers/git-fixture.js';
 import { parsePromText, sampleValue } from '../helpers/prom-text.js';
@@ -152,5 +154,48 @@ describe('metrics', () => {
       expect(sampleValue(f, 'sync_coordinator_requests_total', { workspace: 'w', trigger: 'other' })).toBe(10);
       expect(sampleValue(f, 'sync_coordinator_requests_total', { workspace: 'w', trigger: 'script_0' })).toBe(1);
     });
+  });
+});
+
+describe('mountObservability', () => {
+  it('mounts GET /metrics and GET /api/v1/workspaces/{id}/webhooks on a route table and stops both on close', async () => {
+    const sb = sandbox();
+    const a = await servedWorkspace(sb, 'a', 'wa', { webhooks: [{ url: 'https://hooks.example/x?token=abc', events: ['*'], secret: 'a-secret-of-16-chars' }] });
+    const bus = createEventBus();
+    // The shape of the API's route table (src/api/router.ts): exact segments or {name}.
+    const table: { path: string; handler: (c: { req: IncomingMessage; res: ServerResponse; params: Record<string, string> }) => void }[] = [];
+    const router: RouteTable = { add: (...routes) => table.push(...routes) };
+    const obs = await mountObservability({
+      router,
+      bus,
+      workspaces: { workspaces: () => [a], byId: (id) => (id === 'wa' ? a : undefined) },
+      globalConfigFile: join(sb.dir, 'no-global-config.json'),
+      log: silentLogger,
+    });
+    cleanups.push(() => obs.close());
+    const server = createServer((req, res) => {
+      const segs = new URL(req.url ?? '/', 'http://x').pathname.split('/').filter(Boolean);
+      for (const r of table) {
+        const parts = r.path.split('/').filter(Boolean);
+        if (parts.length !== segs.length) continue;
+        if (!parts.every((p, i) => p.startsWith('{') || p === segs[i])) continue;
+        const params = Object.fromEntries(parts.flatMap((p, i) => (p.startsWith('{') ? [[p.slice(1, -1), segs[i]!]] : [])));
+        return r.handler({ req, res, params });
+      }
+      res.writeHead(404).end();
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    cleanups.push(() => new Promise<void>((r) => server.close(() => r())));
+    const base = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+
+    bus.emit('probe', 'wa', { moved: true, remote_tip: 'x' });
+    const f = parsePromText(await (await fetch(`${base}/metrics`)).text());
+    expect(sampleValue(f, 'sync_coordinator_probes_moved_total', { workspace: 'wa' })).toBe(1);
+    expect(sampleValue(f, 'sync_coordinator_workspace_up', { workspace: 'wa' })).toBe(1);
+    const hooks = await fetch(`${base}/api/v1/workspaces/wa/webhooks`);
+    expect(hooks.status).toBe(200);
+    const text = await hooks.text();
+    expect(JSON.parse(text)).toMatchObject({ workspace: 'wa', hooks: [{ url: 'https://hooks.example/x?…', events: ['*'], configured: true }] });
+    expect(text).not.toMatch(/a-secret-of-16-chars|token=abc/);
   });
 });
