@@ -96,12 +96,13 @@ export function createWebhooks(o: WebhooksOptions): Webhooks {
     pumping = true;
     try {
       for (let event = inbox.shift(); event && !stop.signal.aborted; event = inbox.shift()) {
-        const { hooks, stateDir } = await targetsFor(event);
-        for (const hook of hooks)
-          if (hook.events.includes('*') || hook.events.includes(event.type)) enqueue({ hook, event, stateDir, deliveryId: randomUUID() });
+        try {
+          const { hooks, stateDir } = await targetsFor(event);
+          for (const hook of hooks) if (wants(hook, event.type)) enqueue({ hook, event, stateDir, deliveryId: randomUUID() });
+        } catch (e) {
+          o.log?.error({ err: errText(e), event_id: event.id }, 'webhooks: cannot match an event to its hooks');
+        }
       }
-    } catch (e) {
-      o.log?.error({ err: errText(e) }, 'webhooks: cannot match an event to its hooks');
     } finally {
       pumping = false;
     }
@@ -248,6 +249,14 @@ export function createWebhooks(o: WebhooksOptions): Webhooks {
     const configured = [...hooks, ...(await readGlobalHooks())];
     send(res, 200, { workspace: id, ...(await webhooksView(live.ws.paths.dir, configured)) });
   }
+}
+
+/**
+ * "*" is every event but `probe`: a probe runs every few seconds while a workspace is
+ * active, and a hook that wants them names them.
+ */
+function wants(hook: WebhookConfig, type: string): boolean {
+  return hook.events.includes(type) || (type !== 'probe' && hook.events.includes('*'));
 }
 
 /** Event data can hold git's output and messages; a remote URL with a token in it stays here. */

@@ -27,7 +27,7 @@ export const DEFAULT_MERGE_RULES: readonly MergeRule[] = [
 /** A signed webhook (DESIGN.md section 12): events POSTed as JSON, signed with `secret`. */
 export interface WebhookConfig {
   url: string;
-  /** Bus event types, or "*" for all. */
+  /** Bus event types, or "*" for all but `probe`. */
   events: string[];
   secret: string;
 }

@@ -80,10 +80,16 @@ describe('metrics', () => {
     await queueRequest(bus, b, 'smart', 'hook');
     await queueRequest(bus, b, 'robust', 'hook');
 
+    const t0 = performance.now();
     const res = await fetch(url);
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toBe('text/plain; version=0.0.4; charset=utf-8');
     const text = await res.text();
+    const t1 = performance.now();
+    await (await fetch(url)).text();
+    console.log(
+      `GET /metrics, 4 workspaces (3 served): first ${(t1 - t0).toFixed(0)} ms, next ${(performance.now() - t1).toFixed(0)} ms, ${text.length} bytes`,
+    );
     const f = parsePromText(text);
     const v = (name: string, labels: Record<string, string>, suffix = '') => sampleValue(f, name, labels, suffix);
 

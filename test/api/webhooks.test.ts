@@ -113,6 +113,7 @@ describe('webhooks', () => {
     cleanups.push(() => withGlobal.close());
 
     writeFileSync(join(a.repo, 'one.txt'), '1\n');
+    bus.emit('probe', 'wa', { moved: false, remote_tip: null });
     const [done] = await syncOnce(bus, a, 'manual', 'sync-now');
     expect(done?.result).toBe('ok');
     await withGlobal.idle();
@@ -129,8 +130,9 @@ describe('webhooks', () => {
     expect(body).toMatchObject({ type: 'sync.finished', workspace: 'wa', data: { op: done!.op, type: 'manual', result: 'ok' } });
     expect(typeof body.id).toBe('number');
 
-    // "*" gets every event of the sync, in order; each delivery its own id.
+    // "*" gets every event of the sync, in order, but not the probe; each delivery its own id.
     const types = all.hits.map((h) => h.headers['x-sync-coordinator-event']);
+    expect(types).not.toContain('probe');
     expect(types[0]).toBe('request.queued');
     expect(types).toContain('step.started');
     expect(types.at(-1)).toBe('sync.finished');
