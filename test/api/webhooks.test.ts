@@ -86,7 +86,7 @@ function deliveries(a: ServedFixture) {
     hooks: {
       id: string;
       url: string;
-      deliveries: { id: string; event: string; outcome: string; status: number | null; error: string | null; tries: number }[];
+      deliveries: { id: string; event: string; outcome: string; status: number | null; error: string | null; tries: number; duration_ms: number }[];
     }[];
   };
 }
