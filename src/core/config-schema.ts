@@ -84,6 +84,7 @@ export const configSchema = z.strictObject({
   max_parallel_syncs: int(1, 64).optional(),
   poll_active_s: int(1, 86_400).optional(),
   active_window_s: int(0, 86_400 * 30).optional(),
+  webhooks: z.array(webhook).max(50).optional(),
   log: z
     .strictObject({
       level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'silent']).optional(),
@@ -97,7 +98,6 @@ export const configSchema = z.strictObject({
       max_age_days: int(0, 36_500).optional(),
     })
     .optional(),
-  webhooks: z.array(webhook).max(50).optional(),
 });
 
 export function describeIssue(issue: z.core.$ZodIssue): string {

@@ -65,10 +65,10 @@ export interface Config {
   poll_active_s: number;
   /** A workspace is active for this long after a local change or a sync. */
   active_window_s: number;
-  log: { level: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'silent'; max_size_mb: number; max_files: number };
-  backups: { keep: number; max_age_days: number };
   /** Signed webhooks; the global config's apply to every workspace as well. */
   webhooks: WebhookConfig[];
+  log: { level: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'silent'; max_size_mb: number; max_files: number };
+  backups: { keep: number; max_age_days: number };
 }
 
 export function defaultConfig(): Config {
@@ -99,9 +99,9 @@ export function defaultConfig(): Config {
     max_parallel_syncs: 2,
     poll_active_s: 10,
     active_window_s: 600,
+    webhooks: [],
     log: { level: 'info', max_size_mb: 10, max_files: 5 },
     backups: { keep: 50, max_age_days: 14 },
-    webhooks: [],
   };
 }
 
