@@ -1,5 +1,4 @@
 import { z } from 'zod';
-import { EVENT_TYPES } from '../daemon/events.js';
 
 const int = (min: number, max = Number.MAX_SAFE_INTEGER) => z.number().int().min(min).max(max);
 /** Device names end up in file names (conflict copies) and commit messages. */
@@ -11,6 +10,23 @@ const refName = z
   .max(255)
   .regex(/^[A-Za-z0-9_][A-Za-z0-9._/-]*$/, 'a plain name that does not start with "-"')
   .refine((s) => !s.includes('..') && !s.endsWith('.lock') && !s.endsWith('/'), 'a valid git ref name');
+
+/**
+ * The event types a webhook can ask for: the bus's EVENT_TYPES (src/daemon/events.ts),
+ * listed again here because config is a primitive that imports no service module; a test
+ * keeps the two lists equal.
+ */
+export const WEBHOOK_EVENT_TYPES = [
+  'request.queued',
+  'step.started',
+  'sync.finished',
+  'conflict',
+  'breaker.changed',
+  'ratelimit.hit',
+  'remote.rewritten',
+  'workspace.changed',
+  'probe',
+] as const;
 
 /** Webhook targets: plain http(s) only, so no file:, data: or other scheme reaches a request. */
 const webhookUrl = z
@@ -28,7 +44,7 @@ const webhookUrl = z
 // Issue messages never quote the value: a secret in a wrong place must not be printed.
 const webhook = z.strictObject({
   url: webhookUrl,
-  events: z.array(z.enum([...EVENT_TYPES, '*'])).min(1, 'a non-empty list of event types (or "*")'),
+  events: z.array(z.enum([...WEBHOOK_EVENT_TYPES, '*'])).min(1, 'a non-empty list of event types (or "*")'),
   secret: z.string().min(16, 'a string of at least 16 characters').max(4096, 'at most 4096 characters'),
 });
 

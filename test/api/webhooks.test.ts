@@ -14,7 +14,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createWebhooks, type Webhooks, type WebhooksOptions } from '../../src/api/webhooks.js';
 import { packageVersion } from '../../src/core/package-root.js';
 import { appendDelivery, webhooksView } from '../../src/core/webhook-deliveries.js';
-import { createEventBus, type EventBus } from '../../src/daemon/events.js';
+import { WEBHOOK_EVENT_TYPES } from '../../src/core/config-schema.js';
+import { EVENT_TYPES, createEventBus, type EventBus } from '../../src/daemon/events.js';
 import type { Logger } from '../../src/log.js';
 import { STATE, servedWorkspace, syncOnce, useSandboxEnv, type ServedFixture } from '../helpers/bus-sync.js';
 import { runCli, waitFor } from '../helpers/cli.js';
@@ -294,6 +295,10 @@ describe('webhooks', () => {
 });
 
 describe('webhooks config', () => {
+  it('accepts exactly the event types of the bus', () => {
+    expect([...WEBHOOK_EVENT_TYPES]).toEqual([...EVENT_TYPES]);
+  });
+
   it('refuses a bad hook with exit 2 naming the field, and never prints the secret', async () => {
     const sb = makeSandbox('sc-webhooks-config-');
     cleanups.push(() => sb.cleanup());
