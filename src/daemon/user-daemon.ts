@@ -178,6 +178,11 @@ export async function runUserDaemon(o: UserDaemonOptions): Promise<void> {
             observer.step(step, op);
             waiters.step(step, op);
           },
+          // A waiter gets its answer as soon as its request is settled; the report at the
+          // end of the drain is the fallback (a waiter resolves once, whichever comes first).
+          onSettled: (outcomes) => {
+            for (const out of outcomes) if (out.status !== 'deferred') for (const w of waiters.get(out.id) ?? []) w.resolve(out);
+          },
           onReport: (report) => {
             observer.report(report);
             waiters.outcomes(report.outcomes);
