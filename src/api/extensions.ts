@@ -1,28 +1,42 @@
 /**
- * The one place where other modules mount themselves on the API: more routes on the
- * route table (both the Unix socket and the TCP listener; the TCP guard applies), and
- * the static handler for `GET /` and `/assets/*` (the TCP listener only, no token).
- * The user daemon asks this once at start, with its event bus, so a module that
- * counts or forwards events subscribes here.
+ * The one place where other modules mount themselves on the API, once at the user
+ * daemon's start: routes on the route table (`router.add`: both the Unix socket and the
+ * TCP listener, behind its guard), a subscriber on the event bus, and the static handler
+ * for `GET /` and `/assets/*` (the TCP listener only, no token: the dashboard).
  *
- *   routes: [{ method: 'GET', path: '/metrics', handler: (c) => ... }]
+ *   router.add({ method: 'GET', path: '/metrics', handler: (c) => ... })
  *   a handler gets {req, res, url, params, deps}; deps has workspaces(), byId(id), bus, logger, listener()
  *
- * Heavy modules belong behind `await import(...)` here, so the daemon loads only what it serves.
+ * Each module is loaded here with `await import(...)`, so no CLI command pays for it.
  */
 import type { EventBus } from '../daemon/events.js';
 import type { Logger } from '../log.js';
 import type { UserPaths } from '../user/user-paths.js';
-import type { Route } from './router.js';
+import type { Router } from './router.js';
 import type { StaticHandler } from './server.js';
+import type { ApiDeps } from './types.js';
 
 export interface ApiExtensions {
-  routes: Route[];
   staticHandler?: StaticHandler;
-  /** Called when the daemon stops (close webhook queues, timers). */
-  close?: () => Promise<void>;
+  /** Called when the daemon stops (webhook queues, timers). */
+  close(): Promise<void>;
 }
 
-export async function loadApiExtensions(_ctx: { bus: EventBus; logger: Logger; paths: UserPaths }): Promise<ApiExtensions> {
-  return { routes: [] };
+export async function mountApiExtensions(ctx: {
+  router: Router;
+  bus: EventBus;
+  logger: Logger;
+  paths: UserPaths;
+  workspaces: Pick<ApiDeps, 'workspaces' | 'byId'>;
+}): Promise<ApiExtensions> {
+  // Metrics (GET /metrics) and webhooks (GET /api/v1/workspaces/{id}/webhooks, deliveries from the bus).
+  const { mountObservability } = await import('./observability.js');
+  const observability = await mountObservability({
+    router: ctx.router,
+    bus: ctx.bus,
+    workspaces: ctx.workspaces,
+    globalConfigFile: ctx.paths.config,
+    log: ctx.logger,
+  });
+  return { close: () => observability.close() };
 }

@@ -217,6 +217,19 @@ export const openapiDocument = {
         responses: { '200': { description: 'The stream', content: { 'text/event-stream': { schema: ref('Event') } } }, ...errors(...common, 400) },
       },
     },
+    [ws('/webhooks')]: {
+      get: {
+        summary: 'The configured webhooks (secrets redacted) and the last 100 deliveries of each',
+        parameters: [idParam],
+        responses: { '200': json(obj({ workspace: str }), 'Hooks and deliveries'), ...errors(...common, 503) },
+      },
+    },
+    '/metrics': {
+      get: {
+        summary: 'Prometheus text exposition: syncs, requests, conflicts, retries, probes, durations, queue, rate limit, breaker, process',
+        responses: { '200': { description: 'Metrics', content: { 'text/plain': { schema: str } } }, ...errors(401, 421) },
+      },
+    },
     '/api/v1/openapi.json': { get: { summary: 'This document', responses: { '200': json({ type: 'object' }, 'OpenAPI 3.1'), ...errors(401, 421) } } },
   },
 };

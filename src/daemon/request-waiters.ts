@@ -44,8 +44,9 @@ export function createRequestWaiters(resultsDir: () => string | null) {
     step(step: string, op: string): void {
       for (const set of waiters.values()) for (const w of set) w.onStep(step, op);
     },
-    outcomes(outcomes: Map<string, RequestOutcome>): void {
-      for (const [id, out] of outcomes) if (out.status !== 'deferred') for (const w of waiters.get(id) ?? []) w.resolve(out);
+    /** A waiter resolves once, at the first outcome that settles its request. */
+    outcomes(outcomes: Iterable<RequestOutcome>): void {
+      for (const out of outcomes) if (out.status !== 'deferred') for (const w of waiters.get(out.id) ?? []) w.resolve(out);
     },
   };
 }

@@ -21,7 +21,7 @@ import { readRegistry, type RegistryEntry } from '../user/registry.js';
 import { userPaths, type UserPaths } from '../user/user-paths.js';
 import { observeWorkspace } from '../api/observer.js';
 import type { Route } from '../api/router.js';
-import { loadApiExtensions } from '../api/extensions.js';
+import { mountApiExtensions } from '../api/extensions.js';
 import { createApiRouter, openTcpApi, type StaticHandler, type TcpApi } from '../api/server.js';
 import type { ServedWorkspace, WorkspaceView } from '../api/types.js';
 import { createEventBus, type EventBus } from './events.js';
@@ -181,11 +181,11 @@ export async function runUserDaemon(o: UserDaemonOptions): Promise<void> {
           // A waiter gets its answer as soon as its request is settled; the report at the
           // end of the drain is the fallback (a waiter resolves once, whichever comes first).
           onSettled: (outcomes) => {
-            for (const out of outcomes) if (out.status !== 'deferred') for (const w of waiters.get(out.id) ?? []) w.resolve(out);
+            waiters.outcomes(outcomes);
           },
           onReport: (report) => {
             observer.report(report);
-            waiters.outcomes(report.outcomes);
+            waiters.outcomes(report.outcomes.values());
           },
         });
         live = null;
@@ -232,18 +232,18 @@ export async function runUserDaemon(o: UserDaemonOptions): Promise<void> {
     }
   }
 
-  const ext = await loadApiExtensions({ bus, logger: log, paths });
-  const staticHandler = o.staticHandler ?? ext.staticHandler;
+  const served = { workspaces: () => [...units.values()], byId: (id: string) => units.get(id) };
   const router = createApiRouter(
     {
-      workspaces: () => [...units.values()],
-      byId: (id: string) => units.get(id),
+      ...served,
       bus,
       logger: log,
       listener: () => tcp?.state() ?? { enabled: globalConfig.api.enabled, listening: false, url: null, port: null, error: 'starting' },
     },
-    [...ext.routes, ...(o.routes ?? [])],
+    o.routes,
   );
+  const ext = await mountApiExtensions({ router, bus, logger: log, paths, workspaces: served });
+  const staticHandler = o.staticHandler ?? ext.staticHandler;
   const { server, replaced } = await listenControlSocket(paths.runtimeDir, paths.socket, (req, res) => void router.handle(req, res));
   if (replaced) log.warn({ socket: paths.socket }, 'replaced a stale control socket left by a daemon that is gone');
   log.info({ socket: paths.socket, registry: paths.registry, max_parallel_syncs: globalConfig.max_parallel_syncs }, 'user daemon started');
@@ -276,7 +276,7 @@ export async function runUserDaemon(o: UserDaemonOptions): Promise<void> {
   regWatch?.close();
   await closeControlSocket(server, paths.socket);
   await tcp.close();
-  await ext.close?.().catch((e: unknown) => log.warn({ err: errText(e) }, 'an API extension failed to close'));
+  await ext.close().catch((e: unknown) => log.warn({ err: errText(e) }, 'an API extension failed to close'));
   while (checking) await new Promise((r) => setTimeout(r, 20));
   await Promise.all([...units.values()].map((u) => u.done));
   await saveState();

@@ -127,6 +127,13 @@ describe('HTTP API', () => {
     expect(reset.id).toBeGreaterThanOrEqual(lastSeen);
     future.close();
 
+    // ---- metrics and webhooks, mounted on the same router ------------------------------
+    const metrics = await http(tcp, 'GET', '/metrics', { token });
+    expect(metrics.status).toBe(200);
+    expect(metrics.text).toMatch(/^sync_coordinator_/m);
+    expect((await http(tcp, 'GET', '/metrics')).status).toBe(401);
+    api.check(`${W}/{id}/webhooks`, 'GET', await http(tcp, 'GET', `${W}/${idA}/webhooks`, { token }));
+
     // ---- history ------------------------------------------------------------------------
     const hist = await http(tcp, 'GET', `${W}/${idA}/history?limit=5`, { token });
     api.check(`${W}/{id}/history`, 'GET', hist);
