@@ -17,7 +17,6 @@ export function makeSandbox(prefix = 'sc-bench-') {
   writeFileSync(join(home, '.gitconfig'), '');
   const env = { PATH: process.env.PATH, HOME: home, LANG: 'C', GIT_CONFIG_NOSYSTEM: '1' };
   const git = (cwd, ...args) => execFileSync('git', args, { cwd, env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-  let n = 0;
   return {
     dir,
     env,
@@ -46,7 +45,6 @@ export function makeSandbox(prefix = 'sc-bench-') {
       git(clone, 'add', '-A');
       git(clone, 'commit', '-q', '-m', 'seed');
       git(clone, 'push', '-q', '-u', 'origin', 'main');
-      n++;
       return { clone, remote };
     },
     cleanup() {

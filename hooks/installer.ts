@@ -212,7 +212,7 @@ async function replaceHook(file: string, text: string, mode: number): Promise<vo
 
 async function addToHook(file: string, hook: HookName, kind: EffectiveHooksDir['kind']): Promise<{ changed: boolean; notes: string[] }> {
   const by = (why: string) => ({ changed: false, notes: [`${file}: ${why}; add these lines to it by hand, after its shebang:\n${blockText(hook)}`] });
-  let st;
+  let st: Awaited<ReturnType<typeof fs.lstat>> | null;
   try {
     st = await fs.lstat(file);
   } catch (e) {

@@ -196,7 +196,7 @@ function cleanup() {
       console.log(`    $ sync-coordinator daemon stop    (in laptop)`);
       const r = await run(process.execPath, [BIN, 'daemon', 'stop', '--timeout', '15'], { cwd: laptop, env, timeoutMs: 20_000 }).catch(() => null);
       if (r) show(r.stdout + r.stderr);
-      if (!r || r.code !== 0) killDaemonByPidFile();
+      if (r?.code !== 0) killDaemonByPidFile();
     } else {
       console.log(`cleaning up: removing ${dir}`);
     }

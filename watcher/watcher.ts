@@ -209,7 +209,7 @@ export function startWatcher(opts: WatcherOptions, deps: WatcherDeps = {}): Runn
   let refreshing: Promise<void> | null = null;
   let refreshAgain = false;
   function scheduleRefresh(): void {
-    if (refreshing) {
+    if (refreshing !== null) {
       refreshAgain = true;
       return;
     }

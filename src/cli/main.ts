@@ -9,7 +9,8 @@ import { exitCodeOf, ExitCode, UsageError } from '../core/errors.js';
 import { safeValue } from '../core/sanitize.js';
 import { createContext, type CommandContext } from './context.js';
 
-type Action = (ctx: CommandContext, ...args: any[]) => Promise<number | void>;
+// biome-ignore lint/suspicious/noExplicitAny: commander hands each command its own argument and option types
+type Action = (ctx: CommandContext, ...args: any[]) => Promise<number>;
 
 function lazy(load: () => Promise<{ run: Action }>) {
   return async (...args: unknown[]) => {

@@ -192,8 +192,7 @@ async function lines(res: IncomingMessage, on: (ev: Record<string, unknown>) => 
   let buf = '';
   for await (const c of res as AsyncIterable<Buffer>) {
     buf += c.toString('utf8');
-    let nl: number;
-    while ((nl = buf.indexOf('\n')) >= 0) {
+    for (let nl = buf.indexOf('\n'); nl >= 0; nl = buf.indexOf('\n')) {
       const line = buf.slice(0, nl);
       buf = buf.slice(nl + 1);
       if (line.trim()) on(JSON.parse(line) as Record<string, unknown>);

@@ -292,7 +292,7 @@ export async function leftoverGitLocks(repo: { root: string; gitDir: string; com
 
 async function findLockFiles(dir: string): Promise<string[]> {
   const out: string[] = [];
-  let entries;
+  let entries: import('node:fs').Dirent[];
   try {
     entries = await fs.readdir(dir, { withFileTypes: true });
   } catch {

@@ -132,7 +132,10 @@ export async function runUserDaemon(o: { paths: UserPaths; signal: AbortSignal; 
         return new Promise<RequestOutcome>((resolve, reject) => {
           const w = { resolve: (out: RequestOutcome) => finish(() => resolve(out)), onStep };
           let set = waiters.get(id);
-          if (!set) waiters.set(id, (set = new Set()));
+          if (!set) {
+            set = new Set();
+            waiters.set(id, set);
+          }
           set.add(w);
           // The request may be served by another process (a CLI holding the lock).
           const poll = setInterval(() => {

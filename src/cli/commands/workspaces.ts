@@ -19,7 +19,7 @@ export async function registrableRoot(ctx: CommandContext, pathArg: string | und
   if (pathArg !== undefined && (pathArg === '' || hasControl(pathArg) || pathArg.length > 4096))
     throw new UsageError('the path must be printable text, at most 4 KiB');
   const abs = resolve(ctx.cwd, pathArg ?? '.');
-  let st;
+  let st: Awaited<ReturnType<typeof fs.stat>>;
   try {
     st = await fs.stat(abs);
   } catch {
@@ -64,7 +64,10 @@ export async function remove(ctx: CommandContext, pathArg: string | undefined, o
     }
   }
   let removed = null;
-  for (const c of candidates) if ((removed = await removeWorkspace(up.registry, c))) break;
+  for (const c of candidates) {
+    removed = await removeWorkspace(up.registry, c);
+    if (removed) break;
+  }
   if (!removed) throw new UsageError(`not a registered workspace: ${abs} (see "sync-coordinator list")`);
   if (opts.json) ctx.out(JSON.stringify({ removed: true, id: removed.id, path: removed.path }));
   else ctx.out(safeValue(`removed: ${removed.path} (id ${removed.id}); the user daemon stops watching it`));

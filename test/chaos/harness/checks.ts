@@ -3,7 +3,7 @@
  * Each check returns violations (strings that say exactly what broke and where) rather
  * than throwing, so one run reports every broken invariant at once.
  */
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { type Dirent, existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { overlappingOps, type GitCall } from '../../helpers/git-recorder.js';
 import { gitOk, gitRun, isAncestor, markerBlobs, readReflogFile, revParse, treeFiles } from './gitread.js';
@@ -180,7 +180,7 @@ export async function checkLeftovers(world: World): Promise<string[]> {
 
 function lockFiles(dir: string): string[] {
   const out: string[] = [];
-  let entries;
+  let entries: Dirent[];
   try {
     entries = readdirSync(dir, { withFileTypes: true });
   } catch {
