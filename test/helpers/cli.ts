@@ -6,7 +6,6 @@ import { join } from 'node:path';
 import { PROJECT_ROOT } from './git-fixture.js';
 
 export const BIN = join(PROJECT_ROOT, 'dist', 'bin', 'sync-coordinator.js');
-export const BIN_DIR = join(PROJECT_ROOT, 'dist', 'bin');
 
 export interface CliResult {
   code: number | null;

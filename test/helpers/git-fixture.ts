@@ -3,7 +3,7 @@
  * its own identity and hardening in its local config. Never touches the developer's
  * repos or global config: HOME points at a temp dir and system config is off.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -85,10 +85,4 @@ function harden(git: Sandbox['git'], path: string, name: string): void {
   git(path, 'config', 'gc.auto', '0');
   git(path, 'config', 'maintenance.auto', 'false');
   git(path, 'config', 'core.autocrlf', 'false');
-}
-
-/** `git rev-parse` of a ref in a repo, or null. */
-export function revParse(sb: Sandbox, cwd: string, ref: string): string | null {
-  const r = spawnSync('git', ['rev-parse', '--verify', '-q', ref], { cwd, env: sb.env, encoding: 'utf8' });
-  return r.status === 0 ? r.stdout.trim() : null;
 }

@@ -11,18 +11,6 @@ import type { Ledger, TokenRecord } from './ledger.js';
 import { isExtraPath } from './trust.js';
 import type { Clone, World } from './world.js';
 
-export interface CheckResult {
-  violations: string[];
-  notes: string[];
-  edits_required: number;
-  edits_lost: number;
-  edits_in_conflict_copies: number;
-  conflict_copies: number;
-  remote_commits: number;
-  remote_pushes: number;
-  git_calls: number;
-}
-
 const CONFLICT_COPY = /\.sync-conflict-\d{8}-\d{6}-[A-Za-z0-9_-]+(\.[^/]*)?$/;
 
 /** Conflict copies of `path` in a tree listing: same dir, `<stem>.sync-conflict-…[.ext]`. */
