@@ -55,14 +55,11 @@ export async function waitFor(check, { timeoutMs = 20_000, intervalMs = 150 } = 
 
 /** Text shown as the demo's command output: indented, control characters removed. */
 export function indent(text, prefix = '      ') {
-  return (
-    text
-      .replace(/\r/g, '')
-      // eslint-disable-next-line no-control-regex
-      .replace(/\x1b\[[0-9;]*[A-Za-z]|[\u0000-\u0008\u000b-\u001f\u007f]/g, '')
-      .split('\n')
-      .filter((l) => l.trim() !== '')
-      .map((l) => prefix + l)
-      .join('\n')
-  );
+  return text
+    .replace(/\r/g, '')
+    .replace(/\x1b\[[0-9;]*[A-Za-z]|[\u0000-\u0008\u000b-\u001f\u007f]/g, '')
+    .split('\n')
+    .filter((l) => l.trim() !== '')
+    .map((l) => prefix + l)
+    .join('\n');
 }

@@ -17,7 +17,6 @@ import { join } from 'node:path';
 import { UsageError } from '../../core/errors.js';
 import { conflictsCommand, GUIDED_MERGE_REASON, markerLines } from '../../core/guided-merge.js';
 import { acquireLock } from '../../core/lock.js';
-import { safeValue } from '../../core/sanitize.js';
 import { openStateStore } from '../../core/state.js';
 import type { Git } from '../../git/git.js';
 import type { ConflictsView } from '../../git/tree-conflicts.js';
@@ -134,13 +133,11 @@ export async function guidedMerge(ctx: CommandContext, path: string, view: Confl
     return 0;
   }
   ctx.out(
-    safeValue(
-      `merged ${copy.path} into ${copy.original}: ${conflicts ? `${conflicts} conflict(s) marked with <<<<<<< / >>>>>>>` : 'no conflicting lines; review the result'}`,
-    ),
+    `merged ${copy.path} into ${copy.original}: ${conflicts ? `${conflicts} conflict(s) marked with <<<<<<< / >>>>>>>` : 'no conflicting lines; review the result'}`,
   );
-  ctx.out(safeValue(`base: ${base.description}`));
+  ctx.out(`base: ${base.description}`);
   ctx.out('automatic syncs are paused until you resolve it');
-  ctx.out(safeValue(`edit ${copy.original}, then run: ${resolveCmd}`));
+  ctx.out(`edit ${copy.original}, then run: ${resolveCmd}`);
   return 0;
 }
 

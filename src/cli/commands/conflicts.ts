@@ -14,7 +14,7 @@ import { promises as fs } from 'node:fs';
 import { appendConflict, parseConflictLog, type ConflictRecord } from '../../core/conflict-log.js';
 import { UsageError } from '../../core/errors.js';
 import { acquireLock } from '../../core/lock.js';
-import { hasControl, safeValue } from '../../core/sanitize.js';
+import { hasControl } from '../../core/sanitize.js';
 import { openStateStore } from '../../core/state.js';
 import { readConflictsView, type ConflictsView, type TreeCopy } from '../../git/tree-conflicts.js';
 import { conflictsCommand as command, GUIDED_MERGE_REASON, markerLines } from '../../core/guided-merge.js';
@@ -73,21 +73,18 @@ export async function run(ctx: CommandContext, action: string | undefined, targe
         : c.outcome === 'kept-modified'
           ? 'the edited side kept over the deletion'
           : 'local version kept';
-    ctx.out(safeValue(`${state}  ${c.time}  ${c.path}  [${c.kind}, ${c.policy}]  ${detail}  (op ${c.op})`));
+    ctx.out(`${state}  ${c.time}  ${c.path}  [${c.kind}, ${c.policy}]  ${detail}  (op ${c.op})`);
   }
-  for (const c of fromElsewhere)
-    ctx.out(safeValue(`OPEN  ${c.made_at}  ${c.original}  [conflict copy from device ${c.device}]  its version kept as ${c.path}`));
+  for (const c of fromElsewhere) ctx.out(`OPEN  ${c.made_at}  ${c.original}  [conflict copy from device ${c.device}]  its version kept as ${c.path}`);
   const first = view.copies[0];
   if (first) {
-    ctx.out(safeValue(`to merge a copy into its file: ${command('--merge', first.path)}  (then edit ${first.original})`));
+    ctx.out(`to merge a copy into its file: ${command('--merge', first.path)}  (then edit ${first.original})`);
     ctx.out(
-      safeValue(
-        `when the file has what you want: ${command('--resolve', first.original)}  (deletes its conflict copies; the next sync removes them on every device)`,
-      ),
+      `when the file has what you want: ${command('--resolve', first.original)}  (deletes its conflict copies; the next sync removes them on every device)`,
     );
   } else {
     const left = view.open.find((c) => c.outcome === 'left-for-user');
-    if (left) ctx.out(safeValue(`when you have merged the file by hand: ${command('--resolve', left.path)}`));
+    if (left) ctx.out(`when you have merged the file by hand: ${command('--resolve', left.path)}`);
   }
   return 0;
 }
@@ -167,13 +164,9 @@ async function resolve(ctx: CommandContext, path: string, view: ConflictsView, j
   }
   if (json) ctx.out(JSON.stringify({ resolved: path, resumed, ...(removed.length ? { removed } : {}) }));
   else {
-    ctx.out(safeValue(`marked ${path} resolved${resumed ? '; automatic syncs resumed' : ''}`));
+    ctx.out(`marked ${path} resolved${resumed ? '; automatic syncs resumed' : ''}`);
     if (removed.length)
-      ctx.out(
-        safeValue(
-          `removed ${removed.join(', ')}; the next sync removes ${removed.length === 1 ? 'it' : 'them'} on every device (now: sync-coordinator sync-now)`,
-        ),
-      );
+      ctx.out(`removed ${removed.join(', ')}; the next sync removes ${removed.length === 1 ? 'it' : 'them'} on every device (now: sync-coordinator sync-now)`);
   }
   return 0;
 }

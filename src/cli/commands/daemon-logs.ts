@@ -17,11 +17,12 @@ export async function run(ctx: CommandContext, opts: { follow?: boolean; lines?:
   const sources = logSources(ws.paths);
   const format = await createFormatter({ json: !!opts.json, colorize: !opts.json && !!process.stdout.isTTY });
   const { lines, ends } = await tailLogs(sources, n);
-  for (const l of lines) ctx.out(format(l));
+  // The formatter scrubbed every value; pretty output on a terminal keeps its colours.
+  for (const l of lines) ctx.outRaw(format(l));
   if (!opts.follow) {
     if (lines.length === 0 && !opts.json) ctx.err('no log lines yet (the daemon writes daemon.log, other commands coordinator.log)');
     return 0;
   }
-  await followLogs(sources, ends, (l) => ctx.out(format(l)), ctx.signal);
+  await followLogs(sources, ends, (l) => ctx.outRaw(format(l)), ctx.signal);
   return 0;
 }
