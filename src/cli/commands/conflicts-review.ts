@@ -26,17 +26,9 @@ import { conflictStamp, pickConflictCopyPath } from '../../git/conflict-copy.js'
 import type { Git } from '../../git/git.js';
 import type { ConflictsView, TreeCopy } from '../../git/tree-conflicts.js';
 import type { CommandContext } from '../context.js';
+import { MERGED_LIMIT } from '../numeric-option.js';
 import { copiesFor } from './conflicts.js';
 import { findMergeBase } from './conflicts-merge.js';
-
-export const DEFAULT_LIMIT = 50;
-const MAX_LIMIT = 10_000;
-
-export function parseLimit(raw: string | undefined): number {
-  if (raw === undefined) return DEFAULT_LIMIT;
-  if (!/^[0-9]{1,6}$/.test(raw) || Number(raw) < 1 || Number(raw) > MAX_LIMIT) throw new UsageError(`--limit needs a whole number from 1 to ${MAX_LIMIT}`);
-  return Number(raw);
-}
 
 /** `conflicts --merged`: recent auto-merges, newest first. */
 export function listMerged(ctx: CommandContext, logText: string, limit: number, json: boolean): number {
@@ -54,7 +46,7 @@ export function listMerged(ctx: CommandContext, logText: string, limit: number, 
     const undone = m.undone ? `  UNDONE: other side kept as ${m.undone.copy_path}` : '';
     ctx.out(`${m.time}  ${m.path}  [${m.strategy ?? '?'}, ${m.hunks ?? 0} hunk(s)]  on ${m.device}  (op ${m.op})${undone}`);
   }
-  if (all.length > shown.length) ctx.out(`(${all.length - shown.length} older; --limit ${Math.min(all.length, MAX_LIMIT)} shows them)`);
+  if (all.length > shown.length) ctx.out(`(${all.length - shown.length} older; --limit ${Math.min(all.length, MERGED_LIMIT.max)} shows them)`);
   const first = shown.find((m) => !m.undone) ?? shown[0]!;
   ctx.out(`to see what each side changed: ${reviewCommand('show', first.path)}`);
   ctx.out(`to keep the other side as a conflict copy: ${reviewCommand('undo', first.path)}`);

@@ -2,13 +2,11 @@
  * `daemon logs [-f] [-n N] [--json]`: daemon.log and coordinator.log, merged by time;
  * readable (pino-pretty, colours on a TTY) or raw JSON lines; `-f` follows until Ctrl-C.
  */
-import { UsageError } from '../../core/errors.js';
 import { createFormatter, followLogs, logSources, tailLogs } from '../../daemon/log-view.js';
 import type { CommandContext } from '../context.js';
 
-export async function run(ctx: CommandContext, opts: { follow?: boolean; lines?: string; json?: boolean }): Promise<number> {
-  const n = Number(opts.lines ?? '50');
-  if (!Number.isInteger(n) || n < 0) throw new UsageError(`--lines must be a whole number >= 0, got ${JSON.stringify(opts.lines)}`);
+export async function run(ctx: CommandContext, opts: { follow?: boolean; lines: number; json?: boolean }): Promise<number> {
+  const n = opts.lines;
   const ws = await ctx.workspace();
   // `logs | head`: the reader went away; that is the end, not an error.
   process.stdout.on('error', (e: NodeJS.ErrnoException) => {
