@@ -1,5 +1,5 @@
-// Uncontended lock acquire + release, in-process (issue 3: median under 2 ms; the seed
-// claimed < 30 ms). Baseline: a bare mkdir + rmdir of the same directory.
+// Uncontended lock acquire + release, in-process (target: median under 2 ms).
+// Baseline: a bare mkdir + rmdir of the same directory.
 import { mkdirSync, mkdtempSync, rmdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
