@@ -15,7 +15,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { loadConfig, type Config } from '../core/config.js';
 import { CoordinatorError, ExitCode } from '../core/errors.js';
 import { enqueue, newRequestId } from '../core/queue.js';
-import { decide } from '../core/rate-limit.js';
+import { decide, rateLimitMessage } from '../core/rate-limit.js';
 import { DEFAULT_PRIORITY, parsePriority, parseText, parseType, type SyncRequest } from '../core/request.js';
 import type { RequestOutcome } from '../core/results.js';
 import { readState } from '../core/state.js';
@@ -124,7 +124,6 @@ async function sync(served: ServedWorkspace, live: { ws: Workspace; config: Conf
   if (!decision.allowed && decision.action === 'reject') {
     request.rejected_at = new Date(now).toISOString();
     await enqueue(ws.paths.queue, request);
-    const { rateLimitMessage } = await import('../core/coordinator.js');
     const message = rateLimitMessage(decision.used, decision.limit, decision.resetsAt);
     appendLogLine(ws.paths.coordinatorLog, 'warn', { id: request.id, type, priority, caller }, `request rejected: ${message}`);
     return send(res, 200, { ...head, status: 'rejected', result: null, message, resets_at: decision.resetsAt, exit_code: ExitCode.rateLimited });

@@ -17,7 +17,8 @@ import { acquireLock } from '../../core/lock.js';
 import { hasControl } from '../../core/sanitize.js';
 import { openStateStore } from '../../core/state.js';
 import { readConflictsView, type ConflictsView, type TreeCopy } from '../../git/tree-conflicts.js';
-import { conflictsCommand as command, GUIDED_MERGE_REASON, markerLines } from '../../core/guided-merge.js';
+import { conflictsCommand as command, markerLines } from '../../core/guided-merge.js';
+import { resolveEndsPause } from '../../core/pause.js';
 import type { CommandContext } from '../context.js';
 import { MERGED_LIMIT } from '../numeric-option.js';
 
@@ -147,13 +148,9 @@ async function resolve(ctx: CommandContext, path: string, view: ConflictsView, j
     const now = new Date().toISOString();
     appendConflict(ws.paths.conflictsLog, { time: now, resolved: path });
     if (original !== path) appendConflict(ws.paths.conflictsLog, { time: now, resolved: original });
-    // The `manual` pause waits for the conflicts it left for the user, a guided merge for
-    // its file; conflict copies from other syncs do not hold it.
     const store = await openStateStore(ws.paths.state, logger);
-    const paused = store.get().paused;
     const left = view.open.filter((c) => c.path !== path && c.path !== original && c.outcome === 'left-for-user');
-    const guidedElsewhere = paused?.reason.startsWith(GUIDED_MERGE_REASON) && !paused.paths.includes(original);
-    if (paused && left.length === 0 && !guidedElsewhere) {
+    if (resolveEndsPause(store.get().paused, left.length, original)) {
       await store.update((s) => {
         s.paused = null;
       });
