@@ -55,6 +55,15 @@ export function humanStatus(v: StatusView): string[] {
     lines.push(
       `UNTRACKED:  ${v.untracked_state.at}: the remote tracked ${v.untracked_state.count} path(s) under the state directory (${v.untracked_state.paths.slice(0, 3).join(', ')}${v.untracked_state.count > 3 ? ', ...' : ''}); never checked out here, and removed from the repository by the sync`,
     );
+  for (const h of v.webhooks.hooks) {
+    const l = h.last;
+    const last = l
+      ? `; last: ${l.event} ${l.outcome}${l.status !== null ? ` (HTTP ${l.status})` : ''}${l.status === null && l.error ? ` (${l.error})` : ''}, ${l.tries} tr${l.tries === 1 ? 'y' : 'ies'}, at ${l.time}`
+      : '; no deliveries yet';
+    lines.push(
+      `webhook:    ${h.url} [${h.events.join(', ')}]: ${h.delivered} delivered, ${h.failed} failed, ${h.dropped} dropped (of the last ${h.deliveries.length})${last}`,
+    );
+  }
   if (v.excluded.length) {
     lines.push(`excluded:   ${v.excluded.length} path(s) not committed by syncs:`);
     for (const e of v.excluded) lines.push(`            ${e.path} (${e.reason}: ${e.detail}; since ${e.since})`);

@@ -11,6 +11,43 @@ const refName = z
   .regex(/^[A-Za-z0-9_][A-Za-z0-9._/-]*$/, 'a plain name that does not start with "-"')
   .refine((s) => !s.includes('..') && !s.endsWith('.lock') && !s.endsWith('/'), 'a valid git ref name');
 
+/**
+ * The event types a webhook can ask for: the bus's EVENT_TYPES (src/daemon/events.ts),
+ * listed again here because config is a primitive that imports no service module; a test
+ * keeps the two lists equal.
+ */
+export const WEBHOOK_EVENT_TYPES = [
+  'request.queued',
+  'step.started',
+  'sync.finished',
+  'conflict',
+  'breaker.changed',
+  'ratelimit.hit',
+  'remote.rewritten',
+  'workspace.changed',
+  'probe',
+] as const;
+
+/** Webhook targets: plain http(s) only, so no file:, data: or other scheme reaches a request. */
+const webhookUrl = z
+  .string()
+  .max(2048)
+  .refine((s) => {
+    try {
+      const u = new URL(s);
+      return (u.protocol === 'http:' || u.protocol === 'https:') && u.hostname !== '';
+    } catch {
+      return false;
+    }
+  }, 'an http:// or https:// URL');
+
+// Issue messages never quote the value: a secret in a wrong place must not be printed.
+const webhook = z.strictObject({
+  url: webhookUrl,
+  events: z.array(z.enum([...WEBHOOK_EVENT_TYPES, '*'])).min(1, 'a non-empty list of event types (or "*")'),
+  secret: z.string().min(16, 'a string of at least 16 characters').max(4096, 'at most 4096 characters'),
+});
+
 export const configSchema = z.strictObject({
   max_syncs_per_hour: int(1, 10_000).optional(),
   hour_reset_time: z.union([z.literal('auto'), z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, '"auto" or HH:MM')]).optional(),
@@ -63,6 +100,7 @@ export const configSchema = z.strictObject({
   max_parallel_syncs: int(1, 64).optional(),
   poll_active_s: int(1, 86_400).optional(),
   active_window_s: int(0, 86_400 * 30).optional(),
+  webhooks: z.array(webhook).max(50).optional(),
   log: z
     .strictObject({
       level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'silent']).optional(),

@@ -24,6 +24,14 @@ export const DEFAULT_MERGE_RULES: readonly MergeRule[] = [
   { glob: '*', strategy: 'text' },
 ];
 
+/** A signed webhook (DESIGN.md section 12): events POSTed as JSON, signed with `secret`. */
+export interface WebhookConfig {
+  url: string;
+  /** Bus event types, or "*" for all but `probe`. */
+  events: string[];
+  secret: string;
+}
+
 export interface Config {
   max_syncs_per_hour: number;
   hour_reset_time: 'auto' | string;
@@ -57,6 +65,8 @@ export interface Config {
   poll_active_s: number;
   /** A workspace is active for this long after a local change or a sync. */
   active_window_s: number;
+  /** Signed webhooks; the global config's apply to every workspace as well. */
+  webhooks: WebhookConfig[];
   log: { level: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'silent'; max_size_mb: number; max_files: number };
   backups: { keep: number; max_age_days: number };
 }
@@ -89,6 +99,7 @@ export function defaultConfig(): Config {
     max_parallel_syncs: 2,
     poll_active_s: 10,
     active_window_s: 600,
+    webhooks: [],
     log: { level: 'info', max_size_mb: 10, max_files: 5 },
     backups: { keep: 50, max_age_days: 14 },
   };
@@ -107,7 +118,7 @@ export async function loadConfig(file: string): Promise<Config> {
   try {
     raw = JSON.parse(text);
   } catch (e) {
-    throw new ConfigError(`${file} is not valid JSON: ${(e as Error).message}`);
+    throw new ConfigError(`${file} is not valid JSON: ${withoutSnippet((e as Error).message, text)}`);
   }
   // zod costs ~40 ms per process; a config whose exact bytes already validated is
   // merged without it. The stamp holds the hash of the last content that validated, with
@@ -141,4 +152,14 @@ function mergeConfig(base: Config, over: Partial<Config>): Config {
     }
   }
   return out as unknown as Config;
+}
+
+/**
+ * V8's JSON errors quote a few characters around the error ("Unexpected token 'x',
+ * ..."secret": abc"... is not valid JSON"): in a file with a webhook secret those can
+ * be the secret's, and config errors are printed and logged.
+ */
+function withoutSnippet(message: string, text: string): string {
+  if (!text.includes('"secret"')) return message;
+  return message.replace(/^Unexpected .* is not valid JSON$/s, 'an unexpected character (the text around it is not shown: the file holds a webhook secret)');
 }

@@ -20,6 +20,12 @@ export interface ProcessOptions {
   lockTimeoutMs: number;
   /** Progress for sync-now on a terminal. */
   onStep?: (step: StepName, op: string) => void;
+  /**
+   * Requests settled (results file written, spool file gone), as soon as that is so:
+   * a caller waiting on the control socket gets its answer without waiting for the
+   * rest of the drain (the next round, the lock's release).
+   */
+  onSettled?: (outcomes: RequestOutcome[]) => void;
   clock?: () => number;
   signal?: AbortSignal;
 }

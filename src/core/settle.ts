@@ -36,6 +36,7 @@ async function settle(
   });
   // Last: a kill before this line re-serves them, never loses them.
   await removeEntries(entries);
+  d.opts.onSettled?.(outcomes);
 }
 
 /** Requests made before the last sync read the work tree: served by it (invariant 3). */

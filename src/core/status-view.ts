@@ -15,9 +15,10 @@ import { readDaemonInfo } from '../daemon/pidfile.js';
 import { breakerView } from './breaker.js';
 import { daemonStatePath, readDaemonState } from '../daemon/daemon-state.js';
 import { trackedStatePaths } from './tracked-state.js';
+import { globalWebhooks, webhooksView } from './webhook-deliveries.js';
 
 export async function buildStatus(ws: Workspace, config: Config, now = Date.now()) {
-  const [lock, entries, { state, corrupt }, daemon, openConflicts, daemonState, trackedState] = await Promise.all([
+  const [lock, entries, { state, corrupt }, daemon, openConflicts, daemonState, trackedState, webhooks] = await Promise.all([
     inspectLock(ws.paths, config.lock_stale_ms),
     readQueue(ws.paths.queue, null),
     readStateChecked(ws.paths.state),
@@ -25,6 +26,7 @@ export async function buildStatus(ws: Workspace, config: Config, now = Date.now(
     countOpenConflicts(ws),
     readDaemonState(daemonStatePath(ws.paths.dir)),
     trackedStatePaths(ws),
+    globalWebhooks().then((global) => webhooksView(ws.paths.dir, [...config.webhooks, ...global])),
   ]);
   // daemon-state.json outlives the daemon: only trust it for the daemon that runs now.
   const live = daemon.running && daemonState && daemonState.pid === daemon.pid ? daemonState : null;
@@ -95,6 +97,8 @@ export async function buildStatus(ws: Workspace, config: Config, now = Date.now(
     remote_rewrite: state.remote_rewrite ?? null,
     /** The last time the remote tracked files under the state directory and a sync untracked them (invariant 14). */
     untracked_state: state.untracked_state ?? null,
+    /** Additive (issue 16): this workspace's webhooks and their last deliveries, newest first; never a secret. */
+    webhooks,
     workspace: ws.root,
   };
 }

@@ -6,6 +6,7 @@
 import type { Config } from '../core/config.js';
 import type { ProcessReport } from '../core/coordinator.js';
 import type { Workspace } from '../core/workspace.js';
+import type { RequestOutcome } from '../core/results.js';
 import type { StepName } from '../git/pipeline.js';
 import type { Logger } from '../log.js';
 import type { Clock } from './clock.js';
@@ -45,6 +46,8 @@ export interface DaemonOptions {
   onStep?: (step: StepName, op: string) => void;
   /** After each processQueue: the outcomes, for callers waiting on the control socket. */
   onReport?: (report: ProcessReport) => void;
+  /** Requests settled during a processQueue, as soon as each is (the waiters' early answer). */
+  onSettled?: (outcomes: RequestOutcome[]) => void;
   /** After each remote probe that answered (metrics: probe count, propagation time). */
   onProbe?: (r: ProbeReport) => void;
   /** Filled in by the loop: wake it now (a request written through the control socket). */

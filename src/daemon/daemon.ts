@@ -139,6 +139,7 @@ export async function runDaemon(o: DaemonOptions): Promise<DaemonResult> {
     ...(o.slots ? { slots: o.slots } : {}),
     ...(o.onStep ? { onStep: o.onStep } : {}),
     ...(o.onReport ? { onReport: o.onReport } : {}),
+    ...(o.onSettled ? { onSettled: o.onSettled } : {}),
     activity,
     afterWork: () => idleGc.soon(),
     stop,

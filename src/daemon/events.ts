@@ -9,12 +9,13 @@
  * must reload its state.
  */
 
+/** Webhooks can name each type: a new one goes in WEBHOOK_EVENT_TYPES (src/core/config-schema.ts) too; a test compares them. */
 export const EVENT_TYPES = [
   /** A request was written to a workspace's queue. data: {request_id, type, priority, caller, reason} */
   'request.queued',
   /** A sync entered a step. data: {op, step} */
   'step.started',
-  /** A sync ended. data: {op, type, result, message, duration_ms, request_ids} */
+  /** A sync ended. data: {op, type, result, message, duration_ms, request_ids, retries?} (retries: in-run retries, when the emitter knows them) */
   'sync.finished',
   /** A conflict was handled (copy, ours, auto-merge) or left for the user. data: {op, path, policy, copy?} */
   'conflict',
@@ -26,6 +27,8 @@ export const EVENT_TYPES = [
   'remote.rewritten',
   /** A workspace's unit changed status (starting, running, failed, stopped) or was paused/resumed. data: the workspace view */
   'workspace.changed',
+  /** A remote probe (ls-remote) ran. data: {moved, remote_tip}; moved = the remote tip differs from the local tracking ref */
+  'probe',
 ] as const;
 
 export type EventType = (typeof EVENT_TYPES)[number];

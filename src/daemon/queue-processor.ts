@@ -42,6 +42,7 @@ export function createQueueProcessor(o: {
   slots?: DaemonOptions['slots'];
   onStep?: DaemonOptions['onStep'];
   onReport?: DaemonOptions['onReport'];
+  onSettled?: DaemonOptions['onSettled'];
   activity: Activity;
   /** After a sync: a full collection once things are quiet. */
   afterWork: () => void;
@@ -135,7 +136,17 @@ export function createQueueProcessor(o: {
         );
         void o.save();
       },
-      run: (signal) => processQueue({ ws, config, logger: o.coordLog, caller: 'daemon', lockTimeoutMs: 0, signal, ...(o.onStep ? { onStep: o.onStep } : {}) }),
+      run: (signal) =>
+        processQueue({
+          ws,
+          config,
+          logger: o.coordLog,
+          caller: 'daemon',
+          lockTimeoutMs: 0,
+          signal,
+          ...(o.onStep ? { onStep: o.onStep } : {}),
+          ...(o.onSettled ? { onSettled: o.onSettled } : {}),
+        }),
     });
   }
 

@@ -186,6 +186,11 @@ export async function runUserDaemon(o: { paths: UserPaths; signal: AbortSignal; 
           onStep: (step, op) => {
             for (const set of waiters.values()) for (const w of set) w.onStep(step, op);
           },
+          // A waiter gets its answer as soon as its request is settled; the report at the
+          // end of the drain is the fallback (a waiter resolves once, whichever comes first).
+          onSettled: (outcomes) => {
+            for (const out of outcomes) if (out.status !== 'deferred') for (const w of waiters.get(out.id) ?? []) w.resolve(out);
+          },
           onReport: (report) => {
             for (const [id, out] of report.outcomes) if (out.status !== 'deferred') for (const w of waiters.get(id) ?? []) w.resolve(out);
           },

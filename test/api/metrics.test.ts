@@ -1,0 +1,207 @@
+/**
+ * `GET /metrics` over real HTTP, fed by a real event bus with the events of real syncs
+ * (real git, real bare remote) and gauges read from the workspaces' real state files;
+ * the exposition text is checked line by line by a strict parser.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createMetrics, type Metrics } from '../../src/api/metrics.js';
+import { mountObservability, type RouteTable } from '../../src/api/observability.js';
+import { buildStatus } from '../../src/core/status-view.js';
+import { createEventBus } from '../../src/daemon/events.js';
+import { silentLogger } from '../../src/log.js';
+import { queueRequest, servedWorkspace, syncOnce, useSandboxEnv } from '../helpers/bus-sync.js';
+import { makeSandbox, type Sandbox } from '../helpers/git-fixture.js';
+import { parsePromText, sampleValue } from '../helpers/prom-text.js';
+
+const cleanups: (() => void | Promise<void>)[] = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+function sandbox(): Sandbox {
+  const sb = makeSandbox('sc-metrics-');
+  cleanups.push(() => sb.cleanup());
+  cleanups.push(useSandboxEnv(sb));
+  return sb;
+}
+
+async function serve(metrics: Metrics): Promise<string> {
+  const server: Server = createServer((req, res) => (req.url === '/metrics' ? metrics.handler(req, res) : res.writeHead(404).end()));
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  cleanups.push(() => new Promise<void>((r) => server.close(() => r())));
+  return `http://127.0.0.1:${(server.address() as { port: number }).port}/metrics`;
+}
+
+describe('metrics', () => {
+  it('counts real syncs, requests, probes and propagation per workspace, reads the gauges from the state files, and serves valid exposition text', async () => {
+    const sb = sandbox();
+    const a = await servedWorkspace(sb, 'a', 'wa');
+    const b = await servedWorkspace(sb, 'b', 'wb');
+    // c's remote refuses connections: its one sync fails and opens the breaker.
+    const c = await servedWorkspace(sb, 'c', 'wc', { retries: { default: 0 }, breaker: { failure_threshold: 1, cooldown_s: 600 } });
+    sb.git(c.repo, 'remote', 'set-url', 'origin', 'git://127.0.0.1:1/refused.git');
+    const gone = { view: () => ({ id: 'wd' }), live: () => null };
+    const bus = createEventBus();
+    const served: { view(): { id: string }; live(): ReturnType<typeof a.live> | null }[] = [a, b, c, gone];
+    const metrics = createMetrics({ bus, workspaces: { workspaces: () => served } });
+    cleanups.push(() => metrics.close());
+    const url = await serve(metrics);
+
+    for (let i = 0; i < 3; i++) {
+      writeFileSync(join(a.repo, `a-${i}.txt`), `${i}\n`);
+      expect(await syncOnce(bus, a, 'manual', 'sync-now')).toEqual([expect.objectContaining({ type: 'manual', result: 'ok' })]);
+    }
+    expect(await syncOnce(bus, a, 'smart', 'Post Merge Hook!')).toEqual([expect.objectContaining({ type: 'smart', result: 'noop' })]);
+    writeFileSync(join(c.repo, 'c.txt'), 'c\n');
+    expect(await syncOnce(bus, c, 'manual', 'sync-now')).toEqual([expect.objectContaining({ result: 'failed' })]);
+
+    // Another device pushes; a probe of a sees the tip move, the next sync integrates it.
+    const other = sb.clone('other');
+    writeFileSync(join(other, 'from-other.txt'), 'x\n');
+    sb.git(other, 'add', '-A');
+    sb.git(other, 'commit', '-q', '-m', 'other');
+    sb.git(other, 'push', '-q', 'origin', 'main');
+    const tip = sb.git(a.repo, 'ls-remote', 'origin', 'refs/heads/main').split('\t')[0];
+    bus.emit('probe', 'wa', { moved: false, remote_tip: null });
+    bus.emit('probe', 'wa', { moved: true, remote_tip: tip });
+    // A sync that started before the probe does not count as integrating what it saw.
+    bus.emit('sync.finished', 'wa', { op: 'x', type: 'smart', result: 'ok', message: '', duration_ms: 60_000, request_ids: [] });
+    const integrated = await syncOnce(bus, a, 'smart', 'daemon');
+    expect(integrated).toEqual([expect.objectContaining({ result: 'ok' })]);
+    expect(sb.git(a.repo, 'rev-parse', 'HEAD').trim()).toBe(tip);
+    bus.emit('conflict', 'wa', { op: 'x', path: 'f.txt', policy: 'conflict-copy', copy: 'f (conflict).txt' });
+
+    // b: two requests waiting (not processed), one processed.
+    writeFileSync(join(b.repo, 'b.txt'), 'b\n');
+    await syncOnce(bus, b, 'manual', 'sync-now');
+    await queueRequest(bus, b, 'smart', 'hook');
+    await queueRequest(bus, b, 'robust', 'hook');
+
+    const t0 = performance.now();
+    const res = await fetch(url);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toBe('text/plain; version=0.0.4; charset=utf-8');
+    const text = await res.text();
+    const t1 = performance.now();
+    await (await fetch(url)).text();
+    console.log(
+      `GET /metrics, 4 workspaces (3 served): first ${(t1 - t0).toFixed(0)} ms, next ${(performance.now() - t1).toFixed(0)} ms, ${text.length} bytes`,
+    );
+    const f = parsePromText(text);
+    const v = (name: string, labels: Record<string, string>, suffix = '') => sampleValue(f, name, labels, suffix);
+
+    expect(f.get('sync_coordinator_syncs_total')?.type).toBe('counter');
+    expect(v('sync_coordinator_syncs_total', { workspace: 'wa', type: 'manual', result: 'ok' })).toBe(3);
+    expect(v('sync_coordinator_syncs_total', { workspace: 'wa', type: 'smart', result: 'noop' })).toBe(1);
+    expect(v('sync_coordinator_syncs_total', { workspace: 'wa', type: 'smart', result: 'ok' })).toBe(2);
+    expect(v('sync_coordinator_syncs_total', { workspace: 'wc', type: 'manual', result: 'failed' })).toBe(1);
+    expect(v('sync_coordinator_syncs_total', { workspace: 'wb', type: 'manual', result: 'ok' })).toBe(1);
+    expect(v('sync_coordinator_requests_total', { workspace: 'wa', trigger: 'sync-now' })).toBe(3);
+    expect(v('sync_coordinator_requests_total', { workspace: 'wa', trigger: 'post_merge_hook_' })).toBe(1);
+    expect(v('sync_coordinator_requests_total', { workspace: 'wb', trigger: 'hook' })).toBe(2);
+    expect(v('sync_coordinator_conflicts_total', { workspace: 'wa', policy: 'conflict-copy' })).toBe(1);
+    expect(v('sync_coordinator_probes_total', { workspace: 'wa' })).toBe(2);
+    expect(v('sync_coordinator_probes_moved_total', { workspace: 'wa' })).toBe(1);
+
+    expect(f.get('sync_coordinator_sync_duration_seconds')?.type).toBe('histogram');
+    expect(v('sync_coordinator_sync_duration_seconds', { workspace: 'wa', type: 'manual' }, '_count')).toBe(3);
+    expect(v('sync_coordinator_sync_duration_seconds', { workspace: 'wa', type: 'manual', le: '+Inf' }, '_bucket')).toBe(3);
+    expect(v('sync_coordinator_sync_duration_seconds', { workspace: 'wa', type: 'manual' }, '_sum')).toBeGreaterThan(0);
+    expect(v('sync_coordinator_propagation_seconds', { workspace: 'wa' }, '_count')).toBe(1);
+    const propagation = v('sync_coordinator_propagation_seconds', { workspace: 'wa' }, '_sum') ?? -1;
+    expect(propagation).toBeGreaterThan(0);
+    expect(propagation).toBeLessThan(integrated[0]!.ms / 1000 + 5);
+
+    // Gauges: what status --json says now.
+    const [stA, stB, stC] = await Promise.all([a, b, c].map((w) => buildStatus(w.ws, w.config)));
+    expect(v('sync_coordinator_queue_depth', { workspace: 'wb' })).toBe(2);
+    expect(stB!.queue.pending).toBe(2);
+    expect(v('sync_coordinator_queue_depth', { workspace: 'wa' })).toBe(0);
+    expect(v('sync_coordinator_rate_limit_used', { workspace: 'wa' })).toBe(stA!.rate_limit.used);
+    expect(stA!.rate_limit.used).toBeGreaterThanOrEqual(3);
+    expect(v('sync_coordinator_rate_limit_limit', { workspace: 'wa' })).toBe(12);
+    expect(v('sync_coordinator_breaker_state', { workspace: 'wa', remote: 'origin' })).toBe(0);
+    expect(stC!.breaker.state).toBe('open');
+    expect(v('sync_coordinator_breaker_state', { workspace: 'wc', remote: 'origin' })).toBe(2);
+    expect(v('sync_coordinator_conflicts_open', { workspace: 'wa' })).toBe(0);
+    const last = v('sync_coordinator_last_success_timestamp_seconds', { workspace: 'wa' }) ?? 0;
+    expect(last).toBe(Math.floor(Date.parse(stA!.stats.last_success_at!) / 1000));
+    expect(Math.abs(last - Date.now() / 1000)).toBeLessThan(120);
+    expect(v('sync_coordinator_last_success_timestamp_seconds', { workspace: 'wc' })).toBeUndefined();
+    expect(v('sync_coordinator_workspace_up', { workspace: 'wa' })).toBe(1);
+    expect(v('sync_coordinator_workspace_up', { workspace: 'wd' })).toBe(0);
+    expect(v('sync_coordinator_queue_depth', { workspace: 'wd' })).toBeUndefined();
+
+    // Process metrics from prom-client's default collectors, on this registry.
+    expect(f.get('process_cpu_user_seconds_total')?.type).toBe('counter');
+    expect(f.get('nodejs_heap_size_used_bytes')?.type).toBe('gauge');
+
+    // A workspace no longer served drops out of the gauges at the next scrape; counters stay.
+    served.splice(1, 1);
+    const after = parsePromText(await metrics.scrape());
+    expect(sampleValue(after, 'sync_coordinator_queue_depth', { workspace: 'wb' })).toBeUndefined();
+    expect(sampleValue(after, 'sync_coordinator_workspace_up', { workspace: 'wb' })).toBeUndefined();
+    expect(sampleValue(after, 'sync_coordinator_syncs_total', { workspace: 'wb', type: 'manual', result: 'ok' })).toBe(1);
+    expect((await fetch(url, { method: 'POST' })).status).toBe(405);
+  });
+
+  it('folds free-text callers into a bounded set of trigger labels', () => {
+    const bus = createEventBus();
+    const metrics = createMetrics({ bus, workspaces: { workspaces: () => [] } });
+    cleanups.push(() => metrics.close());
+    for (let i = 0; i < 30; i++) bus.emit('request.queued', 'w', { caller: `script ${i}` });
+    return metrics.scrape().then((text) => {
+      const f = parsePromText(text);
+      const triggers = f.get('sync_coordinator_requests_total')!.samples.map((s) => s.labels.trigger);
+      expect(triggers).toHaveLength(21);
+      expect(sampleValue(f, 'sync_coordinator_requests_total', { workspace: 'w', trigger: 'other' })).toBe(10);
+      expect(sampleValue(f, 'sync_coordinator_requests_total', { workspace: 'w', trigger: 'script_0' })).toBe(1);
+    });
+  });
+});
+
+describe('mountObservability', () => {
+  it('mounts GET /metrics and GET /api/v1/workspaces/{id}/webhooks on a route table and stops both on close', async () => {
+    const sb = sandbox();
+    const a = await servedWorkspace(sb, 'a', 'wa', { webhooks: [{ url: 'https://hooks.example/x?token=abc', events: ['*'], secret: 'a-secret-of-16-chars' }] });
+    const bus = createEventBus();
+    // The shape of the API's route table (src/api/router.ts): exact segments or {name}.
+    const table: { path: string; handler: (c: { req: IncomingMessage; res: ServerResponse; params: Record<string, string> }) => void }[] = [];
+    const router: RouteTable = { add: (...routes) => table.push(...routes) };
+    const obs = await mountObservability({
+      router,
+      bus,
+      workspaces: { workspaces: () => [a], byId: (id) => (id === 'wa' ? a : undefined) },
+      globalConfigFile: join(sb.dir, 'no-global-config.json'),
+      log: silentLogger,
+    });
+    cleanups.push(() => obs.close());
+    const server = createServer((req, res) => {
+      const segs = new URL(req.url ?? '/', 'http://x').pathname.split('/').filter(Boolean);
+      for (const r of table) {
+        const parts = r.path.split('/').filter(Boolean);
+        if (parts.length !== segs.length) continue;
+        if (!parts.every((p, i) => p.startsWith('{') || p === segs[i])) continue;
+        const params = Object.fromEntries(parts.flatMap((p, i) => (p.startsWith('{') ? [[p.slice(1, -1), segs[i]!]] : [])));
+        return r.handler({ req, res, params });
+      }
+      res.writeHead(404).end();
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    cleanups.push(() => new Promise<void>((r) => server.close(() => r())));
+    const base = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+
+    bus.emit('probe', 'wa', { moved: true, remote_tip: 'x' });
+    const f = parsePromText(await (await fetch(`${base}/metrics`)).text());
+    expect(sampleValue(f, 'sync_coordinator_probes_moved_total', { workspace: 'wa' })).toBe(1);
+    expect(sampleValue(f, 'sync_coordinator_workspace_up', { workspace: 'wa' })).toBe(1);
+    const hooks = await fetch(`${base}/api/v1/workspaces/wa/webhooks`);
+    expect(hooks.status).toBe(200);
+    const text = await hooks.text();
+    expect(JSON.parse(text)).toMatchObject({ workspace: 'wa', hooks: [{ url: 'https://hooks.example/x?…', events: ['*'], configured: true }] });
+    expect(text).not.toMatch(/a-secret-of-16-chars|token=abc/);
+  });
+});
