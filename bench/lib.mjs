@@ -2,22 +2,18 @@
 // medians. Every figure is a ratio or difference against a baseline measured in the
 // same run (the machines are noisy; absolute times do not carry over).
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, tmpdir, totalmem } from 'node:os';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { cloneConfig, makeSandboxDir } from '../test/helpers/sandbox.mjs';
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 export const BIN = join(ROOT, 'dist', 'bin', 'sync-coordinator.js');
 
+/** The shared sandbox (test/helpers/sandbox.mjs), plus `repo()`: a remote and a seeded clone. */
 export function makeSandbox(prefix = 'sc-bench-') {
-  const dir = realpathSync(mkdtempSync(join(tmpdir(), prefix)));
-  const home = join(dir, 'home');
-  mkdirSync(home);
-  writeFileSync(join(home, '.gitconfig'), '');
-  const env = { PATH: process.env.PATH, HOME: home, LANG: 'C', GIT_CONFIG_NOSYSTEM: '1' };
-  const git = (cwd, ...args) => execFileSync('git', args, { cwd, env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-  let n = 0;
+  const { dir, env, git, cleanup } = makeSandboxDir(prefix);
   return {
     dir,
     env,
@@ -28,14 +24,7 @@ export function makeSandbox(prefix = 'sc-bench-') {
       const clone = join(dir, name);
       git(dir, 'init', '-q', '--bare', '--initial-branch=main', remote);
       git(dir, 'clone', '-q', remote, clone);
-      for (const [k, v] of [
-        ['user.name', 'Bench'],
-        ['user.email', 'bench@example.test'],
-        ['commit.gpgSign', 'false'],
-        ['gc.auto', '0'],
-        ['maintenance.auto', 'false'],
-      ])
-        git(clone, 'config', k, v);
+      for (const [k, v] of cloneConfig('bench')) git(clone, 'config', k, v);
       git(clone, 'checkout', '-q', '-B', 'main');
       for (let i = 0; i < files; i++) {
         const sub = join(clone, `d${i % 40}`);
@@ -46,12 +35,9 @@ export function makeSandbox(prefix = 'sc-bench-') {
       git(clone, 'add', '-A');
       git(clone, 'commit', '-q', '-m', 'seed');
       git(clone, 'push', '-q', '-u', 'origin', 'main');
-      n++;
       return { clone, remote };
     },
-    cleanup() {
-      rmSync(dir, { recursive: true, force: true });
-    },
+    cleanup,
   };
 }
 

@@ -4,7 +4,7 @@
  * and gpgSign=false in each clone's local config). The other device ("b") pushes; the
  * clone under test ("a") pulls and pushes, and git fires the hooks.
  */
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from 'vitest';
@@ -18,48 +18,8 @@ const STATE_REL = '.claude/sync-coordination';
 const NONE = { 'post-merge': false, 'pre-push': false };
 const BOTH = { 'post-merge': true, 'pre-push': true };
 
-// husky 9.1.7: `husky` copies this file (its `husky` script) to .husky/_/h and writes
-// the stub below as .husky/_/<hook> for each hook in its list (index.js). MIT, typicode.
-const HUSKY_H = `#!/usr/bin/env sh
-[ "$HUSKY" = "2" ] && set -x
-n=$(basename "$0")
-s=$(dirname "$(dirname "$0")")/$n
-
-[ ! -f "$s" ] && exit 0
-
-if [ -f "$HOME/.huskyrc" ]; then
-	echo "husky - '~/.huskyrc' is DEPRECATED, please move your code to ~/.config/husky/init.sh"
-fi
-i="\${XDG_CONFIG_HOME:-$HOME/.config}/husky/init.sh"
-[ -f "$i" ] && . "$i"
-
-[ "\${HUSKY-}" = "0" ] && exit 0
-
-export PATH="node_modules/.bin:$PATH"
-sh -e "$s" "$@"
-c=$?
-
-[ $c != 0 ] && echo "husky - $n script failed (code $c)"
-[ $c = 127 ] && echo "husky - command not found in PATH=$PATH"
-exit $c
-`;
-const HUSKY_STUB = '#!/usr/bin/env sh\n. "$(dirname "$0")/h"';
-const HUSKY_HOOKS = [
-  'pre-commit',
-  'pre-merge-commit',
-  'prepare-commit-msg',
-  'commit-msg',
-  'post-commit',
-  'applypatch-msg',
-  'pre-applypatch',
-  'post-applypatch',
-  'pre-rebase',
-  'post-rewrite',
-  'post-checkout',
-  'post-merge',
-  'pre-push',
-  'pre-auto-gc',
-];
+/** The real husky 9 (a devDependency), run by its bin as `npx husky` would in the repository. */
+const HUSKY_BIN = join(PROJECT_ROOT, 'node_modules', 'husky', 'bin.js');
 
 interface Run {
   code: number | null;
@@ -290,11 +250,10 @@ describe('husky 9', () => {
   test('install writes .husky/<hook>, never .husky/_; a pull fires it; uninstall restores', async () => {
     const huskyDir = join(a, '.husky');
     const underscore = join(huskyDir, '_');
-    mkdirSync(underscore, { recursive: true });
-    writeHook(join(underscore, 'h'), HUSKY_H, 0o755);
-    writeFileSync(join(underscore, '.gitignore'), '*');
-    for (const h of HUSKY_HOOKS) writeHook(join(underscore, h), HUSKY_STUB, 0o755);
-    sb.git(a, 'config', 'core.hooksPath', '.husky/_');
+    // As a user sets husky up: `husky` writes .husky/_ and points core.hooksPath at it.
+    execFileSync(process.execPath, [HUSKY_BIN], { cwd: a, env: sb.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    expect(sb.git(a, 'config', 'core.hooksPath').trim()).toBe('.husky/_');
+    expect(existsSync(join(underscore, 'h'))).toBe(true);
     const marker = join(sb.dir, 'husky-marker.txt');
     const userHook = join(huskyDir, 'post-merge');
     const original = writeHook(userHook, `echo "husky user hook" >> '${marker}'\n`, 0o644);

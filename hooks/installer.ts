@@ -2,7 +2,7 @@
  * `hooks install|uninstall|status` (DESIGN.md sections 3 and 7): puts the post-merge and
  * pre-push lines into the hooks directory git actually runs, beside the user's own code.
  *
- * Where (notes/reliability.md section 8): `core.hooksPath` first, since git ignores
+ * Where: `core.hooksPath` first, since git ignores
  * `.git/hooks` once it is set. Husky 9 sets it to `.husky/_`, which every `husky` run
  * regenerates, so we write `.husky/<hook>` (run by husky's `h` with `sh -e`). A
  * `core.hooksPath` outside the work tree (a shared or global directory) is never written:
@@ -212,7 +212,7 @@ async function replaceHook(file: string, text: string, mode: number): Promise<vo
 
 async function addToHook(file: string, hook: HookName, kind: EffectiveHooksDir['kind']): Promise<{ changed: boolean; notes: string[] }> {
   const by = (why: string) => ({ changed: false, notes: [`${file}: ${why}; add these lines to it by hand, after its shebang:\n${blockText(hook)}`] });
-  let st;
+  let st: Awaited<ReturnType<typeof fs.lstat>> | null;
   try {
     st = await fs.lstat(file);
   } catch (e) {

@@ -1,5 +1,7 @@
 #!/usr/bin/env node
-// Bundles the bins into dist/bin/ (part of `npm run build`, after tsc has type-checked).
+// Bundles the bins into dist/bin/ (part of `npm run build`, after tsc has type-checked),
+// and the in-process modules of the bench and the lock tests into dist/internal/
+// (scripts/internals.ts). Nothing else is emitted: the package ships dist/bin only.
 //
 // Why bundle: a hook or script starts a fresh node for every request, and resolving and
 // compiling ~60 separate ES modules (plus commander's and proper-lockfile's CommonJS
@@ -11,7 +13,7 @@
 // files by path at run time, which a bundle would break. All chunks sit in one
 // directory, so `import.meta.url` means the same folder in each of them.
 import { build } from 'esbuild';
-import { readdirSync, rmSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -20,12 +22,9 @@ const outdir = join(root, 'dist', 'bin');
 const STALE_MS = 10 * 60_000;
 const builtAt = Date.now();
 
-const result = await build({
+const common = {
   absWorkingDir: root,
-  entryPoints: ['src/bin/sync-coordinator.ts', 'src/bin/sync-now.ts', 'src/bin/claude-sync-daemon.ts'],
-  outdir,
   bundle: true,
-  splitting: true,
   format: 'esm',
   platform: 'node',
   target: 'node20',
@@ -36,8 +35,22 @@ const result = await build({
   sourcemap: 'linked',
   legalComments: 'linked',
   logLevel: 'warning',
+};
+
+const result = await build({
+  ...common,
+  entryPoints: ['src/bin/sync-coordinator.ts', 'src/bin/sync-now.ts', 'src/bin/claude-sync-daemon.ts'],
+  outdir,
+  splitting: true,
   metafile: true,
 });
+await build({ ...common, entryPoints: ['scripts/internals.ts'], outdir: join(root, 'dist', 'internal') });
+
+// Earlier builds compiled every module with tsc; those copies are no consumer's now.
+for (const old of ['src', 'watcher', 'hooks']) {
+  const dir = join(root, 'dist', old);
+  if (existsSync(dir)) rmSync(dir, { recursive: true, force: true });
+}
 
 // Chunks of earlier builds are removed only once they are old: a daemon or a test
 // process started before this build may still lazy-load them by their hashed names.

@@ -11,17 +11,6 @@ export function assertBuilt() {
   if (!existsSync(BIN)) throw new Error(`${BIN} is missing: run "npm run build" first (npm run demo does it)`);
 }
 
-/**
- * The environment of every git and sync-coordinator process of the demo: HOME is a
- * fresh directory (the user's ~/.gitconfig, credential helpers and hooks stay out of
- * it), no system git config; identity lives in each clone's local config.
- */
-export function sandboxEnv(home) {
-  const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: home, LANG: 'C', GIT_CONFIG_NOSYSTEM: '1' };
-  if (process.env.TMPDIR) env.TMPDIR = process.env.TMPDIR;
-  return env;
-}
-
 /** Run a program to its end (bounded); never throws on a non-zero exit. */
 export function run(cmd, args, { cwd, env, timeoutMs = 30_000 }) {
   return new Promise((resolvePromise, reject) => {
@@ -42,27 +31,13 @@ export function run(cmd, args, { cwd, env, timeoutMs = 30_000 }) {
   });
 }
 
-/** Poll `check` until it returns a truthy value; null after the deadline (no fixed sleeps). */
-export async function waitFor(check, { timeoutMs = 20_000, intervalMs = 150 } = {}) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await check();
-    if (v) return v;
-    if (Date.now() > deadline) return null;
-    await new Promise((r) => setTimeout(r, intervalMs));
-  }
-}
-
 /** Text shown as the demo's command output: indented, control characters removed. */
 export function indent(text, prefix = '      ') {
-  return (
-    text
-      .replace(/\r/g, '')
-      // eslint-disable-next-line no-control-regex
-      .replace(/\x1b\[[0-9;]*[A-Za-z]|[\u0000-\u0008\u000b-\u001f\u007f]/g, '')
-      .split('\n')
-      .filter((l) => l.trim() !== '')
-      .map((l) => prefix + l)
-      .join('\n')
-  );
+  return text
+    .replace(/\r/g, '')
+    .replace(/\x1b\[[0-9;]*[A-Za-z]|[\u0000-\u0008\u000b-\u001f\u007f]/g, '')
+    .split('\n')
+    .filter((l) => l.trim() !== '')
+    .map((l) => prefix + l)
+    .join('\n');
 }

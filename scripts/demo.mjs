@@ -4,21 +4,20 @@
 // watcher in laptop, a few edits that reach the remote, then a conflict on the same
 // line of the same file, resolved by the conflict-copy policy; then `status` and
 // `conflicts`. Everything lives in one temp dir that is removed at the end, also on an
-// error or Ctrl-C. Uses the compiled CLI (dist/), with HOME pointed at the sandbox.
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+// error or Ctrl-C. Uses the bundled CLI (dist/bin), with HOME pointed at the sandbox.
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { assertBuilt, BIN, indent, run, sandboxEnv, waitFor } from './demo-lib.mjs';
+import { cloneConfig, makeSandboxDir, waitFor } from '../test/helpers/sandbox.mjs';
+import { assertBuilt, BIN, indent, run } from './demo-lib.mjs';
 
 const STEPS = 6;
 const DEADLINE_MS = 25_000; // per wait; the whole demo takes about 10 s
 
-const dir = realpathSync(mkdtempSync(join(tmpdir(), 'sync-coordinator-demo-')));
-const home = join(dir, 'home');
+// The shared sandbox: a temp dir with its own HOME (empty ~/.gitconfig) and env.
+const { dir, env } = makeSandboxDir('sync-coordinator-demo-');
 const remote = join(dir, 'remote.git');
 const laptop = join(dir, 'laptop');
 const desktop = join(dir, 'desktop');
-const env = sandboxEnv(home);
 let daemonStarted = false;
 let cleaning = null;
 let interrupted = false;
@@ -71,8 +70,6 @@ async function statusJson(where) {
 async function main() {
   assertBuilt();
   say(1, `making a sandbox in ${dir}: a bare remote and two clones, "laptop" and "desktop"`);
-  mkdirSync(home);
-  writeFileSync(join(home, '.gitconfig'), '');
   await git(dir, 'init', '-q', '--bare', '--initial-branch=main', remote);
   for (const [path, name] of [
     [laptop, 'laptop'],
@@ -80,11 +77,7 @@ async function main() {
   ]) {
     await git(dir, 'clone', '-q', remote, path);
     // Identity and hardening in the clone's own config: the machine may have none.
-    await git(path, 'config', 'user.name', `Demo ${name}`);
-    await git(path, 'config', 'user.email', `${name}@demo.invalid`);
-    await git(path, 'config', 'commit.gpgSign', 'false');
-    await git(path, 'config', 'gc.auto', '0');
-    await git(path, 'config', 'maintenance.auto', 'false');
+    for (const [key, value] of cloneConfig(name)) await git(path, 'config', key, value);
     if (name === 'laptop') {
       await git(path, 'checkout', '-q', '-B', 'main');
       writeFileSync(join(path, 'notes.md'), '# Notes\nMeeting at 10:00\nBuy milk\n');
@@ -120,7 +113,7 @@ async function main() {
   say(3, 'starting the daemon, with its file watcher, in laptop');
   daemonStarted = true; // from here on, cleanup stops it (even if interrupted during the start)
   await sc(laptop, ['daemon', 'start']);
-  const ready = await waitFor(async () => (await statusJson(laptop))?.watcher?.watching === true, { timeoutMs: DEADLINE_MS });
+  const ready = await waitFor(async () => (await statusJson(laptop))?.watcher?.watching === true, { timeoutMs: DEADLINE_MS }).catch(() => null);
   if (!ready) throw new DemoError('the daemon did not report a ready watcher (status --json "watcher") in time; see "sync-coordinator daemon logs" in laptop');
   const st = await statusJson(laptop);
   show(`watcher ready (${st.watcher.mode}); daemon pid ${st.daemon.pid}`);
@@ -139,7 +132,7 @@ async function main() {
       return notes.includes('plumber');
     },
     { timeoutMs: DEADLINE_MS },
-  );
+  ).catch(() => null);
   if (!arrived) throw new DemoError('the edits did not reach the remote in time; see "sync-coordinator status" and "daemon logs" in laptop');
   console.log(`    on the remote after ${((Date.now() - t0) / 1000).toFixed(1)} s:`);
   show(await git(dir, '--git-dir', remote, 'log', '--format=%h %s', '-n', '3', 'main'));
@@ -152,7 +145,7 @@ async function main() {
       return s && !s.lock.held && s.queue.pending === 0 && (s.watcher?.pending ?? 0) === 0;
     },
     { timeoutMs: DEADLINE_MS },
-  );
+  ).catch(() => null);
   if (!idle) throw new DemoError('laptop\'s daemon did not go idle after the first sync; see "sync-coordinator status" in laptop');
 
   say(5, 'a conflict: desktop and laptop change the same line of notes.md; desktop syncs first');
@@ -170,7 +163,7 @@ async function main() {
       return copy && (await remoteFiles()).includes(copy) ? copy : null;
     },
     { timeoutMs: DEADLINE_MS },
-  );
+  ).catch(() => null);
   if (!copyName) {
     const s = await statusJson(laptop);
     const last = s?.last_op ? `${s.last_op.result}: ${s.last_op.message}` : 'no sync recorded';
@@ -196,7 +189,7 @@ function cleanup() {
       console.log(`    $ sync-coordinator daemon stop    (in laptop)`);
       const r = await run(process.execPath, [BIN, 'daemon', 'stop', '--timeout', '15'], { cwd: laptop, env, timeoutMs: 20_000 }).catch(() => null);
       if (r) show(r.stdout + r.stderr);
-      if (!r || r.code !== 0) killDaemonByPidFile();
+      if (r?.code !== 0) killDaemonByPidFile();
     } else {
       console.log(`cleaning up: removing ${dir}`);
     }

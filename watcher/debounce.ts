@@ -91,7 +91,7 @@ export function createDebouncer(opts: DebounceOptions): Debouncer {
     const wait = dueAt(burst) - clock.now();
     if (wait > 0) {
       arm(wait);
-    } else if (running) {
+    } else if (running !== null) {
       dueWhileRunning = true;
     } else {
       startFire();

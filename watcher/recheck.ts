@@ -62,7 +62,7 @@ export function createRecheck(opts: RecheckOptions): Recheck {
     },
     queued: () => queue.size,
     idle: async () => {
-      while (draining) await draining;
+      while (draining !== null) await draining;
     },
     async close() {
       closed = true;

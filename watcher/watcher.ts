@@ -84,8 +84,8 @@ function closeQuietly(w: FSWatcher): Promise<void> {
  * chokidar lists every directory it watches (at start, and again after each event in
  * it) with an lstat per entry, 256 entries at a time per directory and all directories
  * at once: at start with 10,000 files, ~10,000 fs requests in flight. The allocator
- * keeps their native memory after they are freed (fragmented): 14 MB of the daemon's
- * idle RSS (measured: the [heap] mapping stays at 17 MB instead of 3 MB), for stats
+ * keeps their native memory after they are freed (fragmented): most of the daemon's
+ * idle RSS at 10,000 files (README, benchmarks: daemon footprint), for stats
  * that only tell our `ignored` a file from a directory. readdir's file types tell
  * that as well (node lstats on its own where the file system reports no type), so the
  * listings skip the stats. Only for native watching, which ignores every
@@ -209,7 +209,7 @@ export function startWatcher(opts: WatcherOptions, deps: WatcherDeps = {}): Runn
   let refreshing: Promise<void> | null = null;
   let refreshAgain = false;
   function scheduleRefresh(): void {
-    if (refreshing) {
+    if (refreshing !== null) {
       refreshAgain = true;
       return;
     }

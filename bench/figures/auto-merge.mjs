@@ -41,10 +41,8 @@ function rates(t) {
 }
 
 export async function run({ corpusDir } = {}) {
-  // The compiled modules (tsc's dist/src): the resolver in-process.
-  const dist = join(ROOT, 'dist', 'src');
-  const { mergeFile, strategyFor } = await import(join(dist, 'merge', 'index.js'));
-  const { DEFAULT_MERGE_RULES } = await import(join(dist, 'core', 'config.js'));
+  // The resolver in-process, from the build's bundle of internals (scripts/internals.ts).
+  const { mergeFile, strategyFor, DEFAULT_MERGE_RULES } = await import(join(ROOT, 'dist', 'internal', 'internals.js'));
   const dir = mkdtempSync(join(tmpdir(), 'sc-bench-merge-'));
   const perSet = {};
   const total = tally();

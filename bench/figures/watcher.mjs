@@ -6,6 +6,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BIN, makeSandbox, median, round } from '../lib.mjs';
 import { rawPipeline } from './raw-pipeline.mjs';
+import { waitFor } from '../../test/helpers/sandbox.mjs';
 
 export const name = 'watcher';
 
@@ -19,14 +20,14 @@ function remoteTip(remote) {
   }
 }
 
-async function waitForNewTip(remote, old, timeoutMs) {
-  const deadline = performance.now() + timeoutMs;
-  for (;;) {
-    const tip = remoteTip(remote);
-    if (tip && tip !== old) return { tip, at: performance.now() };
-    if (performance.now() > deadline) throw new Error('the remote did not change in time');
-    await new Promise((r) => setTimeout(r, 5));
-  }
+function waitForNewTip(remote, old, timeoutMs) {
+  return waitFor(
+    () => {
+      const tip = remoteTip(remote);
+      return tip && tip !== old ? { tip, at: performance.now() } : null;
+    },
+    { timeoutMs, intervalMs: 5, what: 'the remote to change' },
+  );
 }
 
 export async function run({ saves = 8 } = {}) {

@@ -6,6 +6,7 @@
 import { loadConfig, type Config } from '../core/config.js';
 import { assertStateDirSafe, ensureStateDir, resolveWorkspace, type Workspace } from '../core/workspace.js';
 import { assertStateUntracked } from '../core/tracked-state.js';
+import { printableLine } from '../core/sanitize.js';
 import { createLineLogger, type Logger } from '../log.js';
 
 export interface GlobalOptions {
@@ -22,8 +23,14 @@ export interface CommandContext {
   stateWorkspace(): Promise<Workspace>;
   config(): Promise<Config>;
   logger(): Promise<Logger>;
+  /**
+   * One line to stdout / stderr, made printable (`printableLine`): a file name, reason or
+   * remote message inside it can neither move the cursor nor split the line.
+   */
   out(line: string): void;
   err(line: string): void;
+  /** For text that is already safe and must keep its tabs or colours (a diff, pretty logs). */
+  outRaw(line: string): void;
   /**
    * Aborted on the first SIGINT/SIGTERM: the running sync stops at a safe point,
    * restores what it started, releases the lock and the command exits. A second signal
@@ -71,8 +78,9 @@ export function createContext(global: GlobalOptions): CommandContext {
         return loadConfig(w.paths.config);
       })),
     logger: () => (logger ??= Promise.all([ctx.stateWorkspace(), ctx.config()]).then(([w, c]) => createLineLogger(w.paths.coordinatorLog, c.log.level))),
-    out: (line) => process.stdout.write(line + '\n'),
-    err: (line) => process.stderr.write(line + '\n'),
+    out: (line) => process.stdout.write(printableLine(line) + '\n'),
+    err: (line) => process.stderr.write(printableLine(line) + '\n'),
+    outRaw: (line) => process.stdout.write(line + '\n'),
     get signal() {
       return shutdownSignal();
     },

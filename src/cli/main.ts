@@ -8,8 +8,10 @@ import { Command, CommanderError, Option } from 'commander';
 import { exitCodeOf, ExitCode, UsageError } from '../core/errors.js';
 import { safeValue } from '../core/sanitize.js';
 import { createContext, type CommandContext } from './context.js';
+import { MERGED_LIMIT, seconds, wholeNumber } from './numeric-option.js';
 
-type Action = (ctx: CommandContext, ...args: any[]) => Promise<number | void>;
+// biome-ignore lint/suspicious/noExplicitAny: commander hands each command its own argument and option types
+type Action = (ctx: CommandContext, ...args: any[]) => Promise<number>;
 
 function lazy(load: () => Promise<{ run: Action }>) {
   return async (...args: unknown[]) => {
@@ -60,7 +62,7 @@ Examples:
     .argument('[reason...]', 'free text for the log (printable, at most 1 KiB)')
     .option('--enqueue-only', 'only queue it; never process in this process')
     .option('--wait', "wait for this request's outcome")
-    .addOption(new Option('--timeout <s>', 'with --wait: give up after <s> seconds').default('300'))
+    .addOption(new Option('--timeout <s>', 'with --wait: give up after <s> seconds').argParser(seconds('--timeout')).default(300))
     .option('--json', 'print {"id","status","type","priority"} (and "result" with --wait)')
     .addHelpText(
       'after',
@@ -118,7 +120,7 @@ Examples:
     )
     .option('--all', 'include resolved conflicts')
     .option('--merged', 'list recent auto-merges (resolver merged both sides), newest first')
-    .option('--limit <n>', 'with --merged: how many (default 50)')
+    .option('--limit <n>', `with --merged: how many, 1 to ${MERGED_LIMIT.max} (default ${MERGED_LIMIT.default})`, wholeNumber('--limit', 1, MERGED_LIMIT.max))
     .option('--json', 'print JSON')
     .addHelpText(
       'after',
@@ -164,7 +166,7 @@ Examples:
   daemon
     .command('stop')
     .description('stop the daemon (SIGTERM, waits for a clean exit)')
-    .option('--timeout <s>', 'seconds to wait for the exit', '30')
+    .option('--timeout <s>', 'seconds to wait for the exit', seconds('--timeout'), 30)
     .option('--json', 'print JSON')
     .action(lazy(() => import('./commands/daemon-stop.js')));
   daemon
@@ -181,7 +183,7 @@ Examples:
     .command('logs')
     .description('show the daemon and coordinator logs, merged by time')
     .option('-f, --follow', 'follow the log')
-    .option('-n, --lines <n>', 'lines to show', '50')
+    .option('-n, --lines <n>', 'lines to show', wholeNumber('--lines', 0), 50)
     .option('--json', 'raw JSON lines')
     .option('--user', "the user daemon's own log (which work trees it serves, and why one is not served), from any directory")
     .action(lazy(() => import('./commands/daemon-logs.js')));

@@ -1,6 +1,8 @@
-/** request-sync's output (shared with the control-socket client, which loads only this). */
+/**
+ * request-sync's output (shared with the control-socket client, which loads only this).
+ * `out` and `err` make each line printable (ctx.out / ctx.err, or the client's own).
+ */
 import type { SyncRequest } from '../core/request.js';
-import { safeValue } from '../core/sanitize.js';
 
 export function printRequest(
   out: (l: string) => void,
@@ -15,7 +17,7 @@ export function printRequest(
     const obj: Record<string, unknown> = { id: req.id, status: o.status, type: req.type, priority: req.priority };
     if (opts.wait) obj.result = o.result;
     out(JSON.stringify(obj));
-    if (o.status === 'rejected' || o.status === 'deferred' || o.result === 'failed' || o.result === 'conflict') err(safeValue(`${o.status}: ${o.message}`));
+    if (o.status === 'rejected' || o.status === 'deferred' || o.result === 'failed' || o.result === 'conflict') err(`${o.status}: ${o.message}`);
     return;
   }
   const head = `${o.status}: ${req.type} request ${req.id} (${req.priority})`;
@@ -27,5 +29,5 @@ export function printRequest(
         : o.status === 'deferred'
           ? `${head}: ${o.message}`
           : head;
-  (o.status === 'rejected' || o.result === 'failed' || o.result === 'conflict' ? err : out)(safeValue(line));
+  (o.status === 'rejected' || o.result === 'failed' || o.result === 'conflict' ? err : out)(line);
 }

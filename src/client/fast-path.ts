@@ -13,7 +13,7 @@
 import { existsSync, realpathSync } from 'node:fs';
 import { request, type IncomingMessage } from 'node:http';
 import { dirname, join, resolve } from 'node:path';
-import { safeValue } from '../core/sanitize.js';
+import { printableLine, safeValue } from '../core/sanitize.js';
 import { createProgress } from '../cli/progress.js';
 import { printRequest } from '../cli/request-print.js';
 import { verifySocket } from '../user/socket-check.js';
@@ -44,8 +44,9 @@ export async function tryControlSocket(argv: string[], name = 'sync-coordinator'
   const root = findRoot(p.cwd);
   if (!root) return null;
   const id = workspaceId(root);
-  const out = (l: string) => process.stdout.write(l + '\n');
-  const err = (l: string) => process.stderr.write(l + '\n');
+  // As the CLI's ctx.out / ctx.err: every line made printable here, once.
+  const out = (l: string) => process.stdout.write(printableLine(l) + '\n');
+  const err = (l: string) => process.stderr.write(printableLine(l) + '\n');
   for (const stream of [process.stdout, process.stderr]) {
     stream.on('error', (e: NodeJS.ErrnoException) => {
       if (e.code === 'EPIPE') process.exit(typeof process.exitCode === 'number' ? process.exitCode : 0);
@@ -60,7 +61,7 @@ export async function tryControlSocket(argv: string[], name = 'sync-coordinator'
     if (p.json) out(JSON.stringify(body));
     else {
       const { humanStatus } = await import('../cli/status-text.js');
-      for (const line of humanStatus(body as never)) out(safeValue(line));
+      for (const line of humanStatus(body as never)) out(line);
     }
     return 0;
   }
@@ -89,7 +90,7 @@ export async function tryControlSocket(argv: string[], name = 'sync-coordinator'
     if (p.json) out(JSON.stringify({ id: o.id, status: o.status, type: 'manual', priority: 'high', result: o.result, op: o.op, message: o.message }));
     else {
       const line = `${String(o.result ?? o.status)}: ${String(o.message)}${o.op ? ` (op ${String(o.op)})` : ''}`;
-      (o.exit_code === 0 ? out : err)(safeValue(line));
+      (o.exit_code === 0 ? out : err)(line);
     }
     return o.status === 'rejected' ? 3 : Number(o.exit_code ?? 1);
   }
@@ -138,7 +139,7 @@ async function conflicts(socket: string, id: string, p: Parsed, name: string, ou
 }
 
 function fail(err: (l: string) => void, name: string, body: Record<string, unknown>): number {
-  err(`${name}: ${safeValue(String(body.error ?? 'the daemon failed'))}`);
+  err(`${name}: ${String(body.error ?? 'the daemon failed')}`);
   return typeof body.exit_code === 'number' ? body.exit_code : 1;
 }
 

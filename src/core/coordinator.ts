@@ -23,7 +23,7 @@ import { openStateStore } from './state.js';
 import { runBatch } from './sync-batch.js';
 import { assertStateUntracked } from './tracked-state.js';
 
-export type { BatchReport, ProcessOptions, ProcessReport } from './drain-types.js';
+export type { ProcessOptions, ProcessReport } from './drain-types.js';
 export { newOpId } from './op-id.js';
 
 export async function processQueue(opts: ProcessOptions): Promise<ProcessReport> {

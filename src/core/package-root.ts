@@ -20,7 +20,8 @@ export function packageRoot(): string {
       const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { name?: unknown; version?: unknown };
       if (pkg.name === PACKAGE_NAME) {
         version = typeof pkg.version === 'string' ? pkg.version : '0';
-        return (cached = dir);
+        cached = dir;
+        return dir;
       }
     } catch {
       /* no package.json here, or not ours: keep walking */

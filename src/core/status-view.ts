@@ -134,7 +134,7 @@ async function readStateChecked(file: string): Promise<{ state: Awaited<ReturnTy
   let corrupt = false;
   try {
     const raw = JSON.parse(text) as { version?: unknown; stats?: { requests?: unknown } } | null;
-    corrupt = !raw || raw.version !== 1 || typeof raw.stats?.requests !== 'number';
+    corrupt = raw?.version !== 1 || typeof raw.stats?.requests !== 'number';
   } catch {
     corrupt = true;
   }

@@ -20,7 +20,7 @@ export async function prepareSocketDir(dir: string, uid = currentUid()): Promise
 
 /** Remove a stale socket; refuse a file that is not ours or answers. 'absent' | 'replaced'. */
 export async function clearStaleSocket(path: string, uid = currentUid()): Promise<'absent' | 'replaced'> {
-  let st;
+  let st: Awaited<ReturnType<typeof fs.lstat>>;
   try {
     st = await fs.lstat(path);
   } catch {

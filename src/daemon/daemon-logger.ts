@@ -155,7 +155,7 @@ export async function createDaemonLogger(opts: DaemonLogOptions): Promise<Daemon
     },
     error: () => failure,
     async reopenIfRemoved() {
-      if (closing) return false;
+      if (closing !== null) return false;
       // The daemon.log link is ours alone: when it is gone, the state directory was
       // removed under us (e.g. `git clean -fdx`). (Directory inodes are no evidence:
       // a re-created directory may get the same number.)

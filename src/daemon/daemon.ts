@@ -43,8 +43,7 @@ import { createScheduler, type Scheduler } from './scheduler.js';
 import { createSpoolWatch } from './spool-watch.js';
 import { createWake } from './wake.js';
 
-export type { DaemonHandle, DaemonOptions, DaemonResult, ProbeReport, ProbeResult, Slots } from './daemon-types.js';
-export { loadWatcherModule, type WatcherModule } from './daemon-watcher.js';
+export type { DaemonHandle, DaemonOptions, DaemonResult, Slots } from './daemon-types.js';
 
 export async function runDaemon(o: DaemonOptions): Promise<DaemonResult> {
   const { ws, config, signal } = o;

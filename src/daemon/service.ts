@@ -57,7 +57,7 @@ export function planService(spec: ServiceSpec, platform: NodeJS.Platform, env: N
     const file = join(home, 'Library', 'LaunchAgents', `${label}.plist`);
     return { kind: 'launchd', name: label, file, content: launchdPlist(label, spec), enable: `launchctl bootstrap gui/$(id -u) ${shQuote(file)}` };
   }
-  const configHome = env.XDG_CONFIG_HOME && env.XDG_CONFIG_HOME.startsWith('/') ? env.XDG_CONFIG_HOME : join(home, '.config');
+  const configHome = env.XDG_CONFIG_HOME?.startsWith('/') ? env.XDG_CONFIG_HOME : join(home, '.config');
   const name = id ? `sync-coordinator-${id}.service` : 'sync-coordinator.service';
   const file = join(configHome, 'systemd', 'user', name);
   return { kind: 'systemd', name, file, content: systemdUnit(spec), enable: `systemctl --user daemon-reload && systemctl --user enable --now ${name}` };

@@ -70,7 +70,7 @@ export function parseConflictCopy(path: string): ParsedCopy | null {
   const slash = path.lastIndexOf('/');
   const dir = slash >= 0 ? path.slice(0, slash + 1) : '';
   const m = COPY.exec(path.slice(slash + 1));
-  if (!m || !m[1]) return null;
+  if (!m?.[1]) return null;
   const [, stem, stamp, device, n, ext] = m;
   return { original: originalOf(`${dir}${stem}${ext ?? ''}`), stamp: stamp!, device: device!, n: n ? Number(n) : 1 };
 }
@@ -80,7 +80,7 @@ export function originalOf(path: string): string {
   for (let i = 0; i < 16; i++) {
     const slash = path.lastIndexOf('/');
     const m = COPY.exec(path.slice(slash + 1));
-    if (!m || !m[1]) return path;
+    if (!m?.[1]) return path;
     path = `${path.slice(0, slash + 1)}${m[1]}${m[5] ?? ''}`;
   }
   return path;

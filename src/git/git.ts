@@ -1,5 +1,5 @@
 /**
- * The one choke point through which every git command runs (STYLE.md #2).
+ * The one choke point through which every git command runs.
  *
  * Why plain `child_process.spawn` and not simple-git: invariant 8 needs an environment
  * built from an allowlist (simple-git 3.x inherits or replaces `process.env` and throws

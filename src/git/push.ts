@@ -47,7 +47,7 @@ function parseRefLine(stdout: string, ref: string): Omit<PushResult, 'remote'> |
     const parts = line.split('\t');
     if (parts.length < 3) continue;
     const [flag, refs, summary = ''] = parts;
-    if (!refs || !refs.endsWith(`:${ref}`)) continue;
+    if (!refs?.endsWith(`:${ref}`)) continue;
     switch (flag) {
       case '*':
         return { status: 'ok', summary, created: true };

@@ -14,9 +14,7 @@ export const REMOTE_SAID_MAX_LINES = 8;
 export const REMOTE_SAID_MAX_BYTES = 600;
 
 // CSI (ESC [ ... final), OSC (ESC ] ... BEL/ST) and two-character escapes.
-// eslint-disable-next-line no-control-regex
 const ANSI = /\u001b\[[0-?]*[ -/]*[@-~]|\u001b\][^\u0007\u001b]*(?:\u0007|\u001b\\)?|\u001b[@-Z\\-_]|\u009b[0-?]*[ -/]*[@-~]/g;
-// eslint-disable-next-line no-control-regex
 const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g;
 
 /** One line of remote text made safe to print: no escapes, no control characters. */

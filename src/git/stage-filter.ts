@@ -152,7 +152,10 @@ export async function recordExclusions(store: StateStore, current: readonly Stag
   const { next, fresh } = mergeExclusions(store.get().excluded ?? [], current, now.toISOString());
   const prev = store.get().excluded ?? [];
   const same = prev.length === next.length && next.every((n, i) => prev[i]?.path === n.path && prev[i]?.reason === n.reason && prev[i]?.detail === n.detail);
-  if (!same) await store.update((s) => void (s.excluded = next));
+  if (!same)
+    await store.update((s) => {
+      s.excluded = next;
+    });
   return fresh;
 }
 

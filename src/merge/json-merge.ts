@@ -73,7 +73,9 @@ function mergeArray(o: Json[], a: Json[], b: Json[], order: Order): Json[] {
     }
     const h = r.hunk;
     if (h.o.length === h.a.length && h.a.length === h.b.length) {
-      h.o.forEach((k, i) => out.push(mergeValue(byKey.get(k), byKey.get(h.a[i] as string) as Json, byKey.get(h.b[i] as string) as Json, order)));
+      h.o.forEach((k, i) => {
+        out.push(mergeValue(byKey.get(k), byKey.get(h.a[i] as string) as Json, byKey.get(h.b[i] as string) as Json, order));
+      });
       continue;
     }
     const both = keepBothInserted(h, order);

@@ -4,7 +4,7 @@
  * Line breaks are tokens of their own so a change at the end of one line and one at
  * the start of the next are not "touching".
  */
-const TOKEN = /[\p{L}\p{N}_]+|\r\n|\n|[^\S\r\n]+|[^]/gu;
+const TOKEN = /[\p{L}\p{N}_]+|\r\n|\n|[^\S\r\n]+|[\s\S]/gu;
 
 export function tokenize(text: string): string[] {
   return text.match(TOKEN) ?? [];

@@ -27,14 +27,14 @@ const APP = 'sync-coordinator';
 
 function xdg(env: NodeJS.ProcessEnv, key: string, fallback: string): string {
   const v = env[key];
-  return v && v.startsWith('/') ? v : fallback;
+  return v?.startsWith('/') ? v : fallback;
 }
 
 export function userPaths(env: NodeJS.ProcessEnv = process.env): UserPaths {
-  const home = env.HOME && env.HOME.startsWith('/') ? env.HOME : homedir();
+  const home = env.HOME?.startsWith('/') ? env.HOME : homedir();
   const configDir = join(xdg(env, 'XDG_CONFIG_HOME', join(home, '.config')), APP);
   const stateDir = join(xdg(env, 'XDG_STATE_HOME', join(home, '.local', 'state')), APP);
-  const runtimeBase = env.XDG_RUNTIME_DIR && env.XDG_RUNTIME_DIR.startsWith('/') ? join(env.XDG_RUNTIME_DIR, APP) : stateDir;
+  const runtimeBase = env.XDG_RUNTIME_DIR?.startsWith('/') ? join(env.XDG_RUNTIME_DIR, APP) : stateDir;
   return {
     configDir,
     registry: join(configDir, 'workspaces.json'),

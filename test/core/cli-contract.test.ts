@@ -101,6 +101,9 @@ describe('bad input (invariant 10): exit code, one clear line, nothing changed',
     ['missing arguments', ['request-sync', 'smart'], 2, /missing required argument 'caller'/],
     ['unknown command', ['frobnicate'], 2, /unknown command 'frobnicate'/],
     ['bad --timeout', ['request-sync', 'smart', 'me', '--wait', '--timeout', 'soon'], 2, /--timeout must be a number/],
+    ['negative daemon stop --timeout', ['daemon', 'stop', '--timeout', '-1'], 2, /--timeout must be a number of seconds >= 0/],
+    ['fractional daemon logs --lines', ['daemon', 'logs', '--lines', '2.5'], 2, /--lines must be a whole number >= 0/],
+    ['--limit past its bound', ['conflicts', '--merged', '--limit', '10001'], 2, /--limit must be a whole number from 1 to 10000/],
   ];
   for (const [name, args, code, message] of cases) {
     it(name, async () => {

@@ -1,6 +1,7 @@
 /**
  * Invariants 1, 2, 3 and 12 with real processes: many concurrent request-sync calls,
- * and SIGKILL at random moments during processing.
+ * and SIGKILL at moments picked by a seeded generator during processing. The seed is
+ * printed; KILL_SEED=<n> replays the same moments (timing on the machine still varies).
  */
 import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -8,6 +9,9 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { exited, runCli, startCli, waitFor } from '../helpers/cli.js';
 import { makeSandbox, type Sandbox } from '../helpers/git-fixture.js';
 import { makeGitRecorder, overlappingOps } from '../helpers/git-recorder.js';
+import { createRng, seedFromEnv } from '../chaos/harness/prng.js';
+
+const KILL_SEED = seedFromEnv(process.env, 'KILL_SEED');
 
 let sb: Sandbox | null = null;
 afterEach(() => {
@@ -56,8 +60,10 @@ describe('concurrent request-sync', () => {
   }, 180_000);
 });
 
-describe('kill -9 during processing', () => {
+describe(`kill -9 during processing (KILL_SEED=${KILL_SEED})`, () => {
   it('the next process takes over without --force and no accepted request is lost', async () => {
+    process.stdout.write(`KILL_SEED=${KILL_SEED}\n`);
+    const rng = createRng(KILL_SEED);
     sb = makeSandbox();
     const repo = sb.clone('a');
     const env = sb.env;
@@ -70,8 +76,8 @@ describe('kill -9 during processing', () => {
       accepted.push(JSON.parse(r.stdout).id);
       const child = startCli(['process'], { cwd: repo, env });
       const done = exited(child);
-      // A random moment: before, during or after the lock, the commit, the push.
-      await new Promise((res) => setTimeout(res, 30 + Math.floor(Math.random() * 400)));
+      // A moment from the seed: before, during or after the lock, the commit, the push.
+      await new Promise((res) => setTimeout(res, rng.int(30, 429)));
       child.kill('SIGKILL');
       await done;
     }

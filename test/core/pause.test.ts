@@ -35,7 +35,7 @@ describe('the pause after a conflict left for the user (DESIGN section 5)', () =
     for (const type of ['intelligent-auto', 'smart', 'robust', 'post-merge'] as const) expect(pauseBlocks(s.get().paused, type)).toBe(true);
     expect(pauseBlocks(s.get().paused, 'manual')).toBe(false);
     expect(pausedMessage(s.get().paused!)).toBe(
-      "automatic syncs are paused after a conflict left for manual resolution (a.txt, b.txt); when you have merged it by hand, run: sync-coordinator conflicts --resolve=a.txt (then the same for each other path)",
+      'automatic syncs are paused after a conflict left for manual resolution (a.txt, b.txt); when you have merged it by hand, run: sync-coordinator conflicts --resolve=a.txt (then the same for each other path)',
     );
   });
 
@@ -61,7 +61,7 @@ describe('the pause after a conflict left for the user (DESIGN section 5)', () =
     expect(resolveEndsPause(s.get().paused, 0, 'other.md')).toBe(false);
     expect(resolveEndsPause(s.get().paused, 0, 'notes.md')).toBe(true);
     expect(pausedMessage(s.get().paused!)).toContain(
-      "while you merge notes.md (conflicts --merge); when it has what you want, run: sync-coordinator conflicts --resolve=notes.md",
+      'while you merge notes.md (conflicts --merge); when it has what you want, run: sync-coordinator conflicts --resolve=notes.md',
     );
   });
 });

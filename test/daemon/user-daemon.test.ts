@@ -75,7 +75,7 @@ async function hungServer(): Promise<number> {
   // one (an orphan of a killed daemon) fails instead of hanging on.
   const close = srv.close.bind(srv);
   srv.close = ((cb?: (err?: Error) => void) => {
-    held.forEach((s) => s.destroy());
+    for (const s of held) s.destroy();
     return close(cb);
   }) as typeof srv.close;
   await new Promise<void>((r) => srv.listen(0, '127.0.0.1', () => r()));
@@ -175,7 +175,7 @@ describe('user daemon: one process, many workspaces', () => {
     process.kill(pid, 'SIGKILL');
     await waitFor(() => !daemonPids(d.sb.dir).includes(pid), { what: 'the daemon gone' });
     expect(existsSync(sock)).toBe(true);
-    servers.splice(0).forEach((s) => s.close());
+    for (const s of servers.splice(0)) s.close();
     d.sb.git(c, 'remote', 'set-url', 'origin', remotes[2]!);
     writeFileSync(join(c, 'while-down.txt'), 'x\n');
     const queued = JSON.parse((await d.cli(c, ['request-sync', 'smart', 'test', '--enqueue-only', '--json'])).stdout);
@@ -354,12 +354,18 @@ describe('user daemon: pure parts', () => {
     const r2 = await slots.acquire(never);
     const order: number[] = [];
     const ac = new AbortController();
-    const w3 = slots.acquire(never).then((r) => (order.push(3), r));
+    const w3 = slots.acquire(never).then((r) => {
+      order.push(3);
+      return r;
+    });
     const w4 = slots.acquire(ac.signal).then(
       () => order.push(4),
       () => order.push(-4),
     );
-    const w5 = slots.acquire(never).then((r) => (order.push(5), r));
+    const w5 = slots.acquire(never).then((r) => {
+      order.push(5);
+      return r;
+    });
     expect(slots.inUse()).toBe(2);
     ac.abort();
     await w4;

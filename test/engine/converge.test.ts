@@ -53,7 +53,7 @@ describe('three devices, conflicting edits, conflict-copy policy', () => {
 
     // All three at the same time.
     const first = await Promise.all(DEVICES.map((d) => cli(sb, repos[d]!, ['sync-now'])));
-    first.forEach((r, i) => expect(r.code, `${DEVICES[i]}: ${r.stderr}`).toBe(0));
+    for (const [i, r] of first.entries()) expect(r.code, `${DEVICES[i]}: ${r.stderr}`).toBe(0);
 
     // Then until quiet: a full round in which nobody pushes and all heads equal the remote.
     let quiet = false;

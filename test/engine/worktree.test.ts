@@ -48,7 +48,7 @@ function filesWithMarkers(root: string): string[] {
       const r = rel ? `${rel}/${name}` : name;
       if (r === '.git') continue;
       const abs = join(dir, name);
-      let st;
+      let st: ReturnType<typeof statSync>;
       try {
         st = statSync(abs);
       } catch {

@@ -67,7 +67,6 @@ describe('a push refused by a pre-receive hook (real bare remote)', () => {
     const err = pushRefusedError(parsed!);
     expect(err.code).toBe('EREMOTEREJECTED');
     expect(err.message).toContain(`the remote said: ${REASON} | contact admin please`);
-    // eslint-disable-next-line no-control-regex
     expect(err.message).not.toMatch(/[\u0000-\u001f]/);
   });
 
@@ -86,7 +85,6 @@ describe('a push refused by a pre-receive hook (real bare remote)', () => {
     expect(e).toBeInstanceOf(GitError);
     const typed = toSyncError(e, { step: 'push', network: true }) as Error;
     expect(typed.message).toContain(REASON);
-    // eslint-disable-next-line no-control-regex
     expect(typed.message).not.toMatch(/\u001b/);
   });
 

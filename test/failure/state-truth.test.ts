@@ -20,6 +20,7 @@ beforeEach(async () => {
 });
 afterEach(() => sb.cleanup());
 
+// biome-ignore lint/suspicious/noExplicitAny: each case reads a different key of the status JSON
 async function status(): Promise<any> {
   const r = await cli(sb, a, ['status', '--json']);
   expect(r.code).toBe(0);

@@ -1,12 +1,14 @@
 /**
- * Run the compiled CLI (dist/, built by `pretest`) as a real child process.
+ * Run the bundled CLI (dist/bin, built by `pretest`) as a real child process.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
-import { PROJECT_ROOT } from './git-fixture.js';
+import { PROJECT_ROOT } from './sandbox.mjs';
+
+/** The one wait-until (test/helpers/sandbox.mjs), here too for the tests that import it from here. */
+export { waitFor } from './sandbox.mjs';
 
 export const BIN = join(PROJECT_ROOT, 'dist', 'bin', 'sync-coordinator.js');
-export const BIN_DIR = join(PROJECT_ROOT, 'dist', 'bin');
 
 export interface CliResult {
   code: number | null;
@@ -39,22 +41,6 @@ export function startCli(args: string[], opts: { cwd: string; env: NodeJS.Proces
   });
   if (opts.input !== undefined) child.stdin?.end(opts.input);
   return child;
-}
-
-/** Poll `check` until it returns a truthy value or the deadline passes (no fixed sleeps). */
-export async function waitFor<T>(check: () => T | Promise<T>, opts: { timeoutMs?: number; intervalMs?: number; what?: string } = {}): Promise<NonNullable<T>> {
-  const deadline = Date.now() + (opts.timeoutMs ?? 20_000);
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await check();
-      if (v) return v as NonNullable<T>;
-    } catch (e) {
-      last = e;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${opts.what ?? 'condition'}${last ? `: ${String(last)}` : ''}`);
-    await new Promise((r) => setTimeout(r, opts.intervalMs ?? 50));
-  }
 }
 
 /** Resolves when the child has exited (also if it already has). */

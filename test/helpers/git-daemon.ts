@@ -5,6 +5,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer, connect } from 'node:net';
+import { waitFor } from './sandbox.mjs';
 
 export interface GitDaemon {
   port: number;
@@ -39,14 +40,6 @@ function canConnect(port: number): Promise<boolean> {
   });
 }
 
-async function until(check: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
-
 export async function startGitDaemon(basePath: string, env: NodeJS.ProcessEnv): Promise<GitDaemon> {
   const port = await freePort();
   let child: ChildProcess | null = null;
@@ -71,7 +64,7 @@ export async function startGitDaemon(basePath: string, env: NodeJS.ProcessEnv): 
       c.once('exit', () => {
         if (child === c) child = null;
       });
-      await until(() => canConnect(port), 10_000, `git daemon on port ${port}`);
+      await waitFor(() => canConnect(port), { timeoutMs: 10_000, what: `git daemon on port ${port}` });
     },
     async stop() {
       const c = child;
@@ -80,7 +73,7 @@ export async function startGitDaemon(basePath: string, env: NodeJS.ProcessEnv): 
       c.kill('SIGTERM');
       await exited;
       child = null;
-      await until(async () => !(await canConnect(port)), 10_000, `git daemon on port ${port} to stop`);
+      await waitFor(async () => !(await canConnect(port)), { timeoutMs: 10_000, what: `git daemon on port ${port} to stop` });
     },
   };
   await daemon.start();

@@ -122,7 +122,7 @@ describe('auto-merges: conflicts --merged, show, undo; status counts them', () =
       ['--limit', '-1'],
       ['--limit', '99999999'],
     ]) {
-      await refused(['conflicts', '--merged', ...bad], /--limit needs a whole number/);
+      await refused(['conflicts', '--merged', ...bad], /--limit must be a whole number from 1 to 10000/);
     }
     await refused(['conflicts', '--limit', '3'], /--limit goes with --merged/);
   });

@@ -18,7 +18,6 @@ import { UsageError } from '../../core/errors.js';
 import { conflictsCommand, markerLines } from '../../core/guided-merge.js';
 import { acquireLock } from '../../core/lock.js';
 import { pauseForGuidedMerge } from '../../core/pause.js';
-import { safeValue } from '../../core/sanitize.js';
 import { openStateStore } from '../../core/state.js';
 import type { Git } from '../../git/git.js';
 import type { ConflictsView } from '../../git/tree-conflicts.js';
@@ -132,13 +131,11 @@ export async function guidedMerge(ctx: CommandContext, path: string, view: Confl
     return 0;
   }
   ctx.out(
-    safeValue(
-      `merged ${copy.path} into ${copy.original}: ${conflicts ? `${conflicts} conflict(s) marked with <<<<<<< / >>>>>>>` : 'no conflicting lines; review the result'}`,
-    ),
+    `merged ${copy.path} into ${copy.original}: ${conflicts ? `${conflicts} conflict(s) marked with <<<<<<< / >>>>>>>` : 'no conflicting lines; review the result'}`,
   );
-  ctx.out(safeValue(`base: ${base.description}`));
+  ctx.out(`base: ${base.description}`);
   ctx.out('automatic syncs are paused until you resolve it');
-  ctx.out(safeValue(`edit ${copy.original}, then run: ${resolveCmd}`));
+  ctx.out(`edit ${copy.original}, then run: ${resolveCmd}`);
   return 0;
 }
 

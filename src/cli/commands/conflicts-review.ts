@@ -20,23 +20,15 @@ import { newOpId } from '../../core/coordinator.js';
 import { UsageError } from '../../core/errors.js';
 import { conflictsCommand, markerLines } from '../../core/guided-merge.js';
 import { acquireLock } from '../../core/lock.js';
-import { safeValue, stripControl } from '../../core/sanitize.js';
 import { existsNoFollow } from '../../core/exists-no-follow.js';
+import { stripControl } from '../../core/sanitize.js';
 import { conflictStamp, pickConflictCopyPath } from '../../git/conflict-copy.js';
 import type { Git } from '../../git/git.js';
 import type { ConflictsView, TreeCopy } from '../../git/tree-conflicts.js';
 import type { CommandContext } from '../context.js';
+import { MERGED_LIMIT } from '../numeric-option.js';
 import { copiesFor } from './conflicts.js';
 import { findMergeBase } from './conflicts-merge.js';
-
-export const DEFAULT_LIMIT = 50;
-const MAX_LIMIT = 10_000;
-
-export function parseLimit(raw: string | undefined): number {
-  if (raw === undefined) return DEFAULT_LIMIT;
-  if (!/^[0-9]{1,6}$/.test(raw) || Number(raw) < 1 || Number(raw) > MAX_LIMIT) throw new UsageError(`--limit needs a whole number from 1 to ${MAX_LIMIT}`);
-  return Number(raw);
-}
 
 /** `conflicts --merged`: recent auto-merges, newest first. */
 export function listMerged(ctx: CommandContext, logText: string, limit: number, json: boolean): number {
@@ -52,12 +44,12 @@ export function listMerged(ctx: CommandContext, logText: string, limit: number, 
   }
   for (const m of shown) {
     const undone = m.undone ? `  UNDONE: other side kept as ${m.undone.copy_path}` : '';
-    ctx.out(safeValue(`${m.time}  ${m.path}  [${m.strategy ?? '?'}, ${m.hunks ?? 0} hunk(s)]  on ${m.device}  (op ${m.op})${undone}`));
+    ctx.out(`${m.time}  ${m.path}  [${m.strategy ?? '?'}, ${m.hunks ?? 0} hunk(s)]  on ${m.device}  (op ${m.op})${undone}`);
   }
-  if (all.length > shown.length) ctx.out(`(${all.length - shown.length} older; --limit ${Math.min(all.length, MAX_LIMIT)} shows them)`);
+  if (all.length > shown.length) ctx.out(`(${all.length - shown.length} older; --limit ${Math.min(all.length, MERGED_LIMIT.max)} shows them)`);
   const first = shown.find((m) => !m.undone) ?? shown[0]!;
-  ctx.out(safeValue(`to see what each side changed: ${reviewCommand('show', first.path)}`));
-  ctx.out(safeValue(`to keep the other side as a conflict copy: ${reviewCommand('undo', first.path)}`));
+  ctx.out(`to see what each side changed: ${reviewCommand('show', first.path)}`);
+  ctx.out(`to keep the other side as a conflict copy: ${reviewCommand('undo', first.path)}`);
   return 0;
 }
 
@@ -164,11 +156,9 @@ async function showMerge(ctx: CommandContext, git: Git, m: AutoMergeEntry, json:
     return 0;
   }
   ctx.out(
-    safeValue(
-      `${m.path}: auto-merged ${m.time} on ${m.device} (op ${m.op}, strategy ${m.strategy ?? '?'}, ${m.hunks ?? 0} hunk(s))${m.undone ? `; undone, other side kept as ${m.undone.copy_path}` : ''}`,
-    ),
+    `${m.path}: auto-merged ${m.time} on ${m.device} (op ${m.op}, strategy ${m.strategy ?? '?'}, ${m.hunks ?? 0} hunk(s))${m.undone ? `; undone, other side kept as ${m.undone.copy_path}` : ''}`,
   );
-  ctx.out(safeValue(`base: ${m.base_blob ? `blob ${m.base_blob.slice(0, 12)}` : 'none (both sides added the file)'}`));
+  ctx.out(`base: ${m.base_blob ? `blob ${m.base_blob.slice(0, 12)}` : 'none (both sides added the file)'}`);
   printDiff(ctx, m.path, local, dl);
   printDiff(ctx, m.path, other, dr);
   return 0;
@@ -204,8 +194,8 @@ async function showCopy(ctx: CommandContext, git: Git, c: TreeCopy, json: boolea
     );
     return 0;
   }
-  ctx.out(safeValue(`${c.original}: open conflict, ${c.device}'s version kept as ${c.path} (${c.made_at})`));
-  ctx.out(safeValue(`base: ${mb.description}`));
+  ctx.out(`${c.original}: open conflict, ${c.device}'s version kept as ${c.path} (${c.made_at})`);
+  ctx.out(`base: ${mb.description}`);
   printDiff(ctx, c.original, copySide, dc);
   printDiff(ctx, c.original, otherSide, dother);
   return 0;
@@ -213,11 +203,12 @@ async function showCopy(ctx: CommandContext, git: Git, c: TreeCopy, json: boolea
 
 function printDiff(ctx: CommandContext, path: string, side: Side, diff: string): void {
   ctx.out('');
-  ctx.out(safeValue(`--- ${path} (base)`));
-  ctx.out(safeValue(`+++ ${path} (${side.label})`));
+  ctx.out(`--- ${path} (base)`);
+  ctx.out(`+++ ${path} (${side.label})`);
   if (!diff) ctx.out('(no change against the base)');
   // File contents are untrusted: control characters never reach the terminal.
-  else for (const line of diff.replace(/\n$/, '').split('\n')) ctx.out(stripControl(line));
+  // A diff keeps its tabs: the raw variant, control characters stripped here.
+  else for (const line of diff.replace(/\n$/, '').split('\n')) ctx.outRaw(stripControl(line));
 }
 
 /** The hunks of a blob-to-blob diff (git's header lines dropped; they name blob ids). */
@@ -362,9 +353,7 @@ export async function undo(ctx: CommandContext, path: string, logText: string, j
     ctx.out(JSON.stringify({ undone: path, op: m.op, copy_path: copy, side: takeRemote ? 'remote' : 'local', blob: sideBlob }));
     return 0;
   }
-  ctx.out(
-    safeValue(`undid the auto-merge of ${path} (op ${m.op}): ${path} keeps the merged text; the ${takeRemote ? "remote's" : 'local'} side is back as ${copy}`),
-  );
-  ctx.out(safeValue(`the next sync pushes it (now: sync-coordinator sync-now); when ${path} has what you want: ${conflictsCommand('--resolve', path)}`));
+  ctx.out(`undid the auto-merge of ${path} (op ${m.op}): ${path} keeps the merged text; the ${takeRemote ? "remote's" : 'local'} side is back as ${copy}`);
+  ctx.out(`the next sync pushes it (now: sync-coordinator sync-now); when ${path} has what you want: ${conflictsCommand('--resolve', path)}`);
   return 0;
 }

@@ -17,8 +17,9 @@ import { UsageError } from '../../core/errors.js';
 import { readConflictsView, type ConflictsView } from '../../git/tree-conflicts.js';
 import { conflictLines, resolveLines } from '../conflicts-text.js';
 import type { CommandContext } from '../context.js';
+import { MERGED_LIMIT } from '../numeric-option.js';
 
-type ConflictsOpts = { resolve?: string; merge?: string; all?: boolean; merged?: boolean; limit?: string; json?: boolean };
+type ConflictsOpts = { resolve?: string; merge?: string; all?: boolean; merged?: boolean; limit?: number; json?: boolean };
 
 export async function run(ctx: CommandContext, action: string | undefined, target: string | undefined, opts: ConflictsOpts): Promise<number> {
   if (opts.resolve !== undefined && opts.merge !== undefined) throw new UsageError('use either --resolve or --merge, not both');
@@ -32,7 +33,7 @@ export async function run(ctx: CommandContext, action: string | undefined, targe
   if (opts.merged && (opts.resolve !== undefined || opts.merge !== undefined || opts.all))
     throw new UsageError('--merged lists auto-merges; use it without --resolve, --merge or --all');
   const review = opts.merged || action !== undefined ? await import('./conflicts-review.js') : null;
-  const limit = review && opts.merged ? review.parseLimit(opts.limit) : 0;
+  const limit = opts.limit ?? MERGED_LIMIT.default;
   const path = action !== undefined ? checkPath(action, target!) : '';
   if (path.startsWith('/') || path.split('/').includes('..'))
     throw new UsageError(`conflicts ${action} needs a path inside the work tree, as shown by "sync-coordinator conflicts --merged"`);

@@ -9,7 +9,6 @@ import { userPaths } from '../../user/user-paths.js';
 import { mainBinPath } from '../../core/package-root.js';
 import { planService, writeService } from '../../daemon/service.js';
 import { UsageError } from '../../core/errors.js';
-import { safeValue } from '../../core/sanitize.js';
 import type { CommandContext } from '../context.js';
 
 export async function run(ctx: CommandContext, opts: { json?: boolean; platform?: string }): Promise<number> {
@@ -32,10 +31,8 @@ export async function run(ctx: CommandContext, opts: { json?: boolean; platform?
     return 0;
   }
   ctx.out(
-    safeValue(
-      `${written === 'unchanged' ? 'up to date' : written === 'created' ? 'wrote' : 'updated'} ${plan.kind === 'systemd' ? 'systemd user unit' : 'launchd agent'}: ${plan.file}`,
-    ),
+    `${written === 'unchanged' ? 'up to date' : written === 'created' ? 'wrote' : 'updated'} ${plan.kind === 'systemd' ? 'systemd user unit' : 'launchd agent'}: ${plan.file}`,
   );
-  ctx.out(`enable it with: ${safeValue(plan.enable)}`);
+  ctx.out(`enable it with: ${plan.enable}`);
   return 0;
 }

@@ -6,14 +6,12 @@
  * workspace it cannot serve and why), from any directory.
  */
 import { join } from 'node:path';
-import { UsageError } from '../../core/errors.js';
 import { createFormatter, followLogs, type LogPaths, logSources, tailLogs } from '../../daemon/log-view.js';
 import { userPaths } from '../../user/user-paths.js';
 import type { CommandContext } from '../context.js';
 
-export async function run(ctx: CommandContext, opts: { follow?: boolean; lines?: string; json?: boolean; user?: boolean }): Promise<number> {
-  const n = Number(opts.lines ?? '50');
-  if (!Number.isInteger(n) || n < 0) throw new UsageError(`--lines must be a whole number >= 0, got ${JSON.stringify(opts.lines)}`);
+export async function run(ctx: CommandContext, opts: { follow?: boolean; lines: number; json?: boolean; user?: boolean }): Promise<number> {
+  const n = opts.lines;
   let paths: LogPaths;
   if (opts.user) {
     const up = userPaths();
@@ -26,12 +24,13 @@ export async function run(ctx: CommandContext, opts: { follow?: boolean; lines?:
   const sources = logSources(paths);
   const format = await createFormatter({ json: !!opts.json, colorize: !opts.json && !!process.stdout.isTTY });
   const { lines, ends } = await tailLogs(sources, n);
-  for (const l of lines) ctx.out(format(l));
+  // The formatter scrubbed every value; pretty output on a terminal keeps its colours.
+  for (const l of lines) ctx.outRaw(format(l));
   if (!opts.follow) {
     if (lines.length === 0 && !opts.json)
       ctx.err(opts.user ? 'no log lines yet (the user daemon has not run)' : 'no log lines yet (the daemon writes daemon.log, other commands coordinator.log)');
     return 0;
   }
-  await followLogs(sources, ends, (l) => ctx.out(format(l)), ctx.signal);
+  await followLogs(sources, ends, (l) => ctx.outRaw(format(l)), ctx.signal);
   return 0;
 }

@@ -3,7 +3,7 @@
  * run). `--user`: the user daemon serving every registered workspace (user-daemon.ts).
  * Without it: one workspace's daemon, as before the user daemon (exit 4 when another
  * daemon serves this work tree). On SIGTERM/SIGINT/SIGHUP it shuts down cleanly and
- * exits only after its logs are written (reliability.md 6.1).
+ * exits only after its logs are written.
  */
 import { readFileSync, unlinkSync } from 'node:fs';
 import { ExitCode } from '../../core/errors.js';

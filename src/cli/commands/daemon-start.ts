@@ -7,7 +7,6 @@ import { promises as fs } from 'node:fs';
 import { startDaemon } from '../../daemon/control.js';
 import { daemonStatePath, readDaemonState } from '../../daemon/daemon-state.js';
 import { readDaemonInfo } from '../../daemon/pidfile.js';
-import { safeValue } from '../../core/sanitize.js';
 import { addWorkspace } from '../../user/registry.js';
 import { userPaths, workspaceId } from '../../user/user-paths.js';
 import type { CommandContext } from '../context.js';
@@ -25,8 +24,8 @@ export async function run(ctx: CommandContext, opts: { json?: boolean }): Promis
   const r = await startDaemon({ root: ws.root, stateDir: up.stateDir, pidFile: up.daemonPid, args: ['-C', up.stateDir, 'daemon', 'run', '--user'] });
   if (r.status === 'failed') {
     if (opts.json) ctx.out(JSON.stringify({ started: false, running: false, pid: null, message: r.message, output: r.output }));
-    ctx.err(safeValue(`daemon start failed: ${r.message}`));
-    for (const line of r.output.trimEnd().split('\n').filter(Boolean).slice(-20)) ctx.err(`  ${safeValue(line)}`);
+    ctx.err(`daemon start failed: ${r.message}`);
+    for (const line of r.output.trimEnd().split('\n').filter(Boolean).slice(-20)) ctx.err(`  ${line}`);
     return 1;
   }
   const pid = r.pid;
@@ -56,7 +55,7 @@ export async function run(ctx: CommandContext, opts: { json?: boolean }): Promis
   if (!ok) {
     const msg = `the user daemon (pid ${pid}) runs but does not serve ${ws.root}${unitError ? `: ${unitError as string}` : ` yet${info.running ? ` (pid ${info.pid} still does)` : ''}`}; see "sync-coordinator list" and "daemon logs"`;
     if (opts.json) ctx.out(JSON.stringify({ started: r.status === 'started', running: true, pid, served: false, message: msg }));
-    ctx.err(safeValue(msg));
+    ctx.err(msg);
     return 1;
   }
   const already = r.status === 'already-running' && before.pid === pid;

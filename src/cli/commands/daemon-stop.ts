@@ -1,12 +1,10 @@
 /** `daemon stop`: SIGTERM, then wait (bounded) for a clean exit. */
 import { stopDaemon } from '../../daemon/control.js';
-import { UsageError } from '../../core/errors.js';
 import type { CommandContext } from '../context.js';
 
-export async function run(ctx: CommandContext, opts: { json?: boolean; timeout?: string }): Promise<number> {
+export async function run(ctx: CommandContext, opts: { json?: boolean; timeout: number }): Promise<number> {
   const ws = await ctx.workspace();
-  const timeoutS = Number(opts.timeout ?? '30');
-  if (!Number.isFinite(timeoutS) || timeoutS < 0) throw new UsageError(`--timeout must be a number of seconds >= 0, got ${JSON.stringify(opts.timeout)}`);
+  const timeoutS = opts.timeout;
   const r = await stopDaemon({ pidFile: ws.paths.daemonPid, timeoutMs: timeoutS * 1000 });
   if (opts.json) {
     ctx.out(JSON.stringify({ stopped: r.status === 'stopped', running: r.status === 'timeout', pid: r.status === 'not-running' ? null : r.pid }));

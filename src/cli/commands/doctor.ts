@@ -8,7 +8,6 @@ import { runDoctor } from '../../doctor/run-doctor.js';
 import { humanReport, jsonReport } from '../../doctor/format.js';
 import { ExitCode } from '../../core/errors.js';
 import type { CommandContext } from '../context.js';
-import { safeValue } from '../../core/sanitize.js';
 
 export async function run(ctx: CommandContext, opts: { json?: boolean }): Promise<number> {
   const report = await runDoctor({ cwd: ctx.cwd });
@@ -17,7 +16,7 @@ export async function run(ctx: CommandContext, opts: { json?: boolean }): Promis
     ctx.out(JSON.stringify(report.stopped ? { ...obj, stopped: report.stopped } : obj));
   } else {
     for (const line of humanReport(report.checks)) ctx.out(line);
-    if (report.stopped) ctx.out(safeValue(`stopped: ${report.stopped}`));
+    if (report.stopped) ctx.out(`stopped: ${report.stopped}`);
   }
   if (report.notGitRepo) return ExitCode.notGitRepo;
   return report.ok ? ExitCode.ok : ExitCode.syncFailed;

@@ -10,7 +10,6 @@ import { effectiveHooksDir, hooksStatus, installHooks, uninstallHooks, type Hook
 import { UsageError } from '../../core/errors.js';
 import { shellWord } from '../../doctor/types.js';
 import { mainBinPath } from '../../core/package-root.js';
-import { safeValue } from '../../core/sanitize.js';
 import type { CommandContext } from '../context.js';
 
 type Opts = { json?: boolean };
@@ -22,7 +21,7 @@ async function installContext(ctx: CommandContext): Promise<InstallContext> {
 }
 
 function printStatus(ctx: CommandContext, s: HooksStatus): void {
-  ctx.out(safeValue(`hooks dir: ${s.dir}`));
+  ctx.out(`hooks dir: ${s.dir}`);
   for (const [name, installed] of Object.entries(s.hooks)) {
     const unsafe = s.unsafe?.includes(name as keyof HooksStatus['hooks']);
     ctx.out(`${name}: ${installed ? 'installed' : unsafe ? `not installed (${UNSAFE})` : 'not installed'}`);
@@ -45,8 +44,8 @@ export const commands = {
     if (opts.json) ctx.out(JSON.stringify({ ...jsonStatus(res), changed: res.changed, notes: res.notes }));
     else {
       printStatus(ctx, res);
-      for (const f of res.changed) ctx.out(safeValue(`changed: ${f}`));
-      for (const n of res.notes) ctx.err(safeValue(`note: ${n}`));
+      for (const f of res.changed) ctx.out(`changed: ${f}`);
+      for (const n of res.notes) ctx.err(`note: ${n}`);
     }
     return 0;
   },
@@ -55,7 +54,7 @@ export const commands = {
     if (opts.json) ctx.out(JSON.stringify({ ...jsonStatus(res), changed: res.changed }));
     else {
       printStatus(ctx, res);
-      for (const f of res.changed) ctx.out(safeValue(`changed: ${f}`));
+      for (const f of res.changed) ctx.out(`changed: ${f}`);
     }
     return 0;
   },

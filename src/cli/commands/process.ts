@@ -1,5 +1,4 @@
 import { processQueue, type ProcessReport } from '../../core/coordinator.js';
-import { safeValue } from '../../core/sanitize.js';
 import type { CommandContext } from '../context.js';
 
 export async function run(ctx: CommandContext, opts: { json?: boolean; quiet?: boolean }): Promise<number> {
@@ -41,7 +40,7 @@ function printReport(ctx: CommandContext, report: ProcessReport, opts: { json?: 
   }
   for (const b of report.batches) {
     const line = `${b.op ? `op ${b.op}` : b.outcome}: ${b.type} (${b.priority}) for ${b.requestIds.length} request(s): ${b.result ?? b.outcome}; ${b.message}`;
-    if (b.exitCode !== 0) ctx.err(safeValue(line));
-    else if (!opts.quiet) ctx.out(safeValue(line));
+    if (b.exitCode !== 0) ctx.err(line);
+    else if (!opts.quiet) ctx.out(line);
   }
 }

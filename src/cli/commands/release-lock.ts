@@ -1,6 +1,5 @@
 import { describeOwner, releaseLockFor } from '../../core/lock.js';
 import { parseText } from '../../core/request.js';
-import { safeValue } from '../../core/sanitize.js';
 import type { CommandContext } from '../context.js';
 
 export async function run(ctx: CommandContext, callerArg: string, opts: { force?: boolean; json?: boolean }): Promise<number> {
@@ -17,6 +16,6 @@ export async function run(ctx: CommandContext, callerArg: string, opts: { force?
         owner: res.owner ? { caller: res.owner.caller, pid: res.owner.pid, host: res.owner.host, since: res.owner.since, op: res.owner.op } : null,
       }),
     );
-  else ctx.out(safeValue(res.released ? `released the lock of ${describeOwner(res.owner)} (${res.reason})` : res.reason));
+  else ctx.out(res.released ? `released the lock of ${describeOwner(res.owner)} (${res.reason})` : res.reason);
   return 0;
 }

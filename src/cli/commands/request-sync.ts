@@ -3,7 +3,7 @@
  * the lock), then, unless --enqueue-only or a daemon runs, serve the queue in this
  * process if the lock is free. The enqueue path avoids pino and zod (start-up budget).
  */
-import { ExitCode, UsageError } from '../../core/errors.js';
+import { ExitCode } from '../../core/errors.js';
 import { newRequestId, enqueue } from '../../core/queue.js';
 import { decide, rateLimitMessage } from '../../core/rate-limit.js';
 import { DEFAULT_PRIORITY, parsePriority, parseText, parseType, type SyncRequest } from '../../core/request.js';
@@ -16,7 +16,7 @@ import type { CommandContext } from '../context.js';
 interface Opts {
   enqueueOnly?: boolean;
   wait?: boolean;
-  timeout?: string;
+  timeout: number;
   json?: boolean;
 }
 
@@ -34,8 +34,7 @@ export async function run(
   const caller = parseText('caller', callerArg);
   const priority = priorityArg === undefined ? DEFAULT_PRIORITY[type] : parsePriority(priorityArg);
   const reason = parseText('reason', (reasonArgs ?? []).join(' '));
-  const timeoutS = Number(opts.timeout ?? '300');
-  if (!Number.isFinite(timeoutS) || timeoutS < 0) throw new UsageError(`--timeout must be a number of seconds >= 0, got ${JSON.stringify(opts.timeout)}`);
+  const timeoutS = opts.timeout;
 
   const ws = await ctx.stateWorkspace();
   const config = await ctx.config();

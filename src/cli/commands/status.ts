@@ -2,7 +2,6 @@ import { defaultConfig } from '../../core/config.js';
 import { TrackedStateError } from '../../core/errors.js';
 import { buildStatus } from '../../core/status-view.js';
 import { humanStatus } from '../status-text.js';
-import { safeValue } from '../../core/sanitize.js';
 import type { CommandContext } from '../context.js';
 
 export async function run(ctx: CommandContext, opts: { json?: boolean }): Promise<number> {
@@ -14,7 +13,7 @@ export async function run(ctx: CommandContext, opts: { json?: boolean }): Promis
   });
   const view = await buildStatus(ws, config);
   if (opts.json) ctx.out(JSON.stringify(view));
-  else for (const line of humanStatus(view)) ctx.out(safeValue(line));
+  else for (const line of humanStatus(view)) ctx.out(line);
   return 0;
 }
 

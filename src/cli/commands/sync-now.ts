@@ -7,7 +7,6 @@ import { ExitCode } from '../../core/errors.js';
 import { enqueue, newRequestId } from '../../core/queue.js';
 import { parseText, type SyncRequest } from '../../core/request.js';
 import { readResult, type RequestOutcome } from '../../core/results.js';
-import { safeValue } from '../../core/sanitize.js';
 import { createProgress } from '../progress.js';
 import type { CommandContext } from '../context.js';
 
@@ -60,7 +59,7 @@ export async function run(ctx: CommandContext, opts: { json?: boolean; reason?: 
     );
   } else {
     const line = `${outcome.result ?? outcome.status}: ${outcome.message}${outcome.op ? ` (op ${outcome.op})` : ''}`;
-    (outcome.exit_code === 0 ? ctx.out : ctx.err)(safeValue(line));
+    (outcome.exit_code === 0 ? ctx.out : ctx.err)(line);
   }
   return outcome.status === 'rejected' ? ExitCode.rateLimited : outcome.exit_code;
 }

@@ -4,7 +4,6 @@
  */
 import { enqueue, newRequestId } from '../../core/queue.js';
 import { STATE_DIR_REL } from '../../core/workspace.js';
-import { safeValue } from '../../core/sanitize.js';
 import type { CommandContext } from '../context.js';
 
 export async function run(ctx: CommandContext): Promise<number> {
@@ -14,7 +13,7 @@ export async function run(ctx: CommandContext): Promise<number> {
   const { runWatch } = await import('../../../watcher/run-watch.js');
   const { processQueue } = await import('../../core/coordinator.js');
   const { readDaemonInfo } = await import('../../daemon/pidfile.js');
-  ctx.out(safeValue(`watching ${ws.root} (quiet period ${config.debounce_ms} ms, at most ${config.max_wait_ms} ms); Ctrl-C to stop`));
+  ctx.out(`watching ${ws.root} (quiet period ${config.debounce_ms} ms, at most ${config.max_wait_ms} ms); Ctrl-C to stop`);
   await runWatch({
     root: ws.root,
     stateDirRel: STATE_DIR_REL,
@@ -35,10 +34,10 @@ export async function run(ctx: CommandContext): Promise<number> {
         created_at: new Date(now).toISOString(),
         pid: process.pid,
       });
-      ctx.out(safeValue(`${new Date(now).toISOString()} ${info.changes} change(s) → request ${id}`));
+      ctx.out(`${new Date(now).toISOString()} ${info.changes} change(s) → request ${id}`);
       if ((await readDaemonInfo(ws.paths.daemonPid)).running) return;
       const report = await processQueue({ ws, config, logger, caller: 'watch', lockTimeoutMs: 0, signal: ctx.signal });
-      for (const b of report.batches) ctx.out(safeValue(`  ${b.result ?? b.outcome}: ${b.message}`));
+      for (const b of report.batches) ctx.out(`  ${b.result ?? b.outcome}: ${b.message}`);
     },
   });
   return 0;

@@ -7,7 +7,7 @@ import { existsSync, promises as fs } from 'node:fs';
 import { resolve } from 'node:path';
 import { loadConfig } from '../../core/config.js';
 import { UsageError } from '../../core/errors.js';
-import { hasControl, safeValue } from '../../core/sanitize.js';
+import { hasControl } from '../../core/sanitize.js';
 import { ensureStateDir, resolveWorkspace } from '../../core/workspace.js';
 import { readDaemonInfo } from '../../daemon/pidfile.js';
 import { addWorkspace, readRegistry, removeWorkspace } from '../../user/registry.js';
@@ -19,7 +19,7 @@ export async function registrableRoot(ctx: CommandContext, pathArg: string | und
   if (pathArg !== undefined && (pathArg === '' || hasControl(pathArg) || pathArg.length > 4096))
     throw new UsageError('the path must be printable text, at most 4 KiB');
   const abs = resolve(ctx.cwd, pathArg ?? '.');
-  let st;
+  let st: Awaited<ReturnType<typeof fs.stat>>;
   try {
     st = await fs.stat(abs);
   } catch {
@@ -40,7 +40,7 @@ export async function add(ctx: CommandContext, pathArg: string | undefined, opts
   const daemon = await readDaemonInfo(up.daemonPid);
   if (opts.json) ctx.out(JSON.stringify({ added, id: entry.id, path: entry.path, daemon: { running: daemon.running, pid: daemon.pid } }));
   else {
-    ctx.out(safeValue(`${added ? 'added' : 'already registered'}: ${entry.path} (id ${entry.id})`));
+    ctx.out(`${added ? 'added' : 'already registered'}: ${entry.path} (id ${entry.id})`);
     if (!daemon.running) ctx.out('the user daemon is not running; start it with: sync-coordinator daemon start');
   }
   return 0;
@@ -64,10 +64,13 @@ export async function remove(ctx: CommandContext, pathArg: string | undefined, o
     }
   }
   let removed = null;
-  for (const c of candidates) if ((removed = await removeWorkspace(up.registry, c))) break;
+  for (const c of candidates) {
+    removed = await removeWorkspace(up.registry, c);
+    if (removed) break;
+  }
   if (!removed) throw new UsageError(`not a registered workspace: ${abs} (see "sync-coordinator list")`);
   if (opts.json) ctx.out(JSON.stringify({ removed: true, id: removed.id, path: removed.path }));
-  else ctx.out(safeValue(`removed: ${removed.path} (id ${removed.id}); the user daemon stops watching it`));
+  else ctx.out(`removed: ${removed.path} (id ${removed.id}); the user daemon stops watching it`);
   return 0;
 }
 
@@ -89,10 +92,6 @@ export async function list(ctx: CommandContext, opts: { json?: boolean }): Promi
   ctx.out(`user daemon: ${daemon.running ? `running (pid ${daemon.pid})` : 'not running'}`);
   if (rows.length === 0) ctx.out('no workspaces registered (add one with: sync-coordinator add [path])');
   for (const r of rows)
-    ctx.out(
-      safeValue(
-        `${r.id}  ${r.path}${r.exists ? (daemon.running ? (r.served ? '  (served)' : '  (not served yet)') : '') : '  (MISSING: directory not found)'}`,
-      ),
-    );
+    ctx.out(`${r.id}  ${r.path}${r.exists ? (daemon.running ? (r.served ? '  (served)' : '  (not served yet)') : '') : '  (MISSING: directory not found)'}`);
   return 0;
 }

@@ -3,25 +3,13 @@
  * Each check returns violations (strings that say exactly what broke and where) rather
  * than throwing, so one run reports every broken invariant at once.
  */
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { type Dirent, existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { overlappingOps, type GitCall } from '../../helpers/git-recorder.js';
 import { gitOk, gitRun, isAncestor, markerBlobs, readReflogFile, revParse, treeFiles } from './gitread.js';
 import type { Ledger, TokenRecord } from './ledger.js';
 import { isExtraPath } from './trust.js';
 import type { Clone, World } from './world.js';
-
-export interface CheckResult {
-  violations: string[];
-  notes: string[];
-  edits_required: number;
-  edits_lost: number;
-  edits_in_conflict_copies: number;
-  conflict_copies: number;
-  remote_commits: number;
-  remote_pushes: number;
-  git_calls: number;
-}
 
 const CONFLICT_COPY = /\.sync-conflict-\d{8}-\d{6}-[A-Za-z0-9_-]+(\.[^/]*)?$/;
 
@@ -180,7 +168,7 @@ export async function checkLeftovers(world: World): Promise<string[]> {
 
 function lockFiles(dir: string): string[] {
   const out: string[] = [];
-  let entries;
+  let entries: Dirent[];
   try {
     entries = readdirSync(dir, { withFileTypes: true });
   } catch {

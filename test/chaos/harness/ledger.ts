@@ -94,7 +94,10 @@ export class Ledger {
 
   ownFiles(clone: string): OwnFile[] {
     let list = this.own.get(clone);
-    if (!list) this.own.set(clone, (list = []));
+    if (!list) {
+      list = [];
+      this.own.set(clone, list);
+    }
     return list;
   }
 

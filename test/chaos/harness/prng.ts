@@ -42,12 +42,12 @@ export function createRng(seed: number): Rng {
   return rng;
 }
 
-/** CHAOS_SEED when set (decimal), otherwise a fresh random seed. */
-export function seedFromEnv(env: NodeJS.ProcessEnv = process.env): number {
-  const raw = env.CHAOS_SEED;
+/** The seed in `name` (CHAOS_SEED unless told) when set (decimal), otherwise a fresh random seed. */
+export function seedFromEnv(env: NodeJS.ProcessEnv = process.env, name = 'CHAOS_SEED'): number {
+  const raw = env[name];
   if (raw !== undefined && raw !== '') {
     const n = Number(raw);
-    if (!Number.isInteger(n) || n < 0 || n > 0xffffffff) throw new Error(`CHAOS_SEED must be an integer in [0, 2^32), got ${JSON.stringify(raw)}`);
+    if (!Number.isInteger(n) || n < 0 || n > 0xffffffff) throw new Error(`${name} must be an integer in [0, 2^32), got ${JSON.stringify(raw)}`);
     return n;
   }
   return Math.floor(Math.random() * 0xffffffff) >>> 0;

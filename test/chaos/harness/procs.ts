@@ -86,11 +86,6 @@ export function killPid(pid: number, signal: NodeJS.Signals = 'SIGKILL'): boolea
   }
 }
 
-/** Command lines (argv without git's own global options) of live git processes in `dir`. */
-export function gitCommandsIn(dir: string): string[][] {
-  return liveGitIn(dir).map((p) => cmdlineOf(p).filter(Boolean));
-}
-
 /** Live git processes (and our recorder wrappers) in `dir`, with their argv. */
 export function gitProcessesIn(dir: string): Array<{ pid: number; argv: string[] }> {
   return liveGitIn(dir).map((pid) => ({ pid, argv: cmdlineOf(pid).filter(Boolean) }));

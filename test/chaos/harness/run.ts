@@ -5,7 +5,7 @@
  * Then everything is restarted, every clone syncs until two consecutive rounds change
  * nothing, and the invariants are checked. Returns the figures and every violation.
  */
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { type Dirent, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { isAlive, killPid } from './procs.js';
 import { modesFor, TARGET_STEPS, whenRunning, type KillMode, type Target } from './kills.js';
@@ -494,7 +494,7 @@ export async function runChaos(world: World, opts: ChaosOptions): Promise<ChaosR
 function listFiles(repo: string, dirs: string[]): string[] {
   const out: string[] = [];
   const walk = (rel: string) => {
-    let entries;
+    let entries: Dirent[];
     try {
       entries = readdirSync(join(repo, rel), { withFileTypes: true });
     } catch {
