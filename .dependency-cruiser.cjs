@@ -171,11 +171,6 @@ module.exports = {
       known('siblings-services', 'src/doctor/daemon.ts', 'src/daemon/pidfile.ts'),
       known('siblings-services', 'src/doctor/daemon.ts', 'src/daemon/daemon-state.ts'),
       known('siblings-services', 'src/doctor/user-daemon.ts', 'src/daemon/pidfile.ts'),
-      // The event bus is fed by the daemon and read by the API (SSE, metrics, webhooks):
-      // daemon/events.ts moves to src/core/events.ts.
-      known('siblings-services', 'src/api/metrics.ts', 'src/daemon/events.ts'),
-      known('siblings-services', 'src/api/observability.ts', 'src/daemon/events.ts'),
-      known('siblings-services', 'src/api/webhooks.ts', 'src/daemon/events.ts'),
       // guided-merge needs one type of doctor's: that type moves into core/guided-merge.ts.
       known('layer-core', 'src/core/guided-merge.ts', 'src/doctor/types.ts'),
 

@@ -9,7 +9,7 @@
  *
  * Each module is loaded here with `await import(...)`, so no CLI command pays for it.
  */
-import type { EventBus } from '../daemon/events.js';
+import type { EventBus } from '../core/events.js';
 import type { Logger } from '../log.js';
 import type { UserPaths } from '../user/user-paths.js';
 import type { Router } from './router.js';

@@ -15,7 +15,7 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 import { loadConfig, type Config } from '../core/config.js';
 import { buildStatus } from '../core/status-view.js';
 import type { Workspace } from '../core/workspace.js';
-import type { BusEvent, EventBus } from '../daemon/events.js';
+import type { BusEvent, EventBus } from '../core/events.js';
 import type { Logger } from '../log.js';
 
 /** The part of the daemon's served workspaces that metrics need (the API's ServedWorkspace fits). */

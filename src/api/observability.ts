@@ -8,7 +8,7 @@
  * prom-client is loaded here, on demand, so no CLI command ever pays for it.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { EventBus } from '../daemon/events.js';
+import type { EventBus } from '../core/events.js';
 import type { Logger } from '../log.js';
 import type { MetricsWorkspaces } from './metrics.js';
 import type { WebhookWorkspaces } from './webhooks.js';

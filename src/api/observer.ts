@@ -16,14 +16,10 @@ import { historyPath, readHistory } from '../core/history.js';
 import { rateLimitView } from '../core/rate-limit.js';
 import { readState, type BreakerState, type CoordinatorState } from '../core/state.js';
 import type { Workspace } from '../core/workspace.js';
-import type { EventBus } from '../daemon/events.js';
+import type { EventBus } from '../core/events.js';
+import type { WorkspaceObserver } from '../core/served.js';
 import { withFilesChanged } from './history-view.js';
 import type { Logger } from '../log.js';
-
-export interface WorkspaceObserver {
-  step(step: string, op: string): void;
-  report(report: ProcessReport): void;
-}
 
 export async function observeWorkspace(o: { id: string; ws: Workspace; config: () => Config; bus: EventBus; logger: Logger }): Promise<WorkspaceObserver> {
   const { id, ws, bus } = o;

@@ -20,7 +20,7 @@ import { packageVersion } from '../core/package-root.js';
 import { redactUrls } from '../core/redact.js';
 import { appendDelivery, displayUrl, hookId, webhooksView, type DeliveryRecord } from '../core/webhook-deliveries.js';
 import type { Workspace } from '../core/workspace.js';
-import type { BusEvent, EventBus } from '../daemon/events.js';
+import type { BusEvent, EventBus } from '../core/events.js';
 import type { Logger } from '../log.js';
 import { postOnce, signBody, verdict, type TryResult } from './webhook-post.js';
 

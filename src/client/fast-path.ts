@@ -131,7 +131,7 @@ async function conflicts(socket: string, id: string, p: Parsed, name: string, ou
   if (!r || r.status === 404 || r.status === 503) return null;
   const body = JSON.parse(await text(r.res)) as Record<string, unknown>;
   if (r.status !== 200) return fail(err, name, body);
-  const { conflictLines, resolveLines } = await import('../cli/conflicts-text.js');
+  const { conflictLines, resolveLines } = await import('./conflicts-text.js');
   if (p.json) out(JSON.stringify(body));
   else if (p.resolve === undefined) for (const line of conflictLines(body as never, null)) out(line);
   else for (const line of resolveLines(body as never)) out(line);

@@ -19,12 +19,8 @@ import { resolveWorkspace, type Workspace } from '../core/workspace.js';
 import type { Logger } from '../log.js';
 import { readRegistry, type RegistryEntry } from '../user/registry.js';
 import { userPaths, type UserPaths } from '../user/user-paths.js';
-import { observeWorkspace } from '../api/observer.js';
-import type { Route } from '../api/router.js';
-import { mountApiExtensions } from '../api/extensions.js';
-import { createApiRouter, openTcpApi, type StaticHandler, type TcpApi } from '../api/server.js';
-import type { ServedWorkspace, WorkspaceView } from '../api/types.js';
-import { createEventBus, type EventBus } from './events.js';
+import { createEventBus, type EventBus } from '../core/events.js';
+import type { DaemonApi, DaemonApiFactory, ServedWorkspace, WorkspaceView } from '../core/served.js';
 import { createRequestWaiters } from './request-waiters.js';
 import { closeControlSocket, listenControlSocket } from './control-socket.js';
 import { createDaemonLogger } from './daemon-logger.js';
@@ -47,6 +43,8 @@ interface Unit extends ServedWorkspace {
 
 export async function runUserDaemonProcess(o: {
   signal: AbortSignal;
+  /** The API on the control socket and the TCP listener (src/api/daemon-api.ts). */
+  api: DaemonApiFactory;
   out: (l: string) => void;
   err: (l: string) => void;
   env?: NodeJS.ProcessEnv;
@@ -80,7 +78,7 @@ export async function runUserDaemonProcess(o: {
   let code = 0;
   try {
     o.out(`running (pid ${process.pid})`);
-    await runUserDaemon({ paths: up, signal: o.signal, logger: dlog.logger });
+    await runUserDaemon({ paths: up, signal: o.signal, logger: dlog.logger, api: o.api });
   } catch (e) {
     log.error({ err: e instanceof Error ? e.message : String(e) }, 'user daemon failed');
     code = 1;
@@ -95,18 +93,16 @@ export interface UserDaemonOptions {
   paths: UserPaths;
   signal: AbortSignal;
   logger: Logger;
+  /** The API: routes on the control socket, the TCP listener, an observer per workspace. */
+  api: DaemonApiFactory;
   /** The event stream of every workspace (SSE, metrics and webhooks read it). */
   bus?: EventBus;
-  /** More routes on the API (both doors), e.g. metrics. */
-  routes?: Route[];
-  /** `GET /` and `/assets/*` on the TCP listener (the dashboard). */
-  staticHandler?: StaticHandler;
 }
 
 export async function runUserDaemon(o: UserDaemonOptions): Promise<void> {
   const { paths, signal } = o;
   const bus = o.bus ?? createEventBus();
-  let tcp: TcpApi | null = null;
+  let api: DaemonApi | null = null;
   const log = o.logger.child({ component: 'user-daemon' });
   const globalConfig = await loadConfig(paths.config).catch((e: unknown) => {
     log.error({ err: errText(e), file: paths.config }, 'the global config.json is invalid; using the defaults');
@@ -125,7 +121,7 @@ export async function runUserDaemon(o: UserDaemonOptions): Promise<void> {
       stopped_at: signal.aborted ? new Date().toISOString() : null,
       socket: paths.socket,
       max_parallel_syncs: globalConfig.max_parallel_syncs,
-      api: tcp?.state() ?? null,
+      api: api?.state() ?? null,
       workspaces: [...units.values()].map((u) => u.view()),
     };
     await fs
@@ -161,7 +157,7 @@ export async function runUserDaemon(o: UserDaemonOptions): Promise<void> {
         const config = await loadConfig(ws.paths.config);
         // The user's global cap wins; per-workspace config keeps every other key.
         const unitSignal = AbortSignal.any([signal, unit.abort.signal]);
-        const observer = await observeWorkspace({ id: entry.id, ws, config: () => live?.config ?? config, bus, logger: log });
+        const observer = await api!.observe(entry.id, ws, () => live?.config ?? config);
         const result = await runWorkspaceUnit({
           ws,
           config,
@@ -233,29 +229,12 @@ export async function runUserDaemon(o: UserDaemonOptions): Promise<void> {
   }
 
   const served = { workspaces: () => [...units.values()], byId: (id: string) => units.get(id) };
-  const router = createApiRouter(
-    {
-      ...served,
-      bus,
-      logger: log,
-      listener: () => tcp?.state() ?? { enabled: globalConfig.api.enabled, listening: false, url: null, port: null, error: 'starting' },
-    },
-    o.routes,
-  );
-  const ext = await mountApiExtensions({ router, bus, logger: log, paths, workspaces: served });
-  const staticHandler = o.staticHandler ?? ext.staticHandler;
-  const { server, replaced } = await listenControlSocket(paths.runtimeDir, paths.socket, (req, res) => void router.handle(req, res));
+  const theApi = await o.api({ ...served, bus, logger: log, paths, api: globalConfig.api, onState: () => void saveState() });
+  api = theApi;
+  const { server, replaced } = await listenControlSocket(paths.runtimeDir, paths.socket, theApi.socketHandler);
   if (replaced) log.warn({ socket: paths.socket }, 'replaced a stale control socket left by a daemon that is gone');
   log.info({ socket: paths.socket, registry: paths.registry, max_parallel_syncs: globalConfig.max_parallel_syncs }, 'user daemon started');
 
-  tcp = await openTcpApi({
-    api: globalConfig.api,
-    tokenFile: paths.apiToken,
-    router,
-    logger: log,
-    ...(staticHandler ? { staticHandler } : {}),
-    onState: () => void saveState(),
-  });
   await syncRegistry();
   let regWatch: FSWatcher | null = null;
   try {
@@ -275,8 +254,7 @@ export async function runUserDaemon(o: UserDaemonOptions): Promise<void> {
   clearInterval(timer);
   regWatch?.close();
   await closeControlSocket(server, paths.socket);
-  await tcp.close();
-  await ext.close().catch((e: unknown) => log.warn({ err: errText(e) }, 'an API extension failed to close'));
+  await theApi.close();
   while (checking) await new Promise((r) => setTimeout(r, 20));
   await Promise.all([...units.values()].map((u) => u.done));
   await saveState();

@@ -10,7 +10,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createMetrics, type Metrics } from '../../src/api/metrics.js';
 import { mountObservability, type RouteTable } from '../../src/api/observability.js';
 import { buildStatus } from '../../src/core/status-view.js';
-import { createEventBus } from '../../src/daemon/events.js';
+import { createEventBus } from '../../src/core/events.js';
 import { silentLogger } from '../../src/log.js';
 import { queueRequest, servedWorkspace, syncOnce, useSandboxEnv } from '../helpers/bus-sync.js';
 import { makeSandbox, type Sandbox } from '../helpers/git-fixture.js';

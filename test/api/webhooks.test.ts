@@ -15,7 +15,7 @@ import { createWebhooks, type Webhooks, type WebhooksOptions } from '../../src/a
 import { packageVersion } from '../../src/core/package-root.js';
 import { appendDelivery, webhooksView } from '../../src/core/webhook-deliveries.js';
 import { WEBHOOK_EVENT_TYPES } from '../../src/core/config-schema.js';
-import { EVENT_TYPES, createEventBus, type EventBus } from '../../src/daemon/events.js';
+import { EVENT_TYPES, createEventBus, type EventBus } from '../../src/core/events.js';
 import type { Logger } from '../../src/log.js';
 import { STATE, servedWorkspace, syncOnce, useSandboxEnv, type ServedFixture } from '../helpers/bus-sync.js';
 import { runCli, waitFor } from '../helpers/cli.js';

@@ -12,7 +12,7 @@ import { processQueue } from '../../src/core/coordinator.js';
 import { enqueue, newRequestId } from '../../src/core/queue.js';
 import { DEFAULT_PRIORITY, type SyncRequest } from '../../src/core/request.js';
 import { resolveWorkspace, type Workspace } from '../../src/core/workspace.js';
-import type { EventBus } from '../../src/daemon/events.js';
+import type { EventBus } from '../../src/core/events.js';
 import { silentLogger } from '../../src/log.js';
 import { runCli } from './cli.js';
 import type { Sandbox } from './git-fixture.js';

@@ -15,7 +15,7 @@ import { parseConflictLog, type ConflictRecord } from '../../core/conflict-log.j
 import { checkConflictPath, copiesFor, resolveConflict } from '../../core/conflict-resolve.js';
 import { UsageError } from '../../core/errors.js';
 import { readConflictsView, type ConflictsView } from '../../git/tree-conflicts.js';
-import { conflictLines, resolveLines } from '../conflicts-text.js';
+import { conflictLines, resolveLines } from '../../client/conflicts-text.js';
 import type { CommandContext } from '../context.js';
 import { MERGED_LIMIT } from '../numeric-option.js';
 

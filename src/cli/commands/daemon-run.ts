@@ -20,8 +20,8 @@ export async function run(ctx: CommandContext, opts: { user?: boolean } = {}): P
   process.on('SIGHUP', () => hup.abort(new Error('received SIGHUP')));
   const signal = AbortSignal.any([ctx.signal, hup.signal]);
   if (opts.user) {
-    const { runUserDaemonProcess } = await import('../../daemon/user-daemon.js');
-    const code = await runUserDaemonProcess({ signal, out: ctx.out, err: ctx.err });
+    const [{ runUserDaemonProcess }, { daemonApi }] = await Promise.all([import('../../daemon/user-daemon.js'), import('../../api/daemon-api.js')]);
+    const code = await runUserDaemonProcess({ signal, out: ctx.out, err: ctx.err, api: daemonApi() });
     setTimeout(() => process.exit(code), EXIT_SAFETY_MS).unref();
     return code;
   }
