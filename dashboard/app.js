@@ -1,7 +1,7 @@
 // The dashboard: loads the workspaces and their status, follows the event stream, and
 // re-reads what an event changed. State lives here; views.js only draws.
 import { AuthError, createApi, takeToken } from './api.js';
-import { conflictList, h, historyRows, seconds, workspaceCard } from './views.js';
+import { conflictList, diffPanes, h, historyRows, seconds, workspaceCard } from './views.js';
 
 const $ = (id) => document.getElementById(id);
 const HISTORY_LIMIT = 50;
@@ -121,6 +121,20 @@ async function loadConflicts(id) {
   if (id !== state.selected || data === undefined) return;
   state.conflicts = data;
   $('conflicts').replaceChildren(...conflictList(data, resolve));
+  await Promise.all([...$('conflicts').querySelectorAll('.sides')].map((box) => loadDiff(id, box)));
+}
+
+async function loadDiff(id, box) {
+  const path = box.dataset.for;
+  try {
+    const d = await api.get(`/workspaces/${encodeURIComponent(id)}/conflicts/diff?path=${encodeURIComponent(path)}`);
+    box.replaceChildren(...diffPanes(d));
+  } catch (e) {
+    if (e instanceof AuthError) return showAuth(e.message);
+    box.replaceChildren(
+      h('p', { class: 'muted' }, `what each side changed is not available (${e.message}); in a terminal: sync-coordinator conflicts show -- ${path}`),
+    );
+  }
 }
 
 async function loadLog(id) {
@@ -146,8 +160,9 @@ function normalizeHistory(data) {
     const started = Date.parse(e.started_at ?? '');
     const finished = Date.parse(e.finished_at ?? '');
     const duration_ms = typeof e.duration_ms === 'number' ? e.duration_ms : Number.isFinite(started + finished) ? finished - started : null;
-    const files = e.files_changed ?? e.files;
-    return { ...e, steps, duration_ms, files_changed: Array.isArray(files) ? files.length : files };
+    const files = e.files_changed_count ?? e.files_changed ?? e.files;
+    const trigger = Array.isArray(e.callers) ? e.callers.join(', ') : (e.caller ?? e.trigger ?? '');
+    return { ...e, steps, duration_ms, trigger, files_changed: Array.isArray(files) ? files.length : files };
   });
 }
 
@@ -251,6 +266,8 @@ function onEvent(ev) {
   const type = e.type ?? ev.event;
   const ws = e.workspace ?? null;
   const data = e.data ?? {};
+  // `reset`: the stream lost events (a gap older than the daemon's buffer): reload all.
+  if (type === 'reset') return later('all', () => Promise.all([loadWorkspaces(), loadDetail()]));
   if (type === 'workspace.changed' || ws === null) return later('workspaces', loadWorkspaces);
   if (ws === state.selected && type === 'step.started') {
     if (state.live.op !== data.op) state.live = { op: data.op, steps: [], done: false };

@@ -82,19 +82,19 @@ export function historyRows(entries) {
       { 'data-op': e.op ?? '' },
       h('td', {}, h('time', { datetime: e.finished_at ?? '' }, ago(e.finished_at))),
       h('td', {}, e.type ?? '–'),
-      h('td', {}, e.caller ?? e.trigger ?? '–'),
+      h('td', { 'data-label': 'by' }, e.trigger || '–'),
       h('td', { class: `result ${e.result}` }, e.result ?? '–', e.message ? h('span', { class: 'msg' }, e.message) : null),
-      h('td', { class: 'num' }, seconds(e.duration_ms)),
-      h('td', { class: 'num' }, e.files_changed ?? '–'),
+      h('td', { class: 'num', 'data-label': 'took' }, seconds(e.duration_ms)),
+      h('td', { class: 'num', 'data-label': 'files' }, e.files_changed ?? '–'),
       h('td', { class: 'steps-cell' }, e.steps.map((s) => `${s.step} ${seconds(s.ms)}`).join(', ') || '–'),
     ),
   );
 }
 
 /**
- * The conflicts: a file left for the user, or a file with its conflict copy. When the API
- * gives the texts (base, ours/local, theirs/remote), they are shown side by side;
- * otherwise the two paths to compare.
+ * The conflicts: a file with its conflict copy (both devices changed it), or a file left
+ * for the user. Each gets an empty `.sides` box that `diffPanes` fills once the daemon
+ * says what each side changed against the common base.
  */
 export function conflictList(data, onResolve) {
   const items = conflictItems(data);
@@ -105,10 +105,8 @@ export function conflictList(data, onResolve) {
       { class: 'conflict', 'data-path': c.path },
       h('h4', {}, c.path),
       h('p', { class: 'muted' }, c.summary),
-      c.sides.length
-        ? h('div', { class: 'sides' }, ...c.sides.map((s) => h('figure', { class: 'side' }, h('figcaption', {}, s.label), h('pre', {}, s.text))))
-        : h('p', { class: 'muted' }, 'The daemon sent no file contents for this conflict; compare the two files named above.'),
-      h('button', { type: 'button', class: 'resolve', onclick: (ev) => onResolve(c.resolvePath, ev.currentTarget) }, `Resolve ${basename(c.path)}`),
+      h('div', { class: 'sides', 'data-for': c.path }, h('p', { class: 'muted' }, 'loading what each side changed…')),
+      h('button', { type: 'button', class: 'resolve', onclick: (ev) => onResolve(c.path, ev.currentTarget) }, `Resolve ${basename(c.path)}`),
     ),
   );
 }
@@ -121,12 +119,9 @@ function conflictItems(data) {
   for (const c of copies) {
     if (seen.has(c.original)) continue;
     seen.add(c.original);
-    const rec = open.find((r) => r.copy_path === c.path) ?? {};
     items.push({
       path: c.original,
-      resolvePath: c.original,
-      summary: `Both devices changed it. This file has one version; device ${c.device} kept the other as ${c.path} (${ago(c.made_at)}).`,
-      sides: sidesOf({ ...rec, ...c }, 'This file', `Copy (${c.device})`),
+      summary: `Both devices changed it. ${c.original} has one version; the version of device ${c.device} is kept beside it as ${c.path} (${ago(c.made_at)}). Merge what you want into ${basename(c.original)}, then resolve: the copy is deleted on every device.`,
     });
   }
   for (const r of open) {
@@ -134,23 +129,41 @@ function conflictItems(data) {
     seen.add(r.path);
     items.push({
       path: r.path,
-      resolvePath: r.path,
       summary: `${r.kind ?? 'content'} conflict left for you (${r.policy ?? 'manual'}, ${ago(r.time)}): merge it by hand, then resolve.`,
-      sides: sidesOf(r, 'This device', 'Other device'),
     });
   }
   return items;
 }
 
-function sidesOf(c, oursLabel, theirsLabel) {
-  const t = c.texts ?? c.sides ?? c;
-  const pick = (...keys) => keys.map((k) => t?.[k]).find((v) => typeof v === 'string');
-  const sides = [];
-  const base = pick('base', 'base_text');
-  const ours = pick('ours', 'local', 'ours_text', 'local_text');
-  const theirs = pick('theirs', 'remote', 'theirs_text', 'remote_text', 'copy', 'copy_text');
-  if (base !== undefined) sides.push({ label: 'Common base', text: base });
-  if (ours !== undefined) sides.push({ label: oursLabel, text: ours });
-  if (theirs !== undefined) sides.push({ label: theirsLabel, text: theirs });
-  return sides.length >= 2 ? sides : [];
+/**
+ * The two sides of a conflict as the daemon's diff route gives them (the same JSON as
+ * `conflicts show <path> --json`): the base, then each side's diff against it.
+ */
+export function diffPanes(d) {
+  const base = d?.base?.description ?? (d?.base_blob ? `blob ${String(d.base_blob).slice(0, 12)}` : 'none (both sides added the file)');
+  const local = d?.local ?? {};
+  const remote = d?.remote ?? {};
+  const copyLabel = d?.copy
+    ? `What ${local.device ?? 'one device'} changed (its version is the copy ${d.copy})`
+    : `What ${local.device ?? 'this device'} changed`;
+  const fileLabel = d?.copy
+    ? `What ${remote.device ?? 'the other device'} changed (its version is in ${d.path})`
+    : `What ${remote.device ?? 'the other device'} changed`;
+  return [h('p', { class: 'base' }, h('strong', {}, 'Common base: '), base), pane(copyLabel, local.diff, 'local'), pane(fileLabel, remote.diff, 'remote')];
+}
+
+function pane(label, diff, side) {
+  const lines = typeof diff === 'string' && diff ? diff.replace(/\n$/, '').split('\n') : [];
+  return h(
+    'figure',
+    { class: 'side', 'data-side': side },
+    h('figcaption', {}, label),
+    h(
+      'pre',
+      {},
+      lines.length
+        ? lines.map((l) => h('span', { class: l.startsWith('+') ? 'add' : l.startsWith('-') ? 'del' : l.startsWith('@@') ? 'hunk' : 'ctx' }, l, '\n'))
+        : 'no change against the base',
+    ),
+  );
 }

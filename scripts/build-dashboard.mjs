@@ -14,7 +14,7 @@ const uplotDist = dirname(createRequire(import.meta.url).resolve('uplot/dist/uPl
 
 rmSync(outdir, { recursive: true, force: true });
 mkdirSync(outdir, { recursive: true });
-const own = readdirSync(join(root, 'dashboard')).filter((f) => /\.(html|js|css)$/.test(f));
+const own = readdirSync(join(root, 'dashboard')).filter((f) => /\.(html|js|css|svg)$/.test(f));
 for (const f of own) copyFileSync(join(root, 'dashboard', f), join(outdir, f));
 copyFileSync(join(uplotDist, 'uPlot.iife.min.js'), join(outdir, 'uPlot.min.js'));
 copyFileSync(join(uplotDist, 'uPlot.min.css'), join(outdir, 'uPlot.min.css'));

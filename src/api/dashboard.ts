@@ -24,6 +24,7 @@ const FILES: ReadonlyMap<string, { file: string; type: string }> = new Map([
   ['/assets/style.css', { file: 'style.css', type: 'text/css; charset=utf-8' }],
   ['/assets/uPlot.min.js', { file: 'uPlot.min.js', type: 'text/javascript; charset=utf-8' }],
   ['/assets/uPlot.min.css', { file: 'uPlot.min.css', type: 'text/css; charset=utf-8' }],
+  ['/assets/favicon.svg', { file: 'favicon.svg', type: 'image/svg+xml' }],
 ]);
 
 export const DASHBOARD_PATHS: readonly string[] = [...FILES.keys()];
@@ -52,8 +53,8 @@ export function isDashboardPath(pathname: string): boolean {
 }
 
 /**
- * Returns a handler that answers `GET`/`HEAD` of the table's paths and returns true, or
- * returns false (nothing written) for any other path, so the API routes it on.
+ * Returns the handler the TCP API mounts for `GET /` and `/assets/*`: it answers the
+ * table's paths and 404 for any other, so nothing outside the table is ever read.
  */
 export function createDashboardHandler(o: { dir?: string } = {}) {
   const dir = o.dir ?? dashboardDir();
@@ -70,14 +71,14 @@ export function createDashboardHandler(o: { dir?: string } = {}) {
     return p;
   };
 
-  return (req: IncomingMessage, res: ServerResponse): boolean => {
-    const pathname = new URL(req.url ?? '/', 'http://localhost').pathname;
+  return (req: IncomingMessage, res: ServerResponse): void => {
+    // The raw path, not a normalised URL: `/assets/../x` or `/..` is simply not a name.
+    const pathname = (req.url ?? '/').split('?')[0] ?? '/';
     const entry = FILES.get(pathname);
-    if (!entry) return false;
+    if (!entry) return plain(res, 404, `no such dashboard file: ${pathname.slice(0, 200)}`);
     const method = req.method ?? 'GET';
     if (method !== 'GET' && method !== 'HEAD') {
-      plain(res, 405, `${method} is not allowed here; use GET`, { allow: 'GET, HEAD' });
-      return true;
+      return plain(res, 405, `${method} is not allowed here; use GET`, { allow: 'GET, HEAD' });
     }
     load(entry.file).then(
       ({ body, etag }) => {
@@ -98,7 +99,6 @@ export function createDashboardHandler(o: { dir?: string } = {}) {
       },
       () => plain(res, 503, 'the dashboard files are missing from this install (dist/dashboard); run "npm run build"'),
     );
-    return true;
   };
 }
 
