@@ -52,7 +52,10 @@ async function guarded(fn, where) {
 
 async function loadWorkspaces() {
   const data = await api.get('/workspaces');
-  state.views = Array.isArray(data?.workspaces) ? data.workspaces : [];
+  // By name, so the cards keep their places whatever order the registry has.
+  state.views = (Array.isArray(data?.workspaces) ? data.workspaces : []).sort(
+    (x, y) => nameOf(x.path).localeCompare(nameOf(y.path)) || x.path.localeCompare(y.path),
+  );
   if (!state.views.some((v) => v.id === state.selected)) state.selected = state.views[0]?.id ?? null;
   await Promise.all(state.views.map((v) => loadStatus(v.id)));
   renderOverview();
@@ -86,6 +89,8 @@ function select(id) {
   $('detail-title').scrollIntoView({ block: 'start' });
 }
 
+const nameOf = (path) => path.split('/').pop() || path;
+
 const selectedPath = () => `/workspaces/${encodeURIComponent(state.selected)}`;
 
 function renderDetailHead() {
@@ -93,7 +98,7 @@ function renderDetailHead() {
   $('detail').hidden = !view;
   if (!view) return;
   const st = state.status.get(view.id);
-  $('detail-title').textContent = view.path.split('/').pop() || view.path;
+  $('detail-title').textContent = nameOf(view.path);
   $('detail-path').textContent = view.path;
   const paused = !!(st?.paused ?? view.paused);
   const pr = $('pause-resume');
@@ -114,6 +119,8 @@ async function loadHistory(id) {
   state.history = normalizeHistory(data);
   $('history').tBodies[0].replaceChildren(...historyRows(state.history));
   drawChart();
+  // Whose history the table shows now (a test or a screen reader user can tell it changed).
+  $('history').dataset.for = id;
 }
 
 async function loadConflicts(id) {
@@ -142,11 +149,33 @@ async function loadLog(id) {
     const data = await api.get(`/workspaces/${encodeURIComponent(id)}/log?lines=40`);
     if (id !== state.selected) return;
     const lines = Array.isArray(data?.lines) ? data.lines : [];
-    $('log').textContent = lines.map((l) => (typeof l === 'string' ? l : JSON.stringify(l))).join('\n') || '(empty)';
+    $('log').textContent = lines.map(logLine).join('\n') || '(no log lines yet)';
+    $('log').scrollTop = $('log').scrollHeight;
   } catch (e) {
     if (e instanceof AuthError) return showAuth(e.message);
-    $('log').textContent = 'not available: this daemon has no log route; run "sync-coordinator daemon logs" in a terminal.';
+    $('log').textContent = `not available (${e.message}); in a terminal: sync-coordinator daemon logs`;
   }
+}
+
+const LEVELS = { 10: 'trace', 20: 'debug', 30: 'info', 40: 'warn', 50: 'error', 60: 'fatal' };
+const SKIP = new Set(['level', 'time', 'pid', 'hostname', 'msg', 'v']);
+
+/** A pino JSON line as `12:00:01 info  message key=value`; other lines as they are. */
+function logLine(l) {
+  const text = typeof l === 'string' ? l : (l?.text ?? '');
+  let o;
+  try {
+    o = JSON.parse(text);
+  } catch {
+    return text;
+  }
+  if (!o || typeof o !== 'object') return text;
+  const t = o.time ? new Date(o.time).toLocaleTimeString() : '';
+  const extra = Object.entries(o)
+    .filter(([k]) => !SKIP.has(k))
+    .map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`)
+    .join(' ');
+  return `${t} ${(LEVELS[o.level] ?? String(o.level ?? '')).padEnd(5)} ${o.msg ?? ''}${extra ? `  ${extra}` : ''}`;
 }
 
 /** The history entries, whatever the key, with `steps` as [{step, ms}] and a duration. */
@@ -171,6 +200,9 @@ function drawChart() {
   const points = state.history.filter((e) => typeof e.duration_ms === 'number' && Date.parse(e.finished_at ?? '')).reverse();
   const data = [points.map((e) => Date.parse(e.finished_at) / 1000), points.map((e) => e.duration_ms / 1000)];
   box.dataset.points = String(points.length);
+  $('chart-empty').hidden = points.length > 0;
+  box.hidden = points.length === 0;
+  if (!points.length) return;
   box.setAttribute(
     'aria-label',
     `Duration of the last ${points.length} syncs, in seconds${points.length ? `; the newest took ${seconds(points.at(-1).duration_ms)}` : ''}`,
@@ -195,8 +227,15 @@ function drawChart() {
       height: 180,
       legend: { show: false },
       cursor: { drag: { x: false, y: false } },
-      scales: { y: { range: (_u, _min, max) => [0, Math.max(1, max * 1.15)] } },
-      axes: [axis, { ...axis, label: 's', size: 50 }],
+      scales: {
+        // Syncs seconds apart would get sub-second ticks: show at least ten minutes.
+        x: { time: true, range: (_u, min, max) => (max - min < 600 ? [min - 300, max + 300] : [min, max]) },
+        y: { range: (_u, _min, max) => [0, Math.max(1, max * 1.15)] },
+      },
+      axes: [
+        { ...axis, space: 90, values: (_u, ticks) => ticks.map((t) => new Date(t * 1000).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' })) },
+        { ...axis, label: 'seconds', size: 60 },
+      ],
       series: [{}, { label: 'duration (s)', stroke: accent, width: 2, points: { show: true, size: 7, fill: accent } }],
     },
     data,
@@ -208,7 +247,7 @@ async function syncNow() {
   const btn = $('sync-now');
   btn.disabled = true;
   $('action-result').textContent = 'asking for a sync…';
-  const res = await guarded(() => api.post(`${selectedPath()}/sync`, { type: 'manual', reason: 'dashboard: Sync now' }), $('action-result'));
+  const res = await guarded(() => api.post(`${selectedPath()}/sync`, { type: 'manual', caller: 'dashboard', reason: 'Sync now' }), $('action-result'));
   btn.disabled = false;
   if (!res) return;
   $('action-result').textContent = res.status === 'rejected' ? `rejected: ${res.message ?? 'rate limited'}` : `request ${res.id} ${res.status ?? 'queued'}`;

@@ -1,43 +1,40 @@
 /**
- * What a client needs to reach the user daemon's TCP API (DESIGN.md section 12): whether
- * it is on, its port (the `api` key of the user's global config.json) and the token file
- * the daemon writes in the config directory. Read-only: a client never creates the
- * token, the daemon does when its API starts.
+ * Where a client finds the user daemon's TCP API (DESIGN.md section 12): the listener
+ * state the running daemon records in daemon-state.json (on or off, its port, why it is
+ * down; the port may have been chosen by the daemon, `api.port: 0`) and the token file it
+ * writes in the config directory. Read-only: a client never creates the token.
  */
 import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
-import { ConfigError } from '../core/errors.js';
 import type { UserPaths } from '../user/user-paths.js';
 
-export const DEFAULT_API_PORT = 7341;
-
-export interface ApiSettings {
+export interface ApiEndpoint {
   enabled: boolean;
-  port: number;
-  configFile: string;
-  tokenFile: string;
-  /** null when the file is missing or empty. */
-  token: string | null;
+  listening: boolean;
+  port: number | null;
+  error: string | null;
 }
 
+/** The token file (0600), beside workspaces.json. */
 export function apiTokenPath(up: UserPaths): string {
   return join(up.configDir, 'api-token');
 }
 
-export async function readApiSettings(up: UserPaths): Promise<ApiSettings> {
-  let api: { enabled?: unknown; port?: unknown } = {};
-  const text = await fs.readFile(up.config, 'utf8').catch(() => null);
-  if (text !== null) {
-    try {
-      api = ((JSON.parse(text) as { api?: typeof api } | null)?.api ?? {}) as typeof api;
-    } catch (e) {
-      throw new ConfigError(`${up.config} is not valid JSON: ${e instanceof Error ? e.message : String(e)}`);
-    }
+/** The listener as the daemon with pid `pid` last recorded it; null before it has (or for another process's file). */
+export async function readApiEndpoint(up: UserPaths, pid: number): Promise<ApiEndpoint | null> {
+  let s: { pid?: unknown; api?: Partial<ApiEndpoint> | null };
+  try {
+    s = JSON.parse(await fs.readFile(up.daemonState, 'utf8')) as typeof s;
+  } catch {
+    return null;
   }
-  const port = api.port === undefined ? DEFAULT_API_PORT : api.port;
-  if (typeof port !== 'number' || !Number.isInteger(port) || port < 1 || port > 65535)
-    throw new ConfigError(`api.port in ${up.config} must be an integer from 1 to 65535`);
-  const tokenFile = apiTokenPath(up);
-  const token = ((await fs.readFile(tokenFile, 'utf8').catch(() => '')) as string).trim();
-  return { enabled: api.enabled !== false, port, configFile: up.config, tokenFile, token: token || null };
+  if (s?.pid !== pid || !s.api || typeof s.api !== 'object') return null;
+  const port = typeof s.api.port === 'number' && Number.isInteger(s.api.port) && s.api.port > 0 && s.api.port < 65536 ? s.api.port : null;
+  return { enabled: s.api.enabled !== false, listening: s.api.listening === true, port, error: typeof s.api.error === 'string' ? s.api.error : null };
+}
+
+/** The token, or null when the file is missing or empty. */
+export async function readApiToken(up: UserPaths): Promise<string | null> {
+  const text = await fs.readFile(apiTokenPath(up), 'utf8').catch(() => '');
+  return text.trim() || null;
 }

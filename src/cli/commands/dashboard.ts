@@ -10,7 +10,7 @@ import { request } from 'node:http';
 import { DaemonUnavailableError } from '../../core/errors.js';
 import { readDaemonInfo } from '../../daemon/pidfile.js';
 import { userPaths } from '../../user/user-paths.js';
-import { readApiSettings } from '../../api/api-settings.js';
+import { apiTokenPath, readApiEndpoint, readApiToken } from '../../api/api-settings.js';
 import type { CommandContext } from '../context.js';
 
 const PROBE_TIMEOUT_MS = 3_000;
@@ -18,28 +18,34 @@ const PROBE_TIMEOUT_MS = 3_000;
 export async function run(ctx: CommandContext, opts: { open?: boolean; json?: boolean }): Promise<number> {
   const up = userPaths();
   const daemon = await readDaemonInfo(up.daemonPid);
-  if (!daemon.running)
+  if (!daemon.running || daemon.pid === null)
     throw new DaemonUnavailableError('the user daemon is not running, so there is no dashboard to open; start it with: sync-coordinator daemon start');
-  const api = await readApiSettings(up);
+  const api = await readApiEndpoint(up, daemon.pid);
+  const restart = 'sync-coordinator daemon stop && sync-coordinator daemon start';
+  if (!api)
+    throw new DaemonUnavailableError(
+      `the user daemon (pid ${daemon.pid}) has not reported an API yet: it may still be starting (try again), or predate the API (restart it: ${restart})`,
+    );
   if (!api.enabled)
+    throw new DaemonUnavailableError(`the API is off ("api": {"enabled": false} in ${up.config}); set it to true, then restart the daemon: ${restart}`);
+  if (!api.listening || api.port === null)
     throw new DaemonUnavailableError(
-      `the API is off ("api": {"enabled": false} in ${api.configFile}); set it to true, then: sync-coordinator daemon stop && sync-coordinator daemon start`,
+      `the user daemon (pid ${daemon.pid}) runs but its API does not listen: ${api.error ?? 'not listening'}; see: sync-coordinator daemon logs`,
     );
-  if (api.token === null)
-    throw new DaemonUnavailableError(
-      `no API token at ${api.tokenFile}: the daemon writes it when its API starts (pid ${daemon.pid} has not); see: sync-coordinator daemon logs`,
-    );
-  const probe = await probeApi(api.port, api.token);
+  const token = await readApiToken(up);
+  const tokenFile = apiTokenPath(up);
+  if (token === null) throw new DaemonUnavailableError(`no API token in ${tokenFile}: restart the daemon, which writes it: ${restart}`);
+  const probe = await probeApi(api.port, token);
   if (probe === 'unreachable')
     throw new DaemonUnavailableError(
-      `nothing answers on 127.0.0.1:${api.port} (the daemon, pid ${daemon.pid}, runs but its API does not listen: another program may hold the port); see: sync-coordinator daemon logs`,
+      `nothing answers on 127.0.0.1:${api.port}, where the user daemon (pid ${daemon.pid}) said its API listens; see: sync-coordinator daemon logs`,
     );
   if (probe === 'refused')
     throw new DaemonUnavailableError(
-      `the API on 127.0.0.1:${api.port} refused the token in ${api.tokenFile} (another program on that port, or a daemon started before the token changed); restart it: sync-coordinator daemon stop && sync-coordinator daemon start`,
+      `the API on 127.0.0.1:${api.port} refused the token in ${tokenFile} (was the file replaced after the daemon started?); restart it: ${restart}`,
     );
 
-  const url = `http://127.0.0.1:${api.port}/#token=${encodeURIComponent(api.token)}`;
+  const url = `http://127.0.0.1:${api.port}/#token=${encodeURIComponent(token)}`;
   const opener = opts.open === false ? null : browserOpener();
   const opened = opener ? await openUrl(opener, url) : false;
   if (opts.json) {
