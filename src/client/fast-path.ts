@@ -1,5 +1,6 @@
 /**
- * The control-socket client: `sync-now`, `request-sync` and `status` ask the user daemon
+ * The control-socket client: `sync-now`, `request-sync`, `status` and `conflicts` (the
+ * list, and `--resolve <path>`) ask the user daemon
  * when it serves the work tree, before anything heavy loads (no commander, pino or zod:
  * the bins import this module first and the CLI only when it returns null).
  *
@@ -20,11 +21,12 @@ import { userPaths, workspaceId } from '../user/user-paths.js';
 
 interface Parsed {
   cwd: string;
-  cmd: 'sync-now' | 'status' | 'request-sync';
+  cmd: 'sync-now' | 'status' | 'request-sync' | 'conflicts';
   json: boolean;
   wait: boolean;
   timeout: string | undefined;
   reason: string | undefined;
+  resolve: string | undefined;
   positionals: string[];
 }
 
@@ -62,6 +64,8 @@ export async function tryControlSocket(argv: string[], name = 'sync-coordinator'
     }
     return 0;
   }
+
+  if (p.cmd === 'conflicts') return conflicts(up.socket, id, p, name, out, err);
 
   if (p.cmd === 'sync-now') {
     const reason = p.reason ?? 'sync-now';
@@ -117,6 +121,22 @@ export async function tryControlSocket(argv: string[], name = 'sync-coordinator'
   return o.status === 'rejected' ? 3 : (o.exit_code ?? 0);
 }
 
+/** `conflicts [--json]` and `conflicts --resolve <path> [--json]` through the daemon: the same output and codes as the CLI. */
+async function conflicts(socket: string, id: string, p: Parsed, name: string, out: (l: string) => void, err: (l: string) => void): Promise<number | null> {
+  const r =
+    p.resolve === undefined
+      ? await call(socket, 'GET', `/api/v1/workspaces/${id}/conflicts`)
+      : await call(socket, 'POST', `/api/v1/workspaces/${id}/conflicts/resolve`, { path: p.resolve });
+  if (!r || r.status === 404 || r.status === 503) return null;
+  const body = JSON.parse(await text(r.res)) as Record<string, unknown>;
+  if (r.status !== 200) return fail(err, name, body);
+  const { conflictLines, resolveLines } = await import('../cli/conflicts-text.js');
+  if (p.json) out(JSON.stringify(body));
+  else if (p.resolve === undefined) for (const line of conflictLines(body as never, null)) out(line);
+  else for (const line of resolveLines(body as never)) out(line);
+  return 0;
+}
+
 function fail(err: (l: string) => void, name: string, body: Record<string, unknown>): number {
   err(`${name}: ${safeValue(String(body.error ?? 'the daemon failed'))}`);
   return typeof body.exit_code === 'number' ? body.exit_code : 1;
@@ -132,14 +152,17 @@ function parse(argv: string[]): Parsed | null {
     i += 2;
   }
   const cmd = argv[i++];
-  if (cmd !== 'sync-now' && cmd !== 'status' && cmd !== 'request-sync') return null;
-  const p: Parsed = { cwd, cmd, json: false, wait: false, timeout: undefined, reason: undefined, positionals: [] };
+  if (cmd !== 'sync-now' && cmd !== 'status' && cmd !== 'request-sync' && cmd !== 'conflicts') return null;
+  const p: Parsed = { cwd, cmd, json: false, wait: false, timeout: undefined, reason: undefined, resolve: undefined, positionals: [] };
   for (; i < argv.length; i++) {
     const a = argv[i]!;
     if (a === '--json') p.json = true;
     else if (a === '--wait' && cmd === 'request-sync') p.wait = true;
     else if (a === '--timeout' && cmd === 'request-sync' && argv[i + 1] !== undefined) p.timeout = argv[++i];
     else if (a === '--reason' && cmd === 'sync-now' && argv[i + 1] !== undefined) p.reason = argv[++i];
+    else if (a === '--resolve' && cmd === 'conflicts' && p.resolve === undefined && argv[i + 1] !== undefined && !argv[i + 1]!.startsWith('-'))
+      p.resolve = argv[++i];
+    else if (a.startsWith('--resolve=') && cmd === 'conflicts' && p.resolve === undefined) p.resolve = a.slice('--resolve='.length);
     else if (a.startsWith('-'))
       return null; // --help, --enqueue-only, -- and the like: the CLI's job
     else if (cmd === 'request-sync') p.positionals.push(a);
@@ -192,8 +215,7 @@ async function lines(res: IncomingMessage, on: (ev: Record<string, unknown>) => 
   let buf = '';
   for await (const c of res as AsyncIterable<Buffer>) {
     buf += c.toString('utf8');
-    let nl: number;
-    while ((nl = buf.indexOf('\n')) >= 0) {
+    for (let nl = buf.indexOf('\n'); nl >= 0; nl = buf.indexOf('\n')) {
       const line = buf.slice(0, nl);
       buf = buf.slice(nl + 1);
       if (line.trim()) on(JSON.parse(line) as Record<string, unknown>);

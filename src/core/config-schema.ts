@@ -76,6 +76,13 @@ export const configSchema = z.strictObject({
       max_age_days: int(0, 36_500).optional(),
     })
     .optional(),
+  /** Port 0: any free port, shown by `daemon status` and GET /workspaces. */
+  api: z
+    .strictObject({
+      enabled: z.boolean().optional(),
+      port: int(0, 65_535).optional(),
+    })
+    .optional(),
 });
 
 export function describeIssue(issue: z.core.$ZodIssue): string {

@@ -59,6 +59,8 @@ export interface Config {
   active_window_s: number;
   log: { level: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'silent'; max_size_mb: number; max_files: number };
   backups: { keep: number; max_age_days: number };
+  /** User daemon: the HTTP API on 127.0.0.1:<port> (DESIGN.md section 12); global config only. */
+  api: { enabled: boolean; port: number };
 }
 
 export function defaultConfig(): Config {
@@ -91,6 +93,7 @@ export function defaultConfig(): Config {
     active_window_s: 600,
     log: { level: 'info', max_size_mb: 10, max_files: 5 },
     backups: { keep: 50, max_age_days: 14 },
+    api: { enabled: true, port: 7341 },
   };
 }
 

@@ -23,6 +23,8 @@ import type { Logger } from '../log.js';
 import { deviceName, runPipeline, type StepName, type SyncOutcome } from '../git/pipeline.js';
 import { selfIdentity } from './process-identity.js';
 import { assertStateUntracked } from './tracked-state.js';
+import { historyRecorder } from './history.js';
+import { isUserPause, USER_PAUSE_REASON } from './user-pause.js';
 
 export interface ProcessOptions {
   ws: Workspace;
@@ -258,6 +260,7 @@ async function runBatch(
 ): Promise<Covered | null> {
   const opId = newOpId((opts.clock ?? Date.now)());
   const log = opts.logger.child({ op: opId, type });
+  const history = historyRecorder(opts.ws, opts.ws.git.withOp(opId, { logger: log }), opts.clock ?? Date.now);
   await lock.setOp(opId);
   const me = selfIdentity();
   // Not fsynced: until `mark` (durable) records a rebase or merge, a crash leaves
@@ -309,6 +312,7 @@ async function runBatch(
         log.debug({ step: name }, 'step');
         // Preflight reads the work tree's status; what was on disk before is in this sync.
         if (name === 'preflight') readTreeAt = (opts.clock ?? Date.now)();
+        history.step(name);
         opts.onStep?.(name, opId);
       },
       mark: async (marker) => {
@@ -357,6 +361,18 @@ async function runBatch(
     refused,
     error: err,
   });
+  await history.finish(
+    {
+      op: opId,
+      type,
+      priority,
+      callers: [...new Set(batch.map((e) => e.request.caller))],
+      requests: batch.length,
+      result: refused ? 'refused' : result,
+      message,
+    },
+    log,
+  );
   if (unfinished) {
     log.error({ moving: unfinished.moving }, 'the sync left an unfinished move of the branch and index; it is completed before the next sync');
     await store.update((s) => {
@@ -415,7 +431,7 @@ async function finishBatch(opts: ProcessOptions, store: StateStore, batch: Queue
         s.stats.last_error = null;
         s.last_failure = null;
         if (f.result === 'noop') s.stats.noops += 1;
-        if (f.type === 'manual' && s.paused) s.paused = null; // a successful manual sync resumes automatic ones
+        if (f.type === 'manual' && s.paused && !isUserPause(s.paused)) s.paused = null; // a successful manual sync resumes automatic ones
       } else {
         s.stats.syncs_failed += 1;
         s.stats.last_error = f.message.slice(0, 500);
@@ -534,6 +550,7 @@ export { rateLimitMessage };
 
 /** Why automatic syncs wait, with a command that works when pasted (for the first path). */
 function pausedMessage(p: PauseState): string {
+  if (isUserPause(p)) return `automatic syncs are ${USER_PAUSE_REASON}; they wait until resumed (POST .../resume or the dashboard); sync-now still syncs`;
   const first = p.paths[0];
   if (isGuidedMerge(p) && first)
     return `automatic syncs are paused while you merge ${first} (conflicts --merge); when it has what you want, run: ${conflictsCommand('--resolve', first)}`;

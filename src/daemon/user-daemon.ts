@@ -15,12 +15,16 @@ import { existsSync, watch as fsWatch, promises as fs, type FSWatcher } from 'no
 import { basename, join } from 'node:path';
 import { defaultConfig, loadConfig, type Config } from '../core/config.js';
 import { ExitCode } from '../core/errors.js';
-import { readResult, type RequestOutcome } from '../core/results.js';
 import { resolveWorkspace, type Workspace } from '../core/workspace.js';
 import type { Logger } from '../log.js';
 import { readRegistry, type RegistryEntry } from '../user/registry.js';
 import { userPaths, type UserPaths } from '../user/user-paths.js';
-import { createApiHandler, type ServedWorkspace, type WorkspaceView } from './api.js';
+import { observeWorkspace } from '../api/observer.js';
+import type { Route } from '../api/router.js';
+import { createApiRouter, openTcpApi, type StaticHandler, type TcpApi } from '../api/server.js';
+import type { ServedWorkspace, WorkspaceView } from '../api/types.js';
+import { createEventBus, type EventBus } from './events.js';
+import { createRequestWaiters } from './request-waiters.js';
 import { closeControlSocket, listenControlSocket } from './control-socket.js';
 import { createDaemonLogger } from './daemon-logger.js';
 import type { DaemonHandle, Slots } from './daemon.js';
@@ -31,7 +35,6 @@ import { runWorkspaceUnit } from './workspace-unit.js';
 const RETRY_MS = 30_000;
 const REGISTRY_CHECK_MS = 5_000;
 const TAKEOVER_TIMEOUT_MS = 60_000;
-const RESULT_POLL_MS = 250;
 
 interface Unit extends ServedWorkspace {
   entry: RegistryEntry;
@@ -87,8 +90,22 @@ export async function runUserDaemonProcess(o: {
   return code;
 }
 
-export async function runUserDaemon(o: { paths: UserPaths; signal: AbortSignal; logger: Logger }): Promise<void> {
+export interface UserDaemonOptions {
+  paths: UserPaths;
+  signal: AbortSignal;
+  logger: Logger;
+  /** The event stream of every workspace (SSE, metrics and webhooks read it). */
+  bus?: EventBus;
+  /** More routes on the API (both doors), e.g. metrics. */
+  routes?: Route[];
+  /** `GET /` and `/assets/*` on the TCP listener (the dashboard). */
+  staticHandler?: StaticHandler;
+}
+
+export async function runUserDaemon(o: UserDaemonOptions): Promise<void> {
   const { paths, signal } = o;
+  const bus = o.bus ?? createEventBus();
+  let tcp: TcpApi | null = null;
   const log = o.logger.child({ component: 'user-daemon' });
   const globalConfig = await loadConfig(paths.config).catch((e: unknown) => {
     log.error({ err: errText(e), file: paths.config }, 'the global config.json is invalid; using the defaults');
@@ -107,6 +124,7 @@ export async function runUserDaemon(o: { paths: UserPaths; signal: AbortSignal; 
       stopped_at: signal.aborted ? new Date().toISOString() : null,
       socket: paths.socket,
       max_parallel_syncs: globalConfig.max_parallel_syncs,
+      api: tcp?.state() ?? null,
       workspaces: [...units.values()].map((u) => u.view()),
     };
     await fs
@@ -118,7 +136,7 @@ export async function runUserDaemon(o: { paths: UserPaths; signal: AbortSignal; 
   function makeUnit(entry: RegistryEntry): Unit {
     let live: { ws: Workspace; config: Config } | null = null;
     const handle: DaemonHandle = {};
-    const waiters = new Map<string, Set<{ resolve: (o: RequestOutcome) => void; onStep: (s: string, op: string) => void }>>();
+    const waiters = createRequestWaiters(() => live?.ws.paths.results ?? null);
     const unit: Unit = {
       entry,
       abort: new AbortController(),
@@ -128,37 +146,11 @@ export async function runUserDaemon(o: { paths: UserPaths; signal: AbortSignal; 
       view: () => ({ ...unit.state }),
       live: () => live,
       poke: () => handle.poke?.(),
-      wait(id, onStep, waitSignal) {
-        return new Promise<RequestOutcome>((resolve, reject) => {
-          const w = { resolve: (out: RequestOutcome) => finish(() => resolve(out)), onStep };
-          let set = waiters.get(id);
-          if (!set) waiters.set(id, (set = new Set()));
-          set.add(w);
-          // The request may be served by another process (a CLI holding the lock).
-          const poll = setInterval(() => {
-            if (!live) return;
-            void readResult(live.ws.paths.results, id).then(
-              (r) => r && r.status !== 'deferred' && w.resolve(r),
-              () => {},
-            );
-          }, RESULT_POLL_MS);
-          const onAbort = () => finish(() => reject(waitSignal.reason ?? new Error('aborted')));
-          waitSignal.addEventListener('abort', onAbort, { once: true });
-          let finished = false;
-          function finish(then: () => void) {
-            if (finished) return;
-            finished = true;
-            clearInterval(poll);
-            waitSignal.removeEventListener('abort', onAbort);
-            set!.delete(w);
-            if (set!.size === 0) waiters.delete(id);
-            then();
-          }
-        });
-      },
+      wait: (id, onStep, waitSignal) => waiters.wait(id, onStep, waitSignal),
     };
     const setState = (status: WorkspaceView['status'], error: string | null) => {
       unit.state = { ...unit.state, status, error, since: new Date().toISOString() };
+      bus.emit('workspace.changed', entry.id, { ...unit.view() });
       void saveState();
     };
     unit.done = (async () => {
@@ -168,6 +160,7 @@ export async function runUserDaemon(o: { paths: UserPaths; signal: AbortSignal; 
         const config = await loadConfig(ws.paths.config);
         // The user's global cap wins; per-workspace config keeps every other key.
         const unitSignal = AbortSignal.any([signal, unit.abort.signal]);
+        const observer = await observeWorkspace({ id: entry.id, ws, config: () => live?.config ?? config, bus, logger: log });
         const result = await runWorkspaceUnit({
           ws,
           config,
@@ -181,10 +174,12 @@ export async function runUserDaemon(o: { paths: UserPaths; signal: AbortSignal; 
             log.info({ id: entry.id, root: ws.root }, 'serving workspace');
           },
           onStep: (step, op) => {
-            for (const set of waiters.values()) for (const w of set) w.onStep(step, op);
+            observer.step(step, op);
+            waiters.step(step, op);
           },
           onReport: (report) => {
-            for (const [id, out] of report.outcomes) if (out.status !== 'deferred') for (const w of waiters.get(id) ?? []) w.resolve(out);
+            observer.report(report);
+            waiters.outcomes(report.outcomes);
           },
         });
         live = null;
@@ -231,11 +226,28 @@ export async function runUserDaemon(o: { paths: UserPaths; signal: AbortSignal; 
     }
   }
 
-  const deps = { workspaces: () => [...units.values()], byId: (id: string) => units.get(id) };
-  const { server, replaced } = await listenControlSocket(paths.runtimeDir, paths.socket, createApiHandler(deps));
+  const router = createApiRouter(
+    {
+      workspaces: () => [...units.values()],
+      byId: (id: string) => units.get(id),
+      bus,
+      logger: log,
+      listener: () => tcp?.state() ?? { enabled: globalConfig.api.enabled, listening: false, url: null, port: null, error: 'starting' },
+    },
+    o.routes,
+  );
+  const { server, replaced } = await listenControlSocket(paths.runtimeDir, paths.socket, (req, res) => void router.handle(req, res));
   if (replaced) log.warn({ socket: paths.socket }, 'replaced a stale control socket left by a daemon that is gone');
   log.info({ socket: paths.socket, registry: paths.registry, max_parallel_syncs: globalConfig.max_parallel_syncs }, 'user daemon started');
 
+  tcp = await openTcpApi({
+    api: globalConfig.api,
+    tokenFile: paths.apiToken,
+    router,
+    logger: log,
+    ...(o.staticHandler ? { staticHandler: o.staticHandler } : {}),
+    onState: () => void saveState(),
+  });
   await syncRegistry();
   let regWatch: FSWatcher | null = null;
   try {
@@ -255,6 +267,7 @@ export async function runUserDaemon(o: { paths: UserPaths; signal: AbortSignal; 
   clearInterval(timer);
   regWatch?.close();
   await closeControlSocket(server, paths.socket);
+  await tcp.close();
   while (checking) await new Promise((r) => setTimeout(r, 20));
   await Promise.all([...units.values()].map((u) => u.done));
   await saveState();

@@ -58,13 +58,13 @@ export function systemMatcher(globs: string[]): (path: string) => boolean {
 
 /** What a text merge beyond git's line merge may do (the resolver of section 13). */
 export type ContentMerge = (input: {
-    path: string;
-    base: Buffer | null;
-    local: Buffer;
-    remote: Buffer;
-    localTime: number;
-    remoteTime: number;
-  }) => Promise<{ merged: Buffer | null; partial: Buffer | null; strategy: string; hunks: number; notes?: string[]; skipped?: string }>
+  path: string;
+  base: Buffer | null;
+  local: Buffer;
+  remote: Buffer;
+  localTime: number;
+  remoteTime: number;
+}) => Promise<{ merged: Buffer | null; partial: Buffer | null; strategy: string; hunks: number; notes?: string[]; skipped?: string }>;
 
 export interface TreeMergeOptions {
   git: Git;

@@ -13,6 +13,8 @@ export interface UserPaths {
   registry: string;
   /** Global defaults for the user daemon's own keys (max_parallel_syncs, ...). */
   config: string;
+  /** The HTTP API's bearer token (0600, created by the user daemon's first start). */
+  apiToken: string;
   stateDir: string;
   daemonPid: string;
   daemonLog: string;
@@ -37,6 +39,7 @@ export function userPaths(env: NodeJS.ProcessEnv = process.env): UserPaths {
     configDir,
     registry: join(configDir, 'workspaces.json'),
     config: join(configDir, 'config.json'),
+    apiToken: join(configDir, 'api-token'),
     stateDir,
     daemonPid: join(stateDir, 'daemon.pid'),
     daemonLog: join(stateDir, 'daemon.log'),

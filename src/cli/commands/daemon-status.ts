@@ -1,11 +1,30 @@
+import { promises as fs } from 'node:fs';
 import { readDaemonInfo } from '../../daemon/pidfile.js';
+import { userPaths } from '../../user/user-paths.js';
 import type { CommandContext } from '../context.js';
 
 export async function run(ctx: CommandContext, opts: { json?: boolean }): Promise<number> {
   const ws = await ctx.workspace();
   const info = await readDaemonInfo(ws.paths.daemonPid, { verifyCommand: true });
-  if (opts.json) ctx.out(JSON.stringify({ running: info.running, pid: info.pid, since: info.since }));
-  else ctx.out(info.running ? `running (pid ${info.pid})` : 'not running');
+  const api = info.running ? await userDaemonApi(info.pid) : null;
+  if (opts.json) ctx.out(JSON.stringify({ running: info.running, pid: info.pid, since: info.since, api }));
+  else {
+    ctx.out(info.running ? `running (pid ${info.pid})` : 'not running');
+    if (api) ctx.out(!api.enabled ? 'api: off (api.enabled is false)' : api.listening ? `api: ${api.url}` : `api: down (${api.error ?? 'not listening'})`);
+  }
   if (info.notDaemonPid !== undefined) ctx.err(`note: daemon.pid names pid ${info.notDaemonPid}, which is not a sync-coordinator daemon`);
   return 0;
+}
+
+/** The HTTP API's state as the user daemon serving this workspace last wrote it; null for a per-workspace daemon. */
+async function userDaemonApi(pid: number | null): Promise<{ enabled: boolean; listening: boolean; url: string | null; error: string | null } | null> {
+  try {
+    const s = JSON.parse(await fs.readFile(userPaths().daemonState, 'utf8')) as {
+      pid?: number;
+      api?: { enabled: boolean; listening: boolean; url: string | null; error: string | null } | null;
+    };
+    return s.pid === pid && s.api ? { enabled: s.api.enabled, listening: s.api.listening, url: s.api.url, error: s.api.error } : null;
+  } catch {
+    return null;
+  }
 }

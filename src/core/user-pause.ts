@@ -1,0 +1,47 @@
+/**
+ * A pause the user asks for (`POST .../pause`, the dashboard's button): the same
+ * `paused` record of coordinator-state.json that a conflict left for manual resolution
+ * sets, so every processor (the daemon, a CLI `request-sync`) already holds automatic
+ * syncs while it is there and it survives restarts. Its reason tells it apart: only
+ * `resume` ends it; a manual sync runs but does not lift it, and resolving a conflict
+ * does not either.
+ */
+import type { Config } from './config.js';
+import { acquireLock } from './lock.js';
+import { openStateStore, type PauseState } from './state.js';
+import type { Workspace } from './workspace.js';
+import type { Logger } from '../log.js';
+
+export const USER_PAUSE_REASON = 'paused by the user';
+
+export function isUserPause(p: PauseState | null | undefined): boolean {
+  return p?.reason === USER_PAUSE_REASON;
+}
+
+export type PauseChange = { changed: boolean; paused: PauseState | null; blockedBy?: PauseState };
+
+/**
+ * Set (`pause`) or clear (`resume`) the user's pause, under the workspace lock (the
+ * state file is the coordinator's, written under the lock). A pause for a conflict is
+ * neither replaced nor lifted here: it comes back as `blockedBy`.
+ */
+export async function setUserPause(o: { ws: Workspace; config: Config; logger: Logger; pause: boolean; caller: string }): Promise<PauseChange> {
+  const lock = await acquireLock(
+    { paths: o.ws.paths, logger: o.logger, staleMs: o.config.lock_stale_ms, repo: o.ws },
+    { caller: o.caller, timeoutMs: o.config.lock_timeout_ms },
+  );
+  try {
+    const store = await openStateStore(o.ws.paths.state, o.logger);
+    const current = store.get().paused;
+    if (current && !isUserPause(current)) return { changed: false, paused: current, blockedBy: current };
+    if (o.pause === !!current) return { changed: false, paused: current };
+    const next: PauseState | null = o.pause ? { reason: USER_PAUSE_REASON, since: new Date().toISOString(), paths: [], op: null } : null;
+    await store.update((s) => {
+      s.paused = next;
+    });
+    o.logger.info({ caller: o.caller, paused: o.pause }, o.pause ? 'automatic syncs paused by the user' : 'automatic syncs resumed by the user');
+    return { changed: true, paused: next };
+  } finally {
+    await lock.release();
+  }
+}
