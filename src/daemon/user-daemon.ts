@@ -79,7 +79,9 @@ export async function runUserDaemonProcess(o: {
   let code = 0;
   try {
     o.out(`running (pid ${process.pid})`);
-    await runUserDaemon({ paths: up, signal: o.signal, logger: dlog.logger });
+    // The dashboard: its static files on the TCP listener, and the two reads it needs on both doors.
+    const [{ createDashboardHandler }, { dashboardRoutes }] = await Promise.all([import('../api/dashboard.js'), import('../api/routes-dashboard.js')]);
+    await runUserDaemon({ paths: up, signal: o.signal, logger: dlog.logger, staticHandler: createDashboardHandler(), routes: dashboardRoutes });
   } catch (e) {
     log.error({ err: e instanceof Error ? e.message : String(e) }, 'user daemon failed');
     code = 1;

@@ -12,6 +12,8 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { http } from '../api/harness.js';
+import { openapiChecker } from '../api/openapi-check.js';
 import { runCli, waitFor, type CliResult } from '../helpers/cli.js';
 import { daemonPids, tryKill } from '../helpers/daemon-procs.js';
 import { makeSandbox, PROJECT_ROOT, type Sandbox } from '../helpers/git-fixture.js';
@@ -220,6 +222,39 @@ describe('dashboard in a real browser', () => {
     await article.scrollIntoViewIfNeeded();
     await page.screenshot({ path: join(ARTIFACTS, 'dashboard-conflict.png') });
     await article.screenshot({ path: join(ARTIFACTS, 'dashboard-conflict-detail.png') });
+
+    // The two routes the page reads, as documented, and their bad input (400 naming the field).
+    const port = { port: Number(new URL(url).port) };
+    const token = url.split('#token=')[1]!;
+    const id = await page.locator('#history').getAttribute('data-for');
+    const doc = (await http(port, 'GET', '/api/v1/openapi.json', { token })).json;
+    const check = openapiChecker(doc);
+    const diff = await http(port, 'GET', `/api/v1/workspaces/${id}/conflicts/diff?path=notes.txt`, { token });
+    check.check('/api/v1/workspaces/{id}/conflicts/diff', 'GET', diff);
+    expect(diff.json).toMatchObject({ path: 'notes.txt', source: 'conflict-copy' });
+    const log = await http(port, 'GET', `/api/v1/workspaces/${id}/log?lines=5`, { token });
+    check.check('/api/v1/workspaces/{id}/log', 'GET', log);
+    expect(log.json.lines.length).toBeGreaterThan(0);
+    expect(log.json.lines.length).toBeLessThanOrEqual(5);
+    for (const [path, field] of [
+      ['/conflicts/diff', 'path'],
+      ['/conflicts/diff?path=../../etc/passwd', 'path'],
+      ['/conflicts/diff?path=no-such-file.txt', 'path'],
+      ['/log?lines=0', 'lines'],
+      ['/log?lines=abc', 'lines'],
+    ] as const) {
+      const r = await http(port, 'GET', `/api/v1/workspaces/${id}${path}`, { token });
+      expect(r.status, `${path}: ${r.text}`).toBe(400);
+      expect(r.json.field, path).toBe(field);
+      check.check(`/api/v1/workspaces/{id}${path.split('?')[0]}`, 'GET', r);
+    }
+    expect((await http(port, 'GET', `/api/v1/workspaces/${id}/log`, { token: 'wrong' })).status).toBe(401);
+    // The page itself needs no token, and carries its security headers.
+    const index = await http(port, 'GET', '/');
+    expect(index.status).toBe(200);
+    expect(index.headers['content-security-policy']).toMatch(/^default-src 'self'/);
+    expect(index.headers['x-content-type-options']).toBe('nosniff');
+    expect(index.text).not.toContain(token);
 
     // The keyboard: focus the button (a real <button>) and press Enter.
     const resolve = article.getByRole('button', { name: /^Resolve notes\.txt$/ });
