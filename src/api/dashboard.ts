@@ -75,10 +75,14 @@ export function createDashboardHandler(o: { dir?: string } = {}) {
     // The raw path, not a normalised URL: `/assets/../x` or `/..` is simply not a name.
     const pathname = (req.url ?? '/').split('?')[0] ?? '/';
     const entry = FILES.get(pathname);
-    if (!entry) return plain(res, 404, `no such dashboard file: ${pathname.slice(0, 200)}`);
+    if (!entry) {
+      plain(res, 404, `no such dashboard file: ${pathname.slice(0, 200)}`);
+      return;
+    }
     const method = req.method ?? 'GET';
     if (method !== 'GET' && method !== 'HEAD') {
-      return plain(res, 405, `${method} is not allowed here; use GET`, { allow: 'GET, HEAD' });
+      plain(res, 405, `${method} is not allowed here; use GET`, { allow: 'GET, HEAD' });
+      return;
     }
     load(entry.file).then(
       ({ body, etag }) => {
