@@ -8,7 +8,7 @@
  * scrolls sideways. Screenshots go to test-artifacts/ (gitignored).
  */
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -133,6 +133,17 @@ describe('dashboard in a real browser', () => {
     const token = url.split('#token=')[1]!;
     expect(readFileSync(join(env.XDG_CONFIG_HOME!, 'sync-coordinator', 'api-token'), 'utf8').trim()).toBe(token);
 
+    // With a display, `dashboard` hands the link to xdg-open as one argument (no shell).
+    const bin = join(sb.dir, 'fake-bin');
+    mkdirSync(bin);
+    const got = join(sb.dir, 'xdg-open.args');
+    writeFileSync(join(bin, 'xdg-open'), `#!/bin/sh\nfor a in "$@"; do printf '%s\\n' "$a"; done > '${got}'\n`, { mode: 0o755 });
+    const opened = await runCli(['dashboard'], { cwd: a, env: { ...env, DISPLAY: ':99', PATH: `${bin}:${env.PATH}` } });
+    expect(opened.code, opened.stderr).toBe(0);
+    expect(opened.stdout).toBe(`${url}\n`);
+    expect(opened.stderr).toMatch(/opened in your browser/);
+    await waitFor(() => existsSync(got) && readFileSync(got, 'utf8') === `${url}\n`, { what: 'xdg-open to get the link as its only argument' });
+
     const page = await open(url);
     const cards = page.locator('[data-workspace]');
     await waitFor(async () => (await cards.count()) === 2, { what: 'two workspace cards' });
@@ -149,7 +160,7 @@ describe('dashboard in a real browser', () => {
     await page.close();
   });
 
-  it('"Sync now" shows the steps live, then the result, the history row and a new chart point', async () => {
+  it('"Sync now" shows the steps live, then the result, the history row and a new chart point; Pause and Resume work', async () => {
     const page = await open(url);
     await showWorkspace(page, 'notes');
     const rowsBefore = await page.locator('#history tbody tr[data-op]').count();
@@ -184,6 +195,17 @@ describe('dashboard in a real browser', () => {
     expect(await page.locator('#chart canvas').count()).toBe(1);
     expect(sb.git(sb.remote, 'show', 'main:from-dashboard.txt')).toBe('written before Sync now\n');
     await page.screenshot({ path: join(ARTIFACTS, 'dashboard-after-sync.png'), fullPage: true });
+
+    // Pause and Resume: the button, the card and `status --json` agree.
+    const notesPaused = page.locator('[data-workspace]', { has: page.locator('.card-title', { hasText: /^notes$/ }) }).locator('[data-fact="paused"] dd');
+    await page.getByRole('button', { name: 'Pause automatic syncs' }).click();
+    await page.getByRole('button', { name: 'Resume automatic syncs' }).waitFor();
+    await waitFor(async () => (await notesPaused.textContent())?.startsWith('yes'), { what: 'the card to say paused' });
+    expect(JSON.parse((await cli(a, ['status', '--json'])).stdout).paused).not.toBeNull();
+    await page.getByRole('button', { name: 'Resume automatic syncs' }).click();
+    await page.getByRole('button', { name: 'Pause automatic syncs' }).waitFor();
+    expect(await notesPaused.textContent()).toBe('no');
+    expect(JSON.parse((await cli(a, ['status', '--json'])).stdout).paused).toBeNull();
     await page.close();
   });
 
