@@ -229,7 +229,16 @@ function drawChart() {
       cursor: { drag: { x: false, y: false } },
       scales: {
         // Syncs seconds apart would get sub-second ticks: show at least ten minutes.
-        x: { time: true, range: (_u, min, max) => (max - min < 600 ? [min - 300, max + 300] : [min, max]) },
+        // (From the data itself: uPlot hands a one-point series a zero-width range.)
+        x: {
+          time: true,
+          range: (u) => {
+            const xs = u.data[0];
+            const lo = xs[0] ?? 0;
+            const hi = xs[xs.length - 1] ?? lo;
+            return hi - lo < 600 ? [lo - 300, hi + 300] : [lo, hi];
+          },
+        },
         y: { range: (_u, _min, max) => [0, Math.max(1, max * 1.15)] },
       },
       axes: [

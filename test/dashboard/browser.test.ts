@@ -241,6 +241,7 @@ describe('dashboard in a real browser', () => {
     await phone.screenshot({ path: join(ARTIFACTS, 'dashboard-375px.png'), fullPage: true });
     await phone.close();
 
+    await page.screenshot({ path: join(ARTIFACTS, 'dashboard-conflict-full.png'), fullPage: true });
     await article.scrollIntoViewIfNeeded();
     await page.screenshot({ path: join(ARTIFACTS, 'dashboard-conflict.png') });
     await article.screenshot({ path: join(ARTIFACTS, 'dashboard-conflict-detail.png') });

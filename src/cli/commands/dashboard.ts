@@ -30,7 +30,7 @@ export async function run(ctx: CommandContext, opts: { open?: boolean; json?: bo
     throw new DaemonUnavailableError(`the API is off ("api": {"enabled": false} in ${up.config}); set it to true, then restart the daemon: ${restart}`);
   if (!api.listening || api.port === null)
     throw new DaemonUnavailableError(
-      `the user daemon (pid ${daemon.pid}) runs but its API does not listen: ${api.error ?? 'not listening'}; see: sync-coordinator daemon logs`,
+      `the user daemon (pid ${daemon.pid}) runs but its API does not listen: ${api.error ?? 'not listening'}; see: sync-coordinator daemon status`,
     );
   const token = await readApiToken(up);
   const tokenFile = apiTokenPath(up);
@@ -38,7 +38,7 @@ export async function run(ctx: CommandContext, opts: { open?: boolean; json?: bo
   const probe = await probeApi(api.port, token);
   if (probe === 'unreachable')
     throw new DaemonUnavailableError(
-      `nothing answers on 127.0.0.1:${api.port}, where the user daemon (pid ${daemon.pid}) said its API listens; see: sync-coordinator daemon logs`,
+      `nothing answers on 127.0.0.1:${api.port}, where the user daemon (pid ${daemon.pid}) said its API listens; see: sync-coordinator daemon status`,
     );
   if (probe === 'refused')
     throw new DaemonUnavailableError(
