@@ -19,6 +19,7 @@ const ALL = [
   'sync-overhead-daemon',
   'daemon-scale',
   'propagation',
+  'api',
 ];
 const wanted = process.argv.slice(2).length ? process.argv.slice(2) : ALL;
 const unknown = wanted.filter((w) => !ALL.includes(w));

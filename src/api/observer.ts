@@ -16,6 +16,7 @@ import { rateLimitView } from '../core/rate-limit.js';
 import { readState, type BreakerState, type CoordinatorState } from '../core/state.js';
 import type { Workspace } from '../core/workspace.js';
 import type { EventBus } from '../daemon/events.js';
+import { withFilesChanged } from './history-view.js';
 import type { Logger } from '../log.js';
 
 export interface WorkspaceObserver {
@@ -30,7 +31,12 @@ export async function observeWorkspace(o: { id: string; ws: Workspace; config: (
 
   async function afterReport(report: ProcessReport): Promise<void> {
     const ran = report.batches.filter((b) => b.op !== null);
-    const records = ran.length ? await readHistory(historyPath(ws), 20) : [];
+    const records = ran.length
+      ? await withFilesChanged(
+          ws,
+          (await readHistory(historyPath(ws), 20)).filter((r) => ran.some((b) => b.op === r.op)),
+        )
+      : [];
     for (const b of ran) {
       const h = records.find((r) => r.op === b.op);
       bus.emit('sync.finished', id, {

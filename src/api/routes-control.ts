@@ -13,6 +13,7 @@ import { HISTORY_KEEP, historyPath, readHistory } from '../core/history.js';
 import { enqueue, newRequestId } from '../core/queue.js';
 import { setUserPause } from '../core/user-pause.js';
 import { appendLogLine } from '../log.js';
+import { withFilesChanged } from './history-view.js';
 import { badField, HttpError, readJson, send } from './http.js';
 import type { Route, RouteContext } from './router.js';
 import { liveOf, servedOf } from './routes-workspaces.js';
@@ -29,7 +30,7 @@ async function history(c: RouteContext): Promise<void> {
   if (!Number.isInteger(limit) || limit < 1 || limit > HISTORY_KEEP)
     throw badField('limit', new Error(`limit must be a whole number from 1 to ${HISTORY_KEEP}, got ${JSON.stringify(raw)}`));
   const { ws } = await liveOf(c);
-  send(c.res, 200, { history: await readHistory(historyPath(ws), limit) });
+  send(c.res, 200, { history: await withFilesChanged(ws, await readHistory(historyPath(ws), limit)) });
 }
 
 async function pauseOrResume(c: RouteContext, pause: boolean): Promise<void> {

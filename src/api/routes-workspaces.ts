@@ -21,13 +21,13 @@ import { readState } from '../core/state.js';
 import { buildStatus } from '../core/status-view.js';
 import type { Workspace } from '../core/workspace.js';
 import { appendLogLine } from '../log.js';
-import { createCoalescer } from './coalesce.js';
-import { badField, HttpError, readJson, send } from './http.js';
+import { badField, HttpError, readJson, send, sendJsonText } from './http.js';
 import type { Route, RouteContext } from './router.js';
+import { createStatusCache } from './status-cache.js';
 import type { ServedWorkspace } from './types.js';
 
 const WAIT_LIMIT_MS = 3_600_000;
-const statusOf = createCoalescer<Awaited<ReturnType<typeof buildStatus>>>();
+const statusOf = createStatusCache();
 
 export function servedOf(c: RouteContext): ServedWorkspace {
   const served = c.deps.byId(c.params.id ?? '');
@@ -59,7 +59,13 @@ export const workspaceRoutes: Route[] = [
     path: '/api/v1/workspaces/{id}/status',
     handler: async (c) => {
       const served = servedOf(c);
-      send(c.res, 200, await statusOf(served.view().id, () => liveOf(c).then(({ ws, config }) => buildStatus(ws, config))));
+      const ws = served.live()?.ws;
+      if (!ws) return void (await liveOf(c)); // 503: registered, not served
+      const build = async () => {
+        const live = await liveOf(c);
+        return buildStatus(live.ws, live.config);
+      };
+      sendJsonText(c.res, 200, await statusOf(served.view().id, ws, build));
     },
   },
   { method: 'POST', path: '/api/v1/workspaces/{id}/sync', handler: sync },

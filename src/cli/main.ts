@@ -183,6 +183,7 @@ Examples:
     .option('-f, --follow', 'follow the log')
     .option('-n, --lines <n>', 'lines to show', '50')
     .option('--json', 'raw JSON lines')
+    .option('--user', "the user daemon's own log (which work trees it serves, and why one is not served), from any directory")
     .action(lazy(() => import('./commands/daemon-logs.js')));
   daemon
     .command('install-service')

@@ -10,11 +10,11 @@ import { promises as fs } from 'node:fs';
 import type { Config } from './config.js';
 import { appendConflict } from './conflict-log.js';
 import { UsageError } from './errors.js';
-import { conflictsCommand as command, GUIDED_MERGE_REASON, markerLines } from './guided-merge.js';
+import { conflictsCommand as command, markerLines } from './guided-merge.js';
 import { acquireLock } from './lock.js';
 import { hasControl } from './sanitize.js';
+import { resolveEndsPause } from './pause.js';
 import { openStateStore } from './state.js';
-import { isUserPause } from './user-pause.js';
 import type { Workspace } from './workspace.js';
 import type { ConflictsView, TreeCopy } from '../git/tree-conflicts.js';
 import type { Logger } from '../log.js';
@@ -88,15 +88,9 @@ export async function resolveConflict(o: {
     const now = new Date().toISOString();
     appendConflict(ws.paths.conflictsLog, { time: now, resolved: path });
     if (original !== path) appendConflict(ws.paths.conflictsLog, { time: now, resolved: original });
-    // The `manual` pause waits for the conflicts it left for the user, a guided merge for
-    // its file; conflict copies from other syncs do not hold it, nor does a pause the
-    // user asked for (only resume ends that one).
     const store = await openStateStore(ws.paths.state, logger);
-    const paused = store.get().paused;
     const left = view.open.filter((c) => c.path !== path && c.path !== original && c.outcome === 'left-for-user');
-    const guidedElsewhere = paused?.reason.startsWith(GUIDED_MERGE_REASON) && !paused.paths.includes(original);
-    const byUser = isUserPause(paused);
-    if (paused && left.length === 0 && !guidedElsewhere && !byUser) {
+    if (resolveEndsPause(store.get().paused, left.length, original)) {
       await store.update((s) => {
         s.paused = null;
       });

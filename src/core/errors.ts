@@ -88,6 +88,8 @@ export class SyncFailedError extends CoordinatorError {
  * retries counts toward the remote's circuit breaker (invariant 7).
  */
 export class RemoteUnavailableError extends CoordinatorError {
+  /** The sync's local commit landed on the branch before the remote failed. */
+  committedLocally = false;
   constructor(message: string, cause?: unknown) {
     super(message, { exitCode: ExitCode.syncFailed, code: 'ENETWORK', retryable: true, cause });
   }

@@ -1,11 +1,13 @@
 /**
  * history.jsonl in the workspace's state directory: one JSON line per sync that ran
  * (op id, type, callers, result, message, start and end, the duration of each step,
- * the files it changed), for `GET /api/v1/workspaces/{id}/history` and the dashboard.
+ * HEAD before and after), for `GET /api/v1/workspaces/{id}/history` and the dashboard.
  *
  * Written by the processor under the workspace lock, so lines never interleave; bounded
- * to the newest KEEP records by an atomic rewrite once it grows SLACK lines past that.
- * A record that cannot be written is logged and dropped: history never fails a sync.
+ * to the newest KEEP records by an atomic rewrite once it grows a tenth past that.
+ * Recording costs no git process (HEAD is read from git's files): the files a sync
+ * changed are the diff of its two HEADs, computed when someone reads the history. A
+ * record that cannot be written is logged and dropped: history never fails a sync.
  */
 import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
@@ -13,14 +15,12 @@ import { writeFileAtomic } from './atomic-file.js';
 import type { Priority, SyncType } from './config.js';
 import type { RequestResult } from './results.js';
 import type { Workspace } from './workspace.js';
-import type { Git } from '../git/git.js';
 import { readRef } from '../git/refs.js';
 import type { Logger } from '../log.js';
 
 export const HISTORY_KEEP = 500;
-const SLACK = 50;
-/** Files listed per record; the count is always exact. */
-const MAX_FILES = 200;
+/** Below this size the file is not worth counting (KEEP records are about 150 KB). */
+const TRIM_CHECK_BYTES = 256 * 1024;
 
 export interface StepTiming {
   step: string;
@@ -43,8 +43,6 @@ export interface HistoryRecord {
   steps: StepTiming[];
   head_before: string | null;
   head_after: string | null;
-  files_changed: string[];
-  files_changed_count: number;
 }
 
 export function historyPath(ws: Workspace): string {
@@ -55,7 +53,9 @@ export function historyPath(ws: Workspace): string {
  * Collects one sync's step times (from the pipeline's step callback) and writes its
  * record when it ends. HEAD is read from git's files at the first step: no process.
  */
-export function historyRecorder(ws: Workspace, git: Git, clock: () => number = Date.now) {
+export type HistoryRecorder = ReturnType<typeof historyRecorder>;
+
+export function historyRecorder(ws: Workspace, clock: () => number = Date.now) {
   const started = clock();
   const steps: Array<{ step: string; at: number }> = [];
   let headBefore: Promise<string | null> | null = null;
@@ -65,17 +65,27 @@ export function historyRecorder(ws: Workspace, git: Git, clock: () => number = D
       headBefore ??= readHead(ws).catch(() => null);
     },
     async finish(
-      f: { op: string; type: SyncType; priority: Priority; callers: string[]; requests: number; result: RequestResult | 'refused'; message: string },
+      f: {
+        op: string;
+        type: SyncType;
+        priority: Priority;
+        batch: ReadonlyArray<{ request: { caller: string } }>;
+        result: RequestResult | 'refused';
+        message: string;
+      },
       logger: Logger,
     ): Promise<void> {
       try {
         const end = clock();
         const before = headBefore === null ? null : await headBefore;
         const after = await readHead(ws).catch(() => null);
-        const files = before && after && before !== after ? await changedFiles(git, before, after) : [];
         const record: HistoryRecord = {
-          ...f,
-          callers: f.callers.slice(0, 20),
+          op: f.op,
+          type: f.type,
+          priority: f.priority,
+          callers: [...new Set(f.batch.map((e) => e.request.caller))].slice(0, 20),
+          requests: f.batch.length,
+          result: f.result,
           message: f.message.slice(0, 1000),
           started_at: new Date(started).toISOString(),
           finished_at: new Date(end).toISOString(),
@@ -83,8 +93,6 @@ export function historyRecorder(ws: Workspace, git: Git, clock: () => number = D
           steps: steps.map((s, i) => ({ step: s.step, started_at: new Date(s.at).toISOString(), duration_ms: (steps[i + 1]?.at ?? end) - s.at })),
           head_before: before,
           head_after: after,
-          files_changed: files.slice(0, MAX_FILES),
-          files_changed_count: files.length,
         };
         await appendHistory(historyPath(ws), record);
       } catch (e) {
@@ -94,12 +102,13 @@ export function historyRecorder(ws: Workspace, git: Git, clock: () => number = D
   };
 }
 
-/** Append one record; past KEEP + SLACK lines, rewrite the file atomically with the newest KEEP. */
-export async function appendHistory(file: string, record: HistoryRecord, keep = HISTORY_KEEP): Promise<void> {
+/** Append one record; a tenth past `keep` lines, rewrite the file atomically with the newest `keep`. */
+export async function appendHistory(file: string, record: HistoryRecord, keep = HISTORY_KEEP, checkBytes = TRIM_CHECK_BYTES): Promise<void> {
   await fs.appendFile(file, JSON.stringify(record) + '\n');
+  if ((await fs.stat(file)).size < checkBytes) return;
   const text = await fs.readFile(file, 'utf8');
   const lines = text.split('\n').filter(Boolean);
-  if (lines.length > keep + SLACK) await writeFileAtomic(file, lines.slice(-keep).join('\n') + '\n');
+  if (lines.length > keep + Math.ceil(keep / 10)) await writeFileAtomic(file, lines.slice(-keep).join('\n') + '\n');
 }
 
 /** The newest `limit` records, newest first; torn or foreign lines are skipped. */
@@ -124,9 +133,4 @@ async function readHead(ws: Workspace): Promise<string | null> {
   const head = (await fs.readFile(join(ws.gitDir, 'HEAD'), 'utf8')).trim();
   if (!head.startsWith('ref: ')) return /^[0-9a-f]{40,64}$/.test(head) ? head : null;
   return readRef(ws.commonDir, head.slice(5));
-}
-
-async function changedFiles(git: Git, from: string, to: string): Promise<string[]> {
-  const r = await git.run(['diff', '--name-only', '-z', '--no-renames', from, to], { readOnly: true, okCodes: [128], timeoutMs: 30_000 });
-  return r.code === 0 ? r.stdout.split('\0').filter(Boolean) : [];
 }

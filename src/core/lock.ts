@@ -8,17 +8,20 @@
  * So it runs with an effectively infinite `stale` and this module decides takeovers:
  * only when the owner is provably dead (same host and boot, pid gone, reused or a
  * zombie), or, with no trustworthy owner record, when the lock dir's mtime is older
- * than `lock_stale_ms`. An owner on another host is never taken over by this module. A takeover happens inside a short takeover mutex and renames
- * the dead lock dir away, so exactly one process wins it.
+ * than `lock_stale_ms`. An owner on another host is never taken over by this module.
+ * A takeover happens inside a short takeover mutex and renames the dead lock dir away,
+ * so exactly one process wins it. Whether a dead owner's git still runs is asked of
+ * proc-scan.ts; the git lock files its killed git left are removed by git-lock-files.ts.
  */
 import { randomBytes } from 'node:crypto';
-import { promises as fs, readdirSync, readlinkSync, readFileSync } from 'node:fs';
+import { promises as fs } from 'node:fs';
 import { hostname } from 'node:os';
-import { join } from 'node:path';
 import lockfile from 'proper-lockfile';
 import { writeFileAtomic } from './atomic-file.js';
 import { LockBusyError, LockLostError } from './errors.js';
+import { removeDeadGitLocks, type RepoDirs } from './git-lock-files.js';
 import { liveness, selfIdentity, type Liveness } from './process-identity.js';
+import { processesOfOp } from './proc-scan.js';
 import type { StatePaths } from './workspace.js';
 import type { Logger } from '../log.js';
 
@@ -65,7 +68,7 @@ export interface LockOptions {
   logger: Logger;
   staleMs: number;
   /** Work tree and git dir: for cleaning git lock files a dead owner's git left behind. */
-  repo?: { root: string; gitDir: string; commonDir: string };
+  repo?: RepoDirs;
 }
 
 export async function acquireLock(
@@ -246,111 +249,6 @@ async function takeOver(opts: LockOptions, judged: LockInspection): Promise<bool
   } finally {
     await fs.rm(mutex, { recursive: true, force: true });
   }
-}
-
-/**
- * After a takeover, git lock files that the dead owner's killed git left behind would
- * block every later sync. Remove them only when no live git process works in this
- * repository (a lock held by a live git is never removed).
- */
-export async function removeDeadGitLocks(repo: { root: string; gitDir: string; commonDir: string }, logger: Logger): Promise<string[]> {
-  const candidates = await leftoverGitLocks(repo);
-  const removed: string[] = [];
-  for (const file of candidates) {
-    try {
-      await fs.rm(file);
-      removed.push(file);
-    } catch {
-      /* absent */
-    }
-  }
-  if (removed.length) logger.warn({ removed }, 'removed git lock files left by a killed sync');
-  return removed;
-}
-
-/** Git lock files present while no live git works in the repository: left by a killed git. */
-export async function leftoverGitLocks(repo: { root: string; gitDir: string; commonDir: string }): Promise<string[]> {
-  if (liveGitInRepo(repo.root, repo.gitDir)) return [];
-  const candidates = [
-    join(repo.gitDir, 'index.lock'),
-    join(repo.gitDir, 'HEAD.lock'),
-    join(repo.gitDir, 'ORIG_HEAD.lock'),
-    join(repo.commonDir, 'packed-refs.lock'),
-    join(repo.commonDir, 'config.lock'),
-  ];
-  candidates.push(...(await findLockFiles(join(repo.commonDir, 'refs'))));
-  const present = await Promise.all(
-    candidates.map((f) =>
-      fs.lstat(f).then(
-        () => f,
-        () => null,
-      ),
-    ),
-  );
-  return present.filter((f): f is string => f !== null);
-}
-
-async function findLockFiles(dir: string): Promise<string[]> {
-  const out: string[] = [];
-  let entries;
-  try {
-    entries = await fs.readdir(dir, { withFileTypes: true });
-  } catch {
-    return out;
-  }
-  for (const e of entries) {
-    const p = join(dir, e.name);
-    if (e.isDirectory()) out.push(...(await findLockFiles(p)));
-    else if (e.name.endsWith('.lock')) out.push(p);
-  }
-  return out;
-}
-
-/** Linux: live processes whose environment carries `SYNC_COORDINATOR_OP=<op>` (git children of a sync). */
-export function processesOfOp(op: string): number[] {
-  if (process.platform !== 'linux') return [];
-  const needle = Buffer.from(`\0SYNC_COORDINATOR_OP=${op}\0`);
-  const found: number[] = [];
-  let pids: string[];
-  try {
-    pids = readdirSync('/proc').filter((n) => /^\d+$/.test(n));
-  } catch {
-    return found;
-  }
-  for (const pid of pids) {
-    if (Number(pid) === process.pid) continue;
-    try {
-      const env = Buffer.concat([Buffer.from([0]), readFileSync(`/proc/${pid}/environ`)]);
-      if (env.includes(needle) && liveness({ pid: Number(pid) }) === 'alive') found.push(Number(pid));
-    } catch {
-      /* gone, or not ours to read */
-    }
-  }
-  return found;
-}
-
-/** Linux: any process named git whose cwd is inside the work tree or git dir. Elsewhere: assume yes (keep the locks). */
-function liveGitInRepo(root: string, gitDir: string): boolean {
-  if (process.platform !== 'linux') return true;
-  let pids: string[];
-  try {
-    pids = readdirSync('/proc').filter((n) => /^\d+$/.test(n));
-  } catch {
-    return true;
-  }
-  for (const pid of pids) {
-    try {
-      const comm = readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
-      if (!comm.startsWith('git')) continue;
-      const cwd = readlinkSync(`/proc/${pid}/cwd`);
-      if (cwd === root || cwd.startsWith(root + '/') || cwd.startsWith(gitDir)) {
-        if (liveness({ pid: Number(pid) }) === 'alive') return true;
-      }
-    } catch {
-      /* process went away or is not ours to read */
-    }
-  }
-  return false;
 }
 
 /**

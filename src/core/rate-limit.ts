@@ -48,7 +48,12 @@ export function decide(config: Config, persisted: CoordinatorState['rate_limit']
   if (w.used < limit) return { allowed: true, via: 'limit' };
   if (priority === 'high' && w.used < limit + config.burst_capacity) return { allowed: true, via: 'burst' };
   const resetsAt = w.resetsAt === null ? null : new Date(w.resetsAt).toISOString();
-  return { allowed: false, action: priority === 'low' ? 'defer' : 'reject', resetsAt, used: w.used, limit };
+  return { allowed: false, action: refusalFor(priority), resetsAt, used: w.used, limit };
+}
+
+/** Over the limit, `low` waits in the queue until the window resets; the others are rejected (exit 3). */
+export function refusalFor(priority: Priority): 'defer' | 'reject' {
+  return priority === 'low' ? 'defer' : 'reject';
 }
 
 /** Count one sync that ran (a coalesced batch counts once). */

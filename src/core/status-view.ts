@@ -3,6 +3,7 @@
  * never waits for the lock.
  */
 import { promises as fs } from 'node:fs';
+import { admission, countAdmissions } from './admission.js';
 import type { Config } from './config.js';
 import { inspectLock } from './lock.js';
 import { readQueue } from './queue.js';
@@ -27,10 +28,13 @@ export async function buildStatus(ws: Workspace, config: Config, now = Date.now(
   ]);
   // daemon-state.json outlives the daemon: only trust it for the daemon that runs now.
   const live = daemon.running && daemonState && daemonState.pid === daemon.pid ? daemonState : null;
-  const pending = entries.filter((e) => !e.request.rejected_at);
+  const pending = entries.filter((e) => admission(e.request, now) !== 'rejected');
   const byPriority = { critical: 0, high: 0, normal: 0, low: 0 };
   for (const e of pending) byPriority[e.request.priority]++;
-  const deferred = pending.filter((e) => e.request.deferred_until && Date.parse(e.request.deferred_until) > now).length;
+  const deferred = countAdmissions(
+    pending.map((e) => e.request),
+    now,
+  ).deferred;
   const owner = lock.owner ? { caller: lock.owner.caller, pid: lock.owner.pid, host: lock.owner.host, since: lock.owner.since, op: lock.owner.op } : null;
   // An op recorded without a lock holder was interrupted (crash, failed cleanup): the
   // next sync recovers it. Shown so that a leftover recovery marker is visible.

@@ -1,22 +1,14 @@
 /**
- * A pause the user asks for (`POST .../pause`, the dashboard's button): the same
- * `paused` record of coordinator-state.json that a conflict left for manual resolution
- * sets, so every processor (the daemon, a CLI `request-sync`) already holds automatic
- * syncs while it is there and it survives restarts. Its reason tells it apart: only
- * `resume` ends it; a manual sync runs but does not lift it, and resolving a conflict
- * does not either.
+ * Setting and lifting the user's own pause (`POST .../pause` and `.../resume`) under
+ * the workspace lock, as every writer of coordinator-state.json does. What the pause
+ * means (what it blocks, what ends it) is in pause.ts with the other pauses.
  */
 import type { Config } from './config.js';
 import { acquireLock } from './lock.js';
+import { isUserPause, USER_PAUSE_REASON } from './pause.js';
 import { openStateStore, type PauseState } from './state.js';
 import type { Workspace } from './workspace.js';
 import type { Logger } from '../log.js';
-
-export const USER_PAUSE_REASON = 'paused by the user';
-
-export function isUserPause(p: PauseState | null | undefined): boolean {
-  return p?.reason === USER_PAUSE_REASON;
-}
 
 export type PauseChange = { changed: boolean; paused: PauseState | null; blockedBy?: PauseState };
 

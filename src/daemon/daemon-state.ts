@@ -6,16 +6,8 @@
  */
 import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
+import type { WatcherState } from '../../watcher/watcher.js';
 import { writeFileAtomic } from '../core/atomic-file.js';
-
-export interface WatcherView {
-  mode: string;
-  watching: boolean;
-  pending: number;
-  lastEventAt: string | null;
-  lastFireAt: string | null;
-  error: string | null;
-}
 
 export interface HealthView {
   at: string;
@@ -40,8 +32,11 @@ export interface DaemonState {
   started_at: string;
   updated_at: string;
   stopped_at: string | null;
-  /** null when watch.enabled is false (or the watcher could not be loaded: see watcher_error). */
-  watcher: WatcherView | null;
+  /**
+   * The watcher's own state; mode 'unknown' when reading it failed (error says why).
+   * null when watch.enabled is false (or the watcher could not be loaded: see watcher_error).
+   */
+  watcher: (Omit<WatcherState, 'mode'> & { mode: WatcherState['mode'] | 'unknown' }) | null;
   watcher_error: string | null;
   last_cycle_at: string | null;
   last_process: { at: string; batches: number; results: string[]; busy: boolean } | null;

@@ -5,35 +5,29 @@
  * Stuck operations are watched by the daemon while it processes (daemon.ts), since it
  * is the daemon's own op that can hang.
  */
-import { promises as fs } from 'node:fs';
 import type { Config } from '../core/config.js';
-import { inspectLock } from '../core/lock.js';
+import { MIN_FREE_BYTES, probeDisk, type Statfs } from '../core/probes/disk.js';
+import { probeLock } from '../core/probes/lock-probe.js';
 import type { Workspace } from '../core/workspace.js';
 import { GitError } from '../git/git-error.js';
 import type { HealthView } from './daemon-state.js';
 
-/** Below this much free space syncs pause (a commit or fetch on a full disk corrupts more than it saves). */
-export const MIN_FREE_BYTES = 100 * 1024 * 1024;
 /** `git fsck --connectivity-only` only when the repository is this small (it takes well under a second). */
 export const FSCK_MAX_OBJECTS = 50_000;
 const FSCK_TIMEOUT_MS = 30_000;
 
 export interface HealthDeps {
-  statfs?: (path: string) => Promise<{ bavail: number | bigint; bsize: number | bigint }>;
+  statfs?: Statfs;
   minFreeBytes?: number;
   now?: () => number;
 }
 
 export async function checkDisk(path: string, deps: HealthDeps = {}): Promise<HealthView['disk']> {
   const min = deps.minFreeBytes ?? MIN_FREE_BYTES;
-  try {
-    const st = await (deps.statfs ?? ((p: string) => fs.statfs(p)))(path);
-    const free = Number(st.bavail) * Number(st.bsize);
-    return { free_bytes: free, min_free_bytes: min, ok: free >= min, error: null };
-  } catch (e) {
-    // Cannot tell: do not pause syncs for it.
-    return { free_bytes: null, min_free_bytes: min, ok: true, error: (e as Error).message };
-  }
+  const probe = await probeDisk(path, deps.statfs);
+  // Cannot tell: do not pause syncs for it.
+  if (probe.free_bytes === null) return { free_bytes: null, min_free_bytes: min, ok: true, error: probe.error };
+  return { free_bytes: probe.free_bytes, min_free_bytes: min, ok: probe.free_bytes >= min, error: null };
 }
 
 export async function checkGit(ws: Workspace, opts: { lockHeld: boolean }): Promise<HealthView['git']> {
@@ -85,7 +79,7 @@ async function headResolves(ws: Workspace): Promise<void> {
 }
 
 export async function checkLock(ws: Workspace, config: Config): Promise<HealthView['lock']> {
-  const l = await inspectLock(ws.paths, config.lock_stale_ms);
+  const { inspection: l } = await probeLock(ws.paths, config.lock_stale_ms, config.stuck_timeout_s);
   return { held: l.held, stale: l.stale, owner_pid: l.owner?.pid ?? null, owner_caller: l.owner?.caller ?? null };
 }
 

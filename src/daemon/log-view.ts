@@ -22,7 +22,10 @@ export interface LogSource {
   history: () => Promise<string[]>;
 }
 
-export function logSources(paths: StatePaths): LogSource[] {
+/** The log files of a workspace, or of the user daemon (its state directory holds the same names). */
+export type LogPaths = Pick<StatePaths, 'dir' | 'daemonLog' | 'coordinatorLog'>;
+
+export function logSources(paths: LogPaths): LogSource[] {
   return [
     { name: 'daemon', file: paths.daemonLog, history: () => daemonHistory(paths) },
     { name: 'coordinator', file: paths.coordinatorLog, history: async () => (await rotatedFiles(paths.coordinatorLog)).reverse() },
@@ -30,7 +33,7 @@ export function logSources(paths: StatePaths): LogSource[] {
 }
 
 /** pino-roll's numbered files except the newest (which daemon.log points to), oldest first. */
-async function daemonHistory(paths: StatePaths): Promise<string[]> {
+async function daemonHistory(paths: LogPaths): Promise<string[]> {
   const dir = join(paths.dir, DAEMON_LOG_DIR);
   let names: string[];
   try {

@@ -28,6 +28,7 @@ export interface UnitOptions {
   slots?: Slots;
   onStep?: DaemonOptions['onStep'];
   onReport?: DaemonOptions['onReport'];
+  onProbe?: DaemonOptions['onProbe'];
   handle?: DaemonHandle;
   /** Told once daemon.pid is ours and the logger runs (or the claim failed). */
   onStarted?: (info: { pidContent: string; logger: Logger }) => void;
@@ -88,6 +89,7 @@ export async function runWorkspaceUnit(o: UnitOptions): Promise<UnitResult> {
         ...(o.slots ? { slots: o.slots } : {}),
         ...(o.onStep ? { onStep: o.onStep } : {}),
         ...(o.onReport ? { onReport: o.onReport } : {}),
+        ...(o.onProbe ? { onProbe: o.onProbe } : {}),
         ...(o.handle ? { handle: o.handle } : {}),
       });
       exitCode = result.exitCode;

@@ -5,7 +5,7 @@
  * remove, once they know no git runs.
  */
 import { relative } from 'node:path';
-import { leftoverGitLocks } from '../core/lock.js';
+import { leftoverGitLocks } from '../core/git-lock-files.js';
 import type { Workspace } from '../core/workspace.js';
 import { ok, warn, type CheckResult } from './types.js';
 

@@ -6,6 +6,7 @@
  */
 import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
+import { admission } from '../core/admission.js';
 import { requestFromJson, type SyncRequest } from '../core/request.js';
 import { ok, warn, type CheckResult } from './types.js';
 
@@ -46,9 +47,9 @@ export async function readQueueFacts(queueDir: string): Promise<QueueFacts> {
 }
 
 export function judgeQueue(f: QueueFacts, daemonRunning: boolean, now = Date.now()): CheckResult {
-  const pending = f.requests.filter((r) => !r.rejected_at);
-  const deferred = pending.filter((r) => r.deferred_until && Date.parse(r.deferred_until) > now);
-  const waiting = pending.filter((r) => !deferred.includes(r));
+  const pending = f.requests.filter((r) => admission(r, now) !== 'rejected');
+  const deferred = pending.filter((r) => admission(r, now) === 'deferred');
+  const waiting = pending.filter((r) => admission(r, now) === 'due');
   const parts = [`${pending.length} pending`];
   if (deferred.length) parts.push(`${deferred.length} deferred by the rate limit`);
   if (f.unreadable) parts.push(`${f.unreadable} unreadable (the next sync moves ${f.unreadable === 1 ? 'it' : 'them'} aside)`);

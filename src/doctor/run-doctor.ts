@@ -10,6 +10,8 @@ import { checkBranch } from './branch.js';
 import { checkConfig } from './config.js';
 import { checkCorrupt } from './corrupt.js';
 import { checkDaemon } from './daemon.js';
+import { checkUserDaemon } from './user-daemon.js';
+import { realpath } from 'node:fs/promises';
 import { checkDisk } from './disk.js';
 import { checkGitLocks } from './git-locks.js';
 import { checkGitVersion } from './git-version.js';
@@ -46,6 +48,7 @@ const NEEDS_WORK_TREE = [
   'git lock files',
   'hooks',
   'daemon',
+  'user daemon',
   'inotify watches',
   'disk space',
   'state directory',
@@ -106,6 +109,7 @@ export async function runDoctor(opts: DoctorOptions): Promise<DoctorReport> {
     guard('repository', async () => checkRepoOps(git, ws.gitDir, (await stateFacts)?.state.active ?? null)),
     guard('hooks', () => checkHooks(ws)),
     guard('daemon', () => checkDaemon(ws.paths.daemonPid, ws.paths.dir, cfg.process_interval_s)),
+    guard('user daemon', async () => checkUserDaemon(await realpath(ws.root))),
     guard('inotify watches', () => checkInotify(git, { platform: opts.platform, watchEnabled: cfg.watch.enabled })),
     guard('disk space', () => checkDisk(ws.root)),
     guard('tracked state', () => checkTrackedState(ws)),
@@ -124,14 +128,14 @@ export async function runDoctor(opts: DoctorOptions): Promise<DoctorReport> {
       ])
     : Promise.resolve([]);
 
-  const [identity, repoOps, hooks, daemon, inotify, disk, trackedState] = await local;
+  const [identity, repoOps, hooks, daemon, userDaemon, inotify, disk, trackedState] = await local;
   const remote = await remoteProbe;
   const branch = await guard('branch', () => checkBranch(git, cfg.remote, cfg.branch, remote.heads));
   const stateChecks = await inStateDir;
   // Last: doctor's own git processes (the remote probe runs in this work tree) would look
   // like a live git holding the locks.
   const gitLocks = await guard('git lock files', () => checkGitLocks(ws));
-  checks.push(identity, remote.result, branch, repoOps, gitLocks, hooks, daemon, inotify, disk, stateDir, trackedState);
+  checks.push(identity, remote.result, branch, repoOps, gitLocks, hooks, daemon, userDaemon, inotify, disk, stateDir, trackedState);
   if (config) checks.push(config);
   checks.push(...stateChecks);
   return { ok: !checks.some((c) => c.status === 'fail'), checks, notGitRepo: false };

@@ -16,7 +16,8 @@
  */
 import { withdrawConflictsOfOp } from '../core/conflict-log.js';
 import type { LockHandle } from '../core/lock.js';
-import { processesOfOp, removeDeadGitLocks } from '../core/lock.js';
+import { removeDeadGitLocks } from '../core/git-lock-files.js';
+import { processesOfOp } from '../core/proc-scan.js';
 import { liveness } from '../core/process-identity.js';
 import { SyncFailedError } from '../core/errors.js';
 import type { MovingMarker, StateStore } from '../core/state.js';

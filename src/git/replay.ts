@@ -19,7 +19,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ConflictRecord } from '../core/conflict-log.js';
 import { STATE_DIR_REL } from '../core/workspace.js';
-import type { SyncContext } from './pipeline.js';
+import type { SyncContext } from './sync-context.js';
 import { saveBackup } from './backup.js';
 import { commitTree } from './local-commit.js';
 import { privateIndexPath, removeQuiet } from './index-file.js';

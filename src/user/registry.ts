@@ -1,11 +1,13 @@
 /**
  * workspaces.json: the workspaces the user daemon serves. Written atomically (temp +
- * fsync + rename) so a reader (the daemon, another `add`) never sees half a file. Two
- * `add`s at once may race: read-modify-write is short, and a lost entry shows in
- * `list` and is fixed by running `add` again; a lock for that is not worth its cost.
+ * fsync + rename) so a reader (the daemon, another `add`) never sees half a file.
+ * Changes are read-modify-write under a short lock beside the file: a setup script that
+ * runs `add` for five repositories at once must end with all five registered, not with
+ * whichever rename came last.
  */
 import { promises as fs } from 'node:fs';
 import { dirname } from 'node:path';
+import lockfile from 'proper-lockfile';
 import { quarantine, writeFileAtomic } from '../core/atomic-file.js';
 import { workspaceId } from './user-paths.js';
 
@@ -50,8 +52,32 @@ async function writeRegistry(file: string, reg: Registry): Promise<void> {
   await writeFileAtomic(file, JSON.stringify(reg, null, 2) + '\n', { mode: 0o600 });
 }
 
+/**
+ * Run a read-modify-write of the registry under its lock. The lock only guards a few
+ * milliseconds of work, so a holder that died is taken over after `stale` by
+ * proper-lockfile itself; unlike the workspace lock, no git work hangs on it.
+ */
+async function withRegistryLock<T>(file: string, change: () => Promise<T>): Promise<T> {
+  await fs.mkdir(dirname(file), { recursive: true, mode: 0o700 });
+  const release = await lockfile.lock(file, {
+    realpath: false,
+    lockfilePath: `${file}.lock`,
+    stale: 10_000,
+    retries: { retries: 100, minTimeout: 10, maxTimeout: 100, factor: 1.5 },
+  });
+  try {
+    return await change();
+  } finally {
+    await release().catch(() => {});
+  }
+}
+
 /** Add a workspace (by its real path); false when it was already there. */
 export async function addWorkspace(file: string, realRoot: string, now = Date.now()): Promise<{ added: boolean; entry: RegistryEntry }> {
+  return withRegistryLock(file, () => addUnlocked(file, realRoot, now));
+}
+
+async function addUnlocked(file: string, realRoot: string, now: number): Promise<{ added: boolean; entry: RegistryEntry }> {
   const reg = await readRegistry(file);
   const found = reg.workspaces.find((w) => w.path === realRoot);
   if (found) return { added: false, entry: found };
@@ -63,6 +89,10 @@ export async function addWorkspace(file: string, realRoot: string, now = Date.no
 
 /** Remove by real path or id; the removed entry, or null when it was not registered. */
 export async function removeWorkspace(file: string, pathOrId: string): Promise<RegistryEntry | null> {
+  return withRegistryLock(file, () => removeUnlocked(file, pathOrId));
+}
+
+async function removeUnlocked(file: string, pathOrId: string): Promise<RegistryEntry | null> {
   const reg = await readRegistry(file);
   const found = reg.workspaces.find((w) => w.path === pathOrId || w.id === pathOrId);
   if (!found) return null;

@@ -10,7 +10,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { runCli, waitFor } from '../helpers/cli.js';
 import { daemonPids, tryKill } from '../helpers/daemon-procs.js';
 import type { Sandbox } from '../helpers/git-fixture.js';
-import { device, http, STATE, startDaemon, workspace } from './harness.js';
+import { device, http, STATE, sse, startDaemon, workspace } from './harness.js';
 
 const sandboxes: Sandbox[] = [];
 const closers: Array<() => void> = [];
@@ -54,7 +54,12 @@ describe('HTTP API: conflicts, off, port in use', () => {
     d.sb.git(other, 'commit', '-qam', 'desk');
     d.sb.git(other, 'push', '-q');
     writeFileSync(join(a, 'notes.txt'), 'one\ntwo from laptop\nthree\n');
+    const events = sse(d.port, token);
+    await waitFor(() => events.status() === 200, { what: 'the event stream' });
     await syncA();
+    const conflict = await events.until((evs) => evs.find((e) => e.event === 'conflict'), 'the conflict event');
+    expect(conflict.data).toMatchObject({ workspace: id, data: { path: 'notes.txt', outcome: 'copy-created', device: 'laptop' } });
+    events.close();
 
     const listed = await http(tcp, 'GET', `${W}/${id}/conflicts`, { token });
     expect(listed.status).toBe(200);

@@ -1,7 +1,8 @@
 /**
  * The daemon's parts in-process: the pid file claim, coordinator.log rotation, log
  * tailing and following across a rotation, the transport-failure fallback, service
- * files, and the low-disk pause of the loop (with an injected statfs).
+ * files, the low-disk pause of the loop (with an injected statfs), the whole loop on a
+ * fake clock, and reconcile against a real work tree.
  */
 import { spawnSync } from 'node:child_process';
 import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
@@ -9,13 +10,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { waitFor } from '../helpers/cli.js';
+import { FakeClock } from '../helpers/fake-clock.js';
 import { makeSandbox, type Sandbox } from '../helpers/git-fixture.js';
 import { defaultConfig, type Config } from '../../src/core/config.js';
 import { DAEMON_NODE_FLAGS } from '../../src/daemon/control.js';
-import { enqueue, newRequestId, countQueue } from '../../src/core/queue.js';
+import { enqueue, newRequestId, countQueue, type QueueEntry } from '../../src/core/queue.js';
 import { ensureStateDir, resolveWorkspace } from '../../src/core/workspace.js';
 import { silentLogger } from '../../src/log.js';
 import { runDaemon } from '../../src/daemon/daemon.js';
+import { createReconcile } from '../../src/daemon/reconcile.js';
 import { parseStatusZ } from '../../src/git/status.js';
 import { createDaemonLogger } from '../../src/daemon/daemon-logger.js';
 import { readDaemonState } from '../../src/daemon/daemon-state.js';
@@ -274,9 +277,144 @@ describe('daemon loop (in-process)', () => {
     }
   });
 
+  it('on a fake clock: a request file wakes it after the 15 ms debounce, the 30 s tick runs a cycle, and shutdown leaves no timer', async () => {
+    sb = makeSandbox('sc-daemon-parts-');
+    const repo = sb.clone('a');
+    const saved = { HOME: process.env.HOME, GIT_CONFIG_NOSYSTEM: process.env.GIT_CONFIG_NOSYSTEM };
+    process.env.HOME = sb.home;
+    process.env.GIT_CONFIG_NOSYSTEM = '1';
+    try {
+      const ws = await resolveWorkspace(repo);
+      await ensureStateDir(ws);
+      const config: Config = { ...defaultConfig(), process_interval_s: 30, pull_interval_s: 0, watch: { enabled: false, ignore: [] } };
+      const claim = await claimPidFile(ws.paths.daemonPid);
+      if (!claim.acquired) throw new Error('pid file');
+      const start = Date.now();
+      const clock = new FakeClock(start);
+      const ctl = new AbortController();
+      const run = runDaemon({ ws, config, logger: silentLogger, signal: ctl.signal, pidContent: claim.content, clock });
+      const stateFile = join(ws.paths.dir, 'daemon-state.json');
+      const cycleAt = async () => (await readDaemonState(stateFile))?.last_cycle_at ?? null;
+      await waitFor(async () => (await cycleAt()) === new Date(start).toISOString(), { what: 'the first cycle' });
+      await waitFor(() => clock.pending() === 1, { what: 'the sleep until the next tick' });
+      expect(clock.nextAt()).toBe(start + 30_000);
+
+      writeFileSync(join(repo, 'woken.txt'), 'x\n');
+      await enqueue(ws.paths.queue, {
+        id: newRequestId(),
+        type: 'smart',
+        caller: 'fake-clock-test',
+        priority: 'normal',
+        reason: '',
+        created_at: new Date().toISOString(),
+        pid: process.pid,
+      });
+      // The queue watch saw the file: a debounce timer beside the sleep; nothing is served before it fires.
+      await waitFor(() => clock.pending() === 2, { what: 'the debounce timer' });
+      expect(await countQueue(ws.paths.queue)).toBe(1);
+      await clock.advance(15);
+      await waitFor(() => spawnSync('git', ['cat-file', '-e', 'main:woken.txt'], { cwd: sb!.remote }).status === 0, { what: 'the woken sync' });
+      await waitFor(async () => (await cycleAt()) === new Date(start + 15).toISOString(), { what: 'the woken cycle recorded' });
+
+      await clock.advanceTo(start + 30_000);
+      await waitFor(async () => (await cycleAt()) === new Date(start + 30_000).toISOString(), { what: 'the tick at 30 s' });
+      await waitFor(() => clock.nextAt() === start + 60_000, { what: 'the sleep until 60 s' });
+
+      ctl.abort(new Error('test over'));
+      expect(await run).toEqual({ exitCode: 0, reason: 'signal' });
+      expect(clock.pending()).toBe(0);
+      expect(existsSync(ws.paths.daemonPid)).toBe(false);
+    } finally {
+      process.env.HOME = saved.HOME;
+      if (saved.GIT_CONFIG_NOSYSTEM === undefined) delete process.env.GIT_CONFIG_NOSYSTEM;
+      else process.env.GIT_CONFIG_NOSYSTEM = saved.GIT_CONFIG_NOSYSTEM;
+    }
+  });
+
   it('checkDisk reports free bytes and never pauses when it cannot tell', async () => {
     expect(await checkDisk('/', { statfs: async () => ({ bavail: 1n, bsize: 4096n }) })).toMatchObject({ ok: false, free_bytes: 4096 });
     expect(await checkDisk('/', { statfs: async () => Promise.reject(new Error('ENOSYS')) })).toMatchObject({ ok: true, free_bytes: null, error: 'ENOSYS' });
+  });
+
+  it('reconcile: git status finds what the watcher missed, once, then backs off; nothing while the watcher or the queue has it in hand', async () => {
+    sb = makeSandbox('sc-daemon-parts-');
+    const repo = sb.clone('a');
+    const saved = { HOME: process.env.HOME, GIT_CONFIG_NOSYSTEM: process.env.GIT_CONFIG_NOSYSTEM };
+    process.env.HOME = sb.home;
+    process.env.GIT_CONFIG_NOSYSTEM = '1';
+    try {
+      const ws = await resolveWorkspace(repo);
+      await ensureStateDir(ws);
+      const config: Config = { ...defaultConfig(), process_interval_s: 30, debounce_ms: 1000 };
+      const clock = new FakeClock(Date.parse('2030-01-01T00:00:00Z'));
+      const t0 = clock.now();
+      let watcher = { mode: 'native' as const, watching: true, pending: 0, lastEventAt: null as string | null, lastFireAt: null, error: null };
+      const requests: Array<{ at: number; dirty: number }> = [];
+      const state = { paused_reason: null as string | null };
+      const reconcile = createReconcile({
+        ws,
+        config,
+        clock,
+        log: silentLogger,
+        state,
+        watcherState: () => watcher,
+        ignores: (p) => p.endsWith('.tmp'),
+        request: async (dirty) => void requests.push({ at: clock.now(), dirty }),
+      });
+      const pendingEntry = [{} as QueueEntry];
+
+      await reconcile([]);
+      expect(requests).toEqual([]); // clean tree
+      writeFileSync(join(repo, 'scratch.tmp'), 'ignored by watch.ignore\n');
+      await reconcile([]);
+      expect(requests).toEqual([]); // only an ignored file: the watcher would skip it too
+
+      writeFileSync(join(repo, 'missed.txt'), 'x\n');
+      writeFileSync(join(repo, 'missed2.txt'), 'y\n');
+      watcher = { ...watcher, pending: 1 };
+      await reconcile([]);
+      expect(requests).toEqual([]); // the watcher has it in hand
+      watcher = { ...watcher, pending: 0, lastEventAt: new Date(t0 - 1500).toISOString() };
+      await reconcile([]);
+      expect(requests).toEqual([]); // an event within debounce_ms + 1 s: its quiet period is still running
+      await reconcile(pendingEntry);
+      expect(requests).toEqual([]); // a request is already queued
+
+      await clock.advance(1000);
+      await reconcile([]);
+      expect(requests).toEqual([{ at: t0 + 1000, dirty: 2 }]);
+      // Still dirty (the sync failed): not again before one process interval, then doubling.
+      await clock.advance(29_999);
+      await reconcile([]);
+      expect(requests).toHaveLength(1);
+      await clock.advance(1);
+      await reconcile([]);
+      await clock.advance(59_999);
+      await reconcile([]);
+      expect(requests.map((r) => r.at - t0)).toEqual([1000, 31_000]);
+      await clock.advance(1);
+      await reconcile([]);
+      expect(requests.map((r) => r.at - t0)).toEqual([1000, 31_000, 91_000]);
+      // Paused syncs: nothing.
+      state.paused_reason = 'low disk space';
+      await clock.advance(10 * 60_000);
+      await reconcile([]);
+      expect(requests).toHaveLength(3);
+      state.paused_reason = null;
+
+      // Clean again resets the back-off: the next miss is requested at once.
+      rmSync(join(repo, 'missed.txt'));
+      rmSync(join(repo, 'missed2.txt'));
+      await reconcile([]);
+      writeFileSync(join(repo, 'again.txt'), 'z\n');
+      await reconcile([]);
+      expect(requests.at(-1)).toEqual({ at: clock.now(), dirty: 1 });
+      expect(requests).toHaveLength(4);
+    } finally {
+      process.env.HOME = saved.HOME;
+      if (saved.GIT_CONFIG_NOSYSTEM === undefined) delete process.env.GIT_CONFIG_NOSYSTEM;
+      else process.env.GIT_CONFIG_NOSYSTEM = saved.GIT_CONFIG_NOSYSTEM;
+    }
   });
 
   it('the reconcile check reads its -z status with the shared parser, renames included', () => {

@@ -4,7 +4,7 @@
  * the watcher integration, logs, install-service.
  */
 import { spawnSync, type ChildProcess } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { runCli, startCli, waitFor, type CliResult } from '../helpers/cli.js';
@@ -104,6 +104,20 @@ function remoteHas(path: string): boolean {
 /** daemon.log is written by a worker thread: a line shows up shortly after the event. */
 function logShows(state: string, text: string): Promise<unknown> {
   return waitFor(() => daemonLogText(state).includes(text), { what: `daemon.log to show ${text}` });
+}
+
+/** Whether process `pid` has each of `files` open (symlinks resolved, as /proc shows them). */
+function holdsOpen(pid: number, files: string[]): boolean {
+  const fdDir = `/proc/${pid}/fd`;
+  const open = new Set<string>();
+  for (const fd of readdirSync(fdDir)) {
+    try {
+      open.add(readlinkSync(join(fdDir, fd)));
+    } catch {
+      // closed meanwhile
+    }
+  }
+  return files.every((f) => open.has(realpathSync(f)));
 }
 
 function daemonLogText(state: string): string {
@@ -422,7 +436,8 @@ describe('daemon logs and install-service', () => {
     children.push(follow);
     let out = '';
     follow.stdout?.on('data', (d: Buffer) => (out += d.toString()));
-    await new Promise((r) => setTimeout(r, 300)); // let it open the files
+    // -n 0 starts at the files' current ends: a line written before it has opened them is history, not followed.
+    await waitFor(() => holdsOpen(follow.pid!, [join(t.state, 'coordinator.log'), join(t.state, 'daemon.log')]), { what: 'logs -f to open both logs' });
     expect((await t.cli(['request-sync', 'smart', 'follow-me', '--enqueue-only'])).code).toBe(0);
     await waitFor(() => out.includes('follow-me'), { what: 'the followed line' });
     follow.kill('SIGINT');

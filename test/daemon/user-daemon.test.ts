@@ -10,6 +10,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createSlots } from '../../src/daemon/slots.js';
+import { addWorkspace, readRegistry } from '../../src/user/registry.js';
 import { checkSocketDir, checkSocketFile } from '../../src/user/socket-check.js';
 import { runCli, startCli, waitFor, type CliResult } from '../helpers/cli.js';
 import { daemonPids, tryKill } from '../helpers/daemon-procs.js';
@@ -112,6 +113,15 @@ describe('user daemon: one process, many workspaces', () => {
     }
     const st = JSON.parse((await d.cli(a, ['status', '--json'])).stdout);
     expect(st.daemon).toMatchObject({ running: true, pid });
+    // The user daemon's own log, from outside any work tree: which work trees it serves.
+    const ulog = await d.cli(d.sb.dir, ['daemon', 'logs', '--user', '--json', '-n', '200']);
+    expect(ulog.code, ulog.stderr).toBe(0);
+    const served = ulog.stdout
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as { msg: string; root?: string })
+      .filter((l) => l.msg === 'serving workspace');
+    expect(served.map((l) => l.root).sort()).toEqual([a, b, c].sort());
 
     // c's remote hangs (accepts, never answers): c's sync holds one of the two slots,
     // a and b still sync at once.
@@ -280,6 +290,21 @@ describe('user daemon: registry commands', () => {
     expect((await d.cli(d.sb.dir, ['remove', 'plain'])).code).toBe(2);
     expect((await d.cli(d.sb.dir, ['remove', id])).code).toBe(0);
     expect(JSON.parse((await d.cli(d.sb.dir, ['list', '--json'])).stdout).workspaces).toEqual([]);
+  });
+
+  it('concurrent adds all land: five CLI processes and twenty in-process adds at once lose no entry', async () => {
+    const d = device('sc-user-reg-race-');
+    const clones = [0, 1, 2, 3, 4].map((i) => d.sb.clone(`r${i}`));
+    const results = await Promise.all(clones.map((c) => d.cli(c, ['add', '--json'])));
+    for (const r of results) expect(r.code, r.stderr).toBe(0);
+    const reg = join(d.env.XDG_CONFIG_HOME!, 'sync-coordinator', 'workspaces.json');
+    expect((await readRegistry(reg)).workspaces.map((w) => w.path).sort()).toEqual([...clones].sort());
+    // In one process the read-modify-writes interleave at every await: without the
+    // registry lock most of these would overwrite each other.
+    const paths = Array.from({ length: 20 }, (_, i) => `/nonexistent/sc-race/${i}`);
+    await Promise.all(paths.map((p) => addWorkspace(reg, p)));
+    expect((await readRegistry(reg)).workspaces).toHaveLength(25);
+    expect(existsSync(`${reg}.lock`)).toBe(false);
   });
 });
 

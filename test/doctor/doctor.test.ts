@@ -111,6 +111,7 @@ describe('doctor', () => {
       'repository',
       'hooks',
       'daemon',
+      'user daemon',
       'inotify watches',
       'disk space',
       'state dir',
@@ -244,10 +245,17 @@ describe('doctor', () => {
       const { code, checks } = await waitForDoctor((c) => /watcher native/.test(byName(c, 'daemon').message));
       expect(code).toBe(0);
       expect(byName(checks, 'daemon').message).toMatch(/^running \(pid \d+, since .*\), watcher native$/);
+      expect(byName(checks, 'user daemon').message).toMatch(/^running \(pid \d+\), serving this work tree \(running\)$/);
       expect(checks.filter((c) => c.status !== 'ok')).toEqual([]);
     } finally {
       await cli(['daemon', 'stop']);
     }
+    // Still registered, daemon stopped: the doctor says how to start it again.
+    expect(byName((await doctorJson()).checks, 'user daemon')).toMatchObject({
+      status: 'warn',
+      message: expect.stringMatching(/^registered \(id [0-9a-f]{12}\), but the user daemon is not running$/),
+      fix: 'sync-coordinator daemon start',
+    });
   });
 
   it('a daemon pid file whose process is gone is reported as stale', async () => {

@@ -2,16 +2,70 @@
  * Network faults against a real `git daemon` on 127.0.0.1: the remote goes down (local
  * commits keep accumulating, nothing is lost, the breaker opens after the threshold and
  * then skips the network), comes back (after the cooldown one half-open try pushes
- * everything and closes the breaker); and a URL to a missing repository fails fast,
- * without retries, saying what to fix.
+ * everything and closes the breaker: the end of the cooldown is reached on the
+ * coordinator's injected clock, not by waiting); and a URL to a missing repository
+ * fails fast, without retries, saying what to fix.
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { waitFor } from '../helpers/cli.js';
+import { loadConfig } from '../../src/core/config.js';
+import { processQueue } from '../../src/core/coordinator.js';
+import { enqueue, newRequestId } from '../../src/core/queue.js';
+import type { RequestOutcome } from '../../src/core/results.js';
+import { buildStatus } from '../../src/core/status-view.js';
+import { resolveWorkspace } from '../../src/core/workspace.js';
+import { silentLogger } from '../../src/log.js';
 import { startGitDaemon, type GitDaemon } from '../helpers/git-daemon.js';
 import { makeSandbox, type Sandbox } from '../helpers/git-fixture.js';
 import { cli, lsTree, setupDevice, statusJson, testConfig } from './engine-helpers.js';
+
+/**
+ * A device's workspace in this process, for what the CLI cannot do: run the coordinator
+ * on a clock of the test's choosing. git runs with the sandbox's HOME, as in the CLI.
+ */
+async function device(repo: string) {
+  const ws = await inSandboxEnv(() => resolveWorkspace(repo));
+  const config = await loadConfig(ws.paths.config);
+  return {
+    ws,
+    config,
+    /** What `sync-now` does (a manual, high request, processed at once), with the coordinator's clock at `at`. */
+    async syncNowAt(at: number): Promise<RequestOutcome> {
+      const id = newRequestId(at);
+      await enqueue(ws.paths.queue, {
+        id,
+        type: 'manual',
+        caller: 'sync-now',
+        priority: 'high',
+        reason: 'sync-now',
+        created_at: new Date(at).toISOString(),
+        pid: process.pid,
+      });
+      const report = await inSandboxEnv(() =>
+        processQueue({ ws, config, logger: silentLogger, caller: 'sync-now', lockTimeoutMs: config.lock_timeout_ms, clock: () => at }),
+      );
+      const outcome = report.outcomes.get(id);
+      if (!outcome) throw new Error('the request was not served');
+      return outcome;
+    },
+  };
+}
+
+let sandboxEnv: NodeJS.ProcessEnv = {};
+async function inSandboxEnv<T>(fn: () => Promise<T>): Promise<T> {
+  const keys = ['HOME', 'GIT_CONFIG_NOSYSTEM'] as const;
+  const saved = keys.map((k) => process.env[k]);
+  for (const k of keys) process.env[k] = sandboxEnv[k];
+  try {
+    return await fn();
+  } finally {
+    keys.forEach((k, i) => {
+      if (saved[i] === undefined) delete process.env[k];
+      else process.env[k] = saved[i];
+    });
+  }
+}
 
 describe('remote down, circuit breaker, missing repository', () => {
   let sb: Sandbox;
@@ -20,6 +74,7 @@ describe('remote down, circuit breaker, missing repository', () => {
 
   beforeAll(async () => {
     sb = makeSandbox('sc-engine-net-');
+    sandboxEnv = sb.env;
     daemon = await startGitDaemon(sb.dir, sb.env);
     a = sb.clone('a');
     sb.git(a, 'remote', 'set-url', 'origin', daemon.url('remote.git'));
@@ -31,9 +86,9 @@ describe('remote down, circuit breaker, missing repository', () => {
   });
 
   it('keeps committing while the remote is down, opens the breaker, and catches up after the cooldown', async () => {
-    // The cooldown must outlast the three CLI runs that check the open state: on a loaded
-    // 2-core CI machine 2 s did not (the breaker was already half-open).
-    await setupDevice(sb, a, testConfig('devA', { breaker: { failure_threshold: 2, cooldown_s: 8 } }));
+    // A cooldown no run of this test can outlast: the CLI runs below check the open state
+    // on the real clock; the end of the cooldown is reached on the coordinator's clock.
+    await setupDevice(sb, a, testConfig('devA', { breaker: { failure_threshold: 2, cooldown_s: 3600 } }));
     // The daemon works: a first sync pushes.
     writeFileSync(join(a, 'f0.txt'), 'zero\n');
     expect((await cli(sb, a, ['sync-now'])).code).toBe(0);
@@ -61,11 +116,20 @@ describe('remote down, circuit breaker, missing repository', () => {
     expect(sb.git(a, 'rev-list', '--count', 'origin/main..HEAD').trim()).toBe('3');
     expect(sb.git(a, 'status', '--porcelain')).toBe('');
 
-    // Remote back: after the cooldown one half-open try pushes everything.
+    // Remote back. 1 ms before the cooldown ends the breaker still skips the network;
+    // at its end it reads half-open, and one half-open try pushes everything.
     await daemon.start();
-    await waitFor(async () => (await statusJson(sb, a)).breaker.state === 'half-open', { timeoutMs: 30_000, what: 'breaker half-open' });
-    const back = await cli(sb, a, ['sync-now']);
-    expect(back.code, back.stderr).toBe(0);
+    const until = Date.parse(open.breaker.open_until ?? '');
+    expect(until).toBeGreaterThan(Date.now() + 3_000_000); // the 3600 s cooldown, from the real clock
+    const dev = await device(a);
+    expect((await buildStatus(dev.ws, dev.config, until - 1)).breaker.state).toBe('open');
+    const early = await dev.syncNowAt(until - 1);
+    expect(early).toMatchObject({ exit_code: 1 });
+    expect(early.message).toMatch(/remote "origin" unavailable until/);
+    expect(sb.git(a, 'rev-list', '--count', 'origin/main..HEAD').trim()).toBe('3');
+    expect((await buildStatus(dev.ws, dev.config, until)).breaker.state).toBe('half-open');
+    const back = await dev.syncNowAt(until);
+    expect(back.exit_code, back.message).toBe(0);
     const closed = await statusJson(sb, a);
     expect(closed.breaker).toEqual({ state: 'closed', failures: 0, open_until: null });
     expect(sb.git(sb.remote, 'rev-parse', 'main').trim()).toBe(sb.git(a, 'rev-parse', 'HEAD').trim());

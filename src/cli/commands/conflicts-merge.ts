@@ -15,8 +15,9 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { UsageError } from '../../core/errors.js';
-import { conflictsCommand, GUIDED_MERGE_REASON, markerLines } from '../../core/guided-merge.js';
+import { conflictsCommand, markerLines } from '../../core/guided-merge.js';
 import { acquireLock } from '../../core/lock.js';
+import { pauseForGuidedMerge } from '../../core/pause.js';
 import { safeValue } from '../../core/sanitize.js';
 import { openStateStore } from '../../core/state.js';
 import type { Git } from '../../git/git.js';
@@ -110,10 +111,7 @@ export async function guidedMerge(ctx: CommandContext, path: string, view: Confl
   );
   try {
     // Paused first: a sync between the write and the pause would spread the markers.
-    const store = await openStateStore(ws.paths.state, logger);
-    await store.update((s) => {
-      s.paused = { reason: `${GUIDED_MERGE_REASON}: ${copy.original} (conflicts --merge)`, since: new Date().toISOString(), paths: [copy.original], op: null };
-    });
+    await pauseForGuidedMerge(await openStateStore(ws.paths.state, logger), copy.original, Date.now());
     await fs.writeFile(abs(copy.original), merged);
     logger.info({ path: copy.original, copy: copy.path, conflicts, base: base.commit }, 'guided merge written to the work tree; automatic syncs paused');
   } finally {

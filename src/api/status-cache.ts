@@ -1,0 +1,52 @@
+/**
+ * `GET .../status` for many clients at once (a dashboard per tab, scripts polling):
+ * building the view reads a dozen files and runs git, so the answer (already as JSON
+ * text) is reused while none of the files it is built from has changed (their stat:
+ * inode, size, mtime, ctime) and it is younger than MAX_AGE_MS, which bounds what no
+ * file shows (a lock owner that died, a rate-limit window or breaker cool-down running
+ * out). Concurrent misses share one build that started after they asked (coalesce.ts).
+ *
+ * The stats are synchronous: a handful of stat calls cost microseconds, while fifty
+ * requests at once would otherwise queue hundreds of them on libuv's four threads.
+ */
+import { statSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Workspace } from '../core/workspace.js';
+import { createCoalescer } from './coalesce.js';
+
+export const MAX_AGE_MS = 500;
+
+interface Built {
+  key: string;
+  at: number;
+  json: string;
+}
+
+export function createStatusCache() {
+  const coalesce = createCoalescer<Built>();
+  const last = new Map<string, Built>();
+  return async (id: string, ws: Workspace, build: () => Promise<unknown>): Promise<string> => {
+    const hit = last.get(id);
+    if (hit && Date.now() - hit.at < MAX_AGE_MS && hit.key === fingerprint(ws)) return hit.json;
+    const fresh = await coalesce(id, async () => {
+      // Fingerprint first: a change during the build makes the next request rebuild.
+      const key = fingerprint(ws);
+      const at = Date.now();
+      return { key, at, json: JSON.stringify(await build()) };
+    });
+    last.set(id, fresh);
+    return fresh.json;
+  };
+}
+
+/** The stat of everything buildStatus reads; a directory's mtime covers files created, renamed or removed in it. */
+function fingerprint(ws: Workspace): string {
+  const p = ws.paths;
+  const files = [p.dir, p.queue, p.lockDir, p.state, p.conflictsLog, p.config, p.daemonPid, join(p.dir, 'daemon-state.json'), join(ws.gitDir, 'index')];
+  return files
+    .map((f) => {
+      const s = statSync(f, { bigint: true, throwIfNoEntry: false });
+      return s ? `${s.ino}:${s.size}:${s.mtimeNs}:${s.ctimeNs}` : '-';
+    })
+    .join('|');
+}

@@ -1,0 +1,65 @@
+/**
+ * The shapes a queue drain passes between its parts (coordinator.ts decides, settle.ts
+ * records outcomes, sync-batch.ts runs a sync): the caller's options and the report
+ * the caller gets back. Kept apart so that the parts depend on these types, not on
+ * each other.
+ */
+import type { Logger } from '../log.js';
+import type { StepName } from '../git/sync-context.js';
+import type { Config, Priority, SyncType } from './config.js';
+import type { RequestOutcome, RequestResult } from './results.js';
+import type { StateStore } from './state.js';
+import type { Workspace } from './workspace.js';
+
+export interface ProcessOptions {
+  ws: Workspace;
+  config: Config;
+  logger: Logger;
+  caller: string;
+  /** How long to wait for the lock; 0 = one try (request-sync: the holder will serve us). */
+  lockTimeoutMs: number;
+  /** Progress for sync-now on a terminal. */
+  onStep?: (step: StepName, op: string) => void;
+  clock?: () => number;
+  signal?: AbortSignal;
+}
+
+export interface BatchReport {
+  op: string | null;
+  type: SyncType;
+  priority: Priority;
+  requestIds: string[];
+  outcome: RequestOutcome['status'];
+  result: RequestResult | null;
+  message: string;
+  exitCode: number;
+}
+
+/** A finished sync and the moment it read the work tree (requests made before are served by it). */
+export interface Covered {
+  before: number;
+  op: string;
+  type: SyncType;
+  result: RequestResult;
+  message: string;
+}
+
+export interface ProcessReport {
+  /** False when the lock was busy and lockTimeoutMs was 0. */
+  acquired: boolean;
+  batches: BatchReport[];
+  outcomes: Map<string, RequestOutcome>;
+  /** The last sync this process ran, for serving requests it already covered. */
+  covered?: Covered | null;
+}
+
+/** One drain under the lock: what every part of it reads and writes. */
+export interface Drain {
+  opts: ProcessOptions;
+  store: StateStore;
+  report: ProcessReport;
+}
+
+export function nowOf(opts: ProcessOptions): number {
+  return (opts.clock ?? Date.now)();
+}
