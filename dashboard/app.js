@@ -30,7 +30,7 @@ function showAuth(detail) {
   $('detail').hidden = true;
   $('auth-detail').textContent = detail ?? '';
   setConnection('refused', 'not connected: wrong or missing token');
-  $('auth-title').focus?.();
+  $('auth-title').focus();
 }
 
 function setConnection(kind, text) {
@@ -45,7 +45,10 @@ async function guarded(fn, where) {
     return await fn();
   } catch (e) {
     if (e instanceof AuthError) showAuth(e.message);
-    else if (where) where.textContent = `error: ${e.message}`;
+    else if (where) {
+      where.textContent = `error: ${e.message}`;
+      where.hidden = false;
+    }
     return undefined;
   }
 }

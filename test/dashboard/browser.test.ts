@@ -300,6 +300,8 @@ describe('dashboard in a real browser', () => {
       expect(await page.locator('#overview').isVisible()).toBe(false);
       expect(await page.locator('[data-workspace]').count()).toBe(0);
       expect(await page.locator('#connection').getAttribute('data-state')).toBe('refused');
+      // Focus moves to the message, so a screen reader reads it first.
+      expect(await page.evaluate('document.activeElement.id')).toBe('auth-title');
       if (link.includes('#token=')) await page.screenshot({ path: join(ARTIFACTS, 'dashboard-401.png') });
       await page.close();
     }
