@@ -170,7 +170,8 @@ describe('dashboard in a real browser', () => {
     await page.evaluate(`{
       const seen = (window.progressSeen = []);
       const el = document.getElementById('progress');
-      new MutationObserver(() => seen.push(el.textContent)).observe(el, { childList: true, characterData: true, subtree: true });
+      // One record per change, even when the browser batches several into one callback.
+      new MutationObserver((records) => { for (const r of records) for (const n of r.addedNodes) seen.push(n.textContent); }).observe(el, { childList: true });
     }`);
     writeFileSync(join(a, 'from-dashboard.txt'), 'written before Sync now\n');
     await page.getByRole('button', { name: 'Sync now' }).click();
