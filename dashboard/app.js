@@ -332,6 +332,7 @@ function onEvent(ev) {
     $('progress').textContent = `${data.result}: ${data.message ?? ''} (${data.type}, ${seconds(data.duration_ms)}, op ${data.op})`;
     later('history', () => loadHistory(ws));
     later('conflicts', () => loadConflicts(ws));
+    later('log', () => loadLog(ws));
   }
   if (ws === state.selected && type === 'conflict') later('conflicts', () => loadConflicts(ws));
   later(`status:${ws}`, () => refreshWorkspace(ws));
