@@ -1,7 +1,8 @@
 /**
  * Turns what a workspace unit reports into bus events, without touching the coordinator
  * or the pipeline: `step.started` from its step callback; `sync.finished` and
- * `ratelimit.hit` from each processQueue report; and `conflict`, `breaker.changed` and
+ * `ratelimit.hit` from each processQueue report (also a rejection at enqueue, counted
+ * there, whoever enqueued it); and `conflict`, `breaker.changed` and
  * `remote.rewritten` by comparing coordinator-state.json (breakers, remote_rewrite) and
  * the new lines of conflicts.log before and after each report. Reports of one workspace
  * are handled one at a time, in order; an error here is logged and never reaches the

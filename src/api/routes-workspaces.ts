@@ -111,7 +111,8 @@ async function sync(c: RouteContext): Promise<void> {
     await enqueue(ws.paths.queue, request);
     const message = rateLimitMessage(decision.used, decision.limit, decision.resetsAt);
     appendLogLine(ws.paths.coordinatorLog, 'warn', { id: request.id, type, priority, caller }, `request rejected: ${message}`);
-    c.deps.bus.emit('ratelimit.hit', wsId, { request_id: request.id, used: decision.used, limit: decision.limit, resets_at: decision.resetsAt });
+    // Its `ratelimit.hit` event comes from the unit's report, as for a CLI's rejection.
+    served.poke();
     return send(res, 200, { ...head, status: 'rejected', result: null, message, resets_at: decision.resetsAt, exit_code: ExitCode.rateLimited });
   }
   await enqueue(ws.paths.queue, request);

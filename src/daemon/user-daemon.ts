@@ -21,6 +21,7 @@ import { readRegistry, type RegistryEntry } from '../user/registry.js';
 import { userPaths, type UserPaths } from '../user/user-paths.js';
 import { observeWorkspace } from '../api/observer.js';
 import type { Route } from '../api/router.js';
+import { loadApiExtensions } from '../api/extensions.js';
 import { createApiRouter, openTcpApi, type StaticHandler, type TcpApi } from '../api/server.js';
 import type { ServedWorkspace, WorkspaceView } from '../api/types.js';
 import { createEventBus, type EventBus } from './events.js';
@@ -228,6 +229,8 @@ export async function runUserDaemon(o: UserDaemonOptions): Promise<void> {
     }
   }
 
+  const ext = await loadApiExtensions({ bus, logger: log, paths });
+  const staticHandler = o.staticHandler ?? ext.staticHandler;
   const router = createApiRouter(
     {
       workspaces: () => [...units.values()],
@@ -236,7 +239,7 @@ export async function runUserDaemon(o: UserDaemonOptions): Promise<void> {
       logger: log,
       listener: () => tcp?.state() ?? { enabled: globalConfig.api.enabled, listening: false, url: null, port: null, error: 'starting' },
     },
-    o.routes,
+    [...ext.routes, ...(o.routes ?? [])],
   );
   const { server, replaced } = await listenControlSocket(paths.runtimeDir, paths.socket, (req, res) => void router.handle(req, res));
   if (replaced) log.warn({ socket: paths.socket }, 'replaced a stale control socket left by a daemon that is gone');
@@ -247,7 +250,7 @@ export async function runUserDaemon(o: UserDaemonOptions): Promise<void> {
     tokenFile: paths.apiToken,
     router,
     logger: log,
-    ...(o.staticHandler ? { staticHandler: o.staticHandler } : {}),
+    ...(staticHandler ? { staticHandler } : {}),
     onState: () => void saveState(),
   });
   await syncRegistry();
@@ -270,6 +273,7 @@ export async function runUserDaemon(o: UserDaemonOptions): Promise<void> {
   regWatch?.close();
   await closeControlSocket(server, paths.socket);
   await tcp.close();
+  await ext.close?.().catch((e: unknown) => log.warn({ err: errText(e) }, 'an API extension failed to close'));
   while (checking) await new Promise((r) => setTimeout(r, 20));
   await Promise.all([...units.values()].map((u) => u.done));
   await saveState();

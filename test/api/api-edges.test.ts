@@ -1,7 +1,9 @@
 /**
  * The HTTP API's other cases with a real daemon: a conflict resolved over HTTP is gone
- * from the CLI's `conflicts` (through the socket and in-process alike); `api.enabled:
- * false` opens no TCP listener; a port already in use is reported while the syncs go on.
+ * from the CLI's `conflicts` (through the socket and in-process alike); the events a
+ * rate-limit rejection, an opened breaker and another device's force push produce;
+ * `api.enabled: false` opens no TCP listener; a port already in use is reported while
+ * the syncs go on.
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
@@ -10,7 +12,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { runCli, waitFor } from '../helpers/cli.js';
 import { daemonPids, tryKill } from '../helpers/daemon-procs.js';
 import type { Sandbox } from '../helpers/git-fixture.js';
-import { device, http, STATE, sse, startDaemon, workspace } from './harness.js';
+import { device, freePort, http, STATE, sse, startDaemon, workspace } from './harness.js';
 
 const sandboxes: Sandbox[] = [];
 const closers: Array<() => void> = [];
@@ -95,6 +97,74 @@ describe('HTTP API: conflicts, off, port in use', () => {
     expect(again.code).toBe(2);
     expect(again.stderr).toMatch(/no open conflict at "notes.txt"/);
   }, 120_000);
+
+  it('a request over the rate limit: rejected at once with exit code 3, one ratelimit.hit event', async () => {
+    const d = await device('sc-api-rl-', sandboxes);
+    const a = await workspace(d, 'a', { max_syncs_per_hour: 1, burst_capacity: 0 });
+    await startDaemon(d, a);
+    await waitFor(async () => (await http({ port: d.port }, 'GET', W, { token: d.token() }).catch(() => null))?.status === 200, { what: 'the API' });
+    const token = d.token();
+    const tcp = { port: d.port };
+    const id = (await http(tcp, 'GET', W, { token })).json.workspaces[0].id as string;
+    writeFileSync(join(a, 'one.txt'), 'x\n');
+    expect((await http(tcp, 'POST', `${W}/${id}/sync?wait=1`, { token, body: { type: 'smart' } })).json.result).toBe('ok');
+    const events = sse(d.port, token);
+    await waitFor(() => events.status() === 200, { what: 'the event stream' });
+    const rejected = await http(tcp, 'POST', `${W}/${id}/sync`, { token, body: { type: 'smart', caller: 'over' } });
+    expect(rejected.json).toMatchObject({ status: 'rejected', exit_code: 3 });
+    const hit = await events.until((evs) => evs.find((e) => e.event === 'ratelimit.hit'), 'ratelimit.hit');
+    expect(hit.data.data).toMatchObject({ request_id: rejected.json.id, status: 'rejected', used: 1, limit: 1 });
+    await waitFor(async () => JSON.parse((await d.cli(a, ['status', '--json'])).stdout).stats.rejected === 1, { what: 'the rejection counted' });
+    expect(events.events.filter((e) => e.event === 'ratelimit.hit')).toHaveLength(1);
+    events.close();
+  }, 60_000);
+
+  it('a remote that refuses connections opens its breaker: one breaker.changed event', async () => {
+    const d = await device('sc-api-br-', sandboxes);
+    const a = await workspace(d, 'a', { breaker: { failure_threshold: 1, cooldown_s: 600 }, retries: { default: 0 } });
+    await startDaemon(d, a);
+    await waitFor(async () => (await http({ port: d.port }, 'GET', W, { token: d.token() }).catch(() => null))?.status === 200, { what: 'the API' });
+    const token = d.token();
+    const tcp = { port: d.port };
+    const id = (await http(tcp, 'GET', W, { token })).json.workspaces[0].id as string;
+    d.sb.git(a, 'remote', 'set-url', 'origin', `git://127.0.0.1:${await freePort()}/gone.git`);
+    const events = sse(d.port, token);
+    await waitFor(() => events.status() === 200, { what: 'the event stream' });
+    writeFileSync(join(a, 'one.txt'), 'x\n');
+    const r = await http(tcp, 'POST', `${W}/${id}/sync?wait=1`, { token, body: { type: 'manual' } });
+    expect(r.json.result, r.text).toBe('failed');
+    const changed = await events.until((evs) => evs.find((e) => e.event === 'breaker.changed'), 'breaker.changed');
+    expect(changed.data).toMatchObject({ workspace: id, data: { remote: 'origin', from: 'closed', to: 'open' } });
+    const finished = events.events.find((e) => e.event === 'sync.finished');
+    expect(finished?.data.data).toMatchObject({ op: r.json.op, result: 'failed' });
+    events.close();
+  }, 60_000);
+
+  it("another device's force push is followed: one remote.rewritten event naming the backup ref", async () => {
+    const d = await device('sc-api-rw-', sandboxes);
+    const a = await workspace(d, 'a');
+    const other = d.sb.clone('other'); // made before a's commit: its push drops it
+    await startDaemon(d, a);
+    await waitFor(async () => (await http({ port: d.port }, 'GET', W, { token: d.token() }).catch(() => null))?.status === 200, { what: 'the API' });
+    const token = d.token();
+    const tcp = { port: d.port };
+    const id = (await http(tcp, 'GET', W, { token })).json.workspaces[0].id as string;
+    writeFileSync(join(a, 'dropped.txt'), 'x\n');
+    expect((await http(tcp, 'POST', `${W}/${id}/sync?wait=1`, { token, body: { type: 'manual' } })).json.result).toBe('ok');
+    const dropped = d.sb.git(a, 'rev-parse', 'HEAD').trim();
+    writeFileSync(join(other, 'b.txt'), 'b\n');
+    d.sb.git(other, 'add', 'b.txt');
+    d.sb.git(other, 'commit', '-qm', 'rewrite');
+    d.sb.git(other, 'push', '-q', '--force', 'origin', 'main');
+    const events = sse(d.port, token);
+    await waitFor(() => events.status() === 200, { what: 'the event stream' });
+    writeFileSync(join(a, 'after.txt'), 'x\n');
+    expect((await http(tcp, 'POST', `${W}/${id}/sync?wait=1`, { token, body: { type: 'manual' } })).json.result).toBe('ok');
+    const rw = await events.until((evs) => evs.find((e) => e.event === 'remote.rewritten'), 'remote.rewritten');
+    expect(rw.data.data).toMatchObject({ old: dropped });
+    expect(rw.data.data.backup_ref).toMatch(/^refs\/sync-coordinator\/backup\//);
+    events.close();
+  }, 60_000);
 
   it('api.enabled false: no TCP listener and no token; the socket and the syncs work', async () => {
     const d = await device('sc-api-off-', sandboxes, { enabled: false });
