@@ -24,5 +24,7 @@ export interface ApiExtensions {
 }
 
 export async function loadApiExtensions(_ctx: { bus: EventBus; logger: Logger; paths: UserPaths }): Promise<ApiExtensions> {
-  return { routes: [] };
+  // The dashboard: its files on the TCP listener, and the two reads it needs (conflict diff, log tail).
+  const [{ createDashboardHandler }, { dashboardRoutes }] = await Promise.all([import('./dashboard.js'), import('./routes-dashboard.js')]);
+  return { routes: [...dashboardRoutes], staticHandler: createDashboardHandler() };
 }

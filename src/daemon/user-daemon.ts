@@ -80,9 +80,7 @@ export async function runUserDaemonProcess(o: {
   let code = 0;
   try {
     o.out(`running (pid ${process.pid})`);
-    // The dashboard: its static files on the TCP listener, and the two reads it needs on both doors.
-    const [{ createDashboardHandler }, { dashboardRoutes }] = await Promise.all([import('../api/dashboard.js'), import('../api/routes-dashboard.js')]);
-    await runUserDaemon({ paths: up, signal: o.signal, logger: dlog.logger, staticHandler: createDashboardHandler(), routes: dashboardRoutes });
+    await runUserDaemon({ paths: up, signal: o.signal, logger: dlog.logger });
   } catch (e) {
     log.error({ err: e instanceof Error ? e.message : String(e) }, 'user daemon failed');
     code = 1;
