@@ -63,9 +63,14 @@ async function workspace(name: string, device: string): Promise<string> {
   return repo;
 }
 
+/** Console errors and uncaught exceptions of every page (a CSP violation is one). */
+const pageErrors: string[] = [];
+
 /** A page on the dashboard with the token of `link`, loaded and drawn. */
 async function open(link: string, width = 1280): Promise<Page> {
   const page = await browser.newPage({ viewport: { width, height: 900 } });
+  page.on('console', (m) => m.type() === 'error' && pageErrors.push(`${m.text()} ${m.location().url}`));
+  page.on('pageerror', (e) => pageErrors.push(e.message));
   await page.goto(link);
   await page.waitForSelector('body[data-ready="true"]', { timeout: 20_000 });
   return page;
@@ -207,6 +212,8 @@ describe('dashboard in a real browser', () => {
     await page.getByRole('button', { name: 'Pause automatic syncs' }).waitFor();
     expect(await notesPaused.textContent()).toBe('no');
     expect(JSON.parse((await cli(a, ['status', '--json'])).stdout).paused).toBeNull();
+    // Nothing the page did was refused by its Content-Security-Policy or threw.
+    expect(pageErrors).toEqual([]);
     await page.close();
   });
 
