@@ -5,7 +5,7 @@
  * token check: the page reads the token from the URL fragment and sends it itself.
  *
  * Only the names of a fixed table are served: a request path is looked up, never joined
- * to a directory, so no `..`, encoded slash or symlink can reach another file. Every
+ * to a directory, so no `..` or encoded slash can name another file. Every
  * answer forbids inline scripts and foreign origins (CSP) and MIME sniffing.
  */
 import { createHash } from 'node:crypto';
@@ -17,7 +17,6 @@ import { packageRoot } from '../core/package-root.js';
 /** URL path → file in the assets directory, and its content type. */
 const FILES: ReadonlyMap<string, { file: string; type: string }> = new Map([
   ['/', { file: 'index.html', type: 'text/html; charset=utf-8' }],
-  ['/index.html', { file: 'index.html', type: 'text/html; charset=utf-8' }],
   ['/assets/app.js', { file: 'app.js', type: 'text/javascript; charset=utf-8' }],
   ['/assets/api.js', { file: 'api.js', type: 'text/javascript; charset=utf-8' }],
   ['/assets/views.js', { file: 'views.js', type: 'text/javascript; charset=utf-8' }],
@@ -30,7 +29,7 @@ const FILES: ReadonlyMap<string, { file: string; type: string }> = new Map([
 export const DASHBOARD_PATHS: readonly string[] = [...FILES.keys()];
 
 /** The headers every dashboard answer carries, errors included. */
-export const SECURITY_HEADERS: Readonly<Record<string, string>> = {
+const SECURITY_HEADERS: Readonly<Record<string, string>> = {
   'content-security-policy': "default-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
   'x-content-type-options': 'nosniff',
   'x-frame-options': 'DENY',
@@ -43,13 +42,8 @@ interface Loaded {
 }
 
 /** The default assets directory: `dist/dashboard/` of this install. */
-export function dashboardDir(): string {
+function dashboardDir(): string {
   return join(packageRoot(), 'dist', 'dashboard');
-}
-
-/** Is this a request the dashboard answers (so the caller skips the token check)? */
-export function isDashboardPath(pathname: string): boolean {
-  return FILES.has(pathname);
 }
 
 /**
