@@ -85,7 +85,7 @@ function select(id) {
   sessionStorage.setItem('sync-coordinator.selected', id);
   state.live = { op: null, steps: [] };
   renderSteps();
-  $('progress').textContent = 'idle';
+  showRunning();
   renderOverview();
   renderDetailHead();
   void loadDetail();
@@ -108,6 +108,12 @@ function renderDetailHead() {
   pr.textContent = paused ? 'Resume' : 'Pause';
   pr.setAttribute('aria-label', paused ? 'Resume automatic syncs' : 'Pause automatic syncs');
   $('sync-now').disabled = view.status !== 'running';
+}
+
+/** A sync already running when a workspace is shown: say so until its next step arrives. */
+function showRunning() {
+  const active = state.status.get(state.selected)?.active;
+  $('progress').textContent = active && !active.interrupted ? `running: ${active.step ?? '…'} (op ${active.op})` : 'idle';
 }
 
 async function loadDetail() {
@@ -344,6 +350,7 @@ async function start() {
   window.addEventListener('resize', () => state.chart && drawChart());
   await guarded(loadWorkspaces, $('overview-empty'));
   if (state.authFailed) return;
+  showRunning();
   await loadDetail();
   void api.events({
     signal: stopStream.signal,
