@@ -5,6 +5,9 @@
  * inode, size, mtime, ctime) and it is younger than MAX_AGE_MS, which bounds what no
  * file shows (a lock owner that died, a rate-limit window or breaker cool-down running
  * out). Concurrent misses share one build that started after they asked (coalesce.ts).
+ * Between MAX_AGE_MS and twice that, with no file changed, the answer is still served
+ * while one build refreshes it in the background, so steady polling never waits for
+ * git: what no file shows is then at most 2 × MAX_AGE_MS old, what a file shows never.
  *
  * The stats are synchronous: a handful of stat calls cost microseconds, while fifty
  * requests at once would otherwise queue hundreds of them on libuv's four threads.
@@ -26,16 +29,23 @@ export function createStatusCache() {
   const coalesce = createCoalescer<Built>();
   const last = new Map<string, Built>();
   return async (id: string, ws: Workspace, build: () => Promise<unknown>): Promise<string> => {
+    const refresh = () =>
+      coalesce(id, async () => {
+        // Fingerprint first: a change during the build makes the next request rebuild.
+        const key = fingerprint(ws);
+        const at = Date.now();
+        return { key, at, json: JSON.stringify(await build()) };
+      }).then((fresh) => {
+        if ((last.get(id)?.at ?? 0) <= fresh.at) last.set(id, fresh);
+        return fresh;
+      });
     const hit = last.get(id);
-    if (hit && Date.now() - hit.at < MAX_AGE_MS && hit.key === fingerprint(ws)) return hit.json;
-    const fresh = await coalesce(id, async () => {
-      // Fingerprint first: a change during the build makes the next request rebuild.
-      const key = fingerprint(ws);
-      const at = Date.now();
-      return { key, at, json: JSON.stringify(await build()) };
-    });
-    last.set(id, fresh);
-    return fresh.json;
+    const age = hit ? Date.now() - hit.at : Number.POSITIVE_INFINITY;
+    if (hit && age < 2 * MAX_AGE_MS && hit.key === fingerprint(ws)) {
+      if (age >= MAX_AGE_MS) refresh().catch(() => last.delete(id));
+      return hit.json;
+    }
+    return (await refresh()).json;
   };
 }
 
