@@ -186,6 +186,14 @@ module.exports = {
       known('boundary-entry', 'src/cli/commands/watch.ts', 'watcher/run-watch.ts'),
       known('boundary-entry', 'src/cli/commands/hooks.ts', 'hooks/hook-block.ts'),
 
+      // --- src/api reads what the CLI shows (layer-services, siblings-services) ---
+      // The dashboard's conflict diff and log tail run the CLI's own code: the diff view of
+      // conflicts-review.ts and log-view.ts move below the services (e.g. src/core/conflict-view.ts,
+      // src/core/log-view.ts), and the CLI and the API both import them from there.
+      known('layer-services', 'src/api/routes-dashboard.ts', 'src/cli/context.ts'),
+      known('layer-services', 'src/api/routes-dashboard.ts', 'src/cli/commands/conflicts-review.ts'),
+      known('siblings-services', 'src/api/routes-dashboard.ts', 'src/daemon/log-view.ts'),
+
       // --- cycles (no-circular) ---
       // copiesFor (conflicts.ts) and findMergeBase (conflicts-merge.ts) are shared by the three
       // conflicts commands: they move to a module of their own (e.g. src/cli/conflict-copies.ts).

@@ -29,8 +29,13 @@ export async function mountApiExtensions(ctx: {
   paths: UserPaths;
   workspaces: Pick<ApiDeps, 'workspaces' | 'byId'>;
 }): Promise<ApiExtensions> {
-  // Metrics (GET /metrics) and webhooks (GET /api/v1/workspaces/{id}/webhooks, deliveries from the bus).
-  const { mountObservability } = await import('./observability.js');
+  // Metrics (GET /metrics) and webhooks (GET /api/v1/workspaces/{id}/webhooks, deliveries from the bus);
+  // the dashboard: its files on the TCP listener, and the two reads it needs (conflict diff, log tail).
+  const [{ mountObservability }, { createDashboardHandler }, { dashboardRoutes }] = await Promise.all([
+    import('./observability.js'),
+    import('./dashboard.js'),
+    import('./routes-dashboard.js'),
+  ]);
   const observability = await mountObservability({
     router: ctx.router,
     bus: ctx.bus,
@@ -38,5 +43,6 @@ export async function mountApiExtensions(ctx: {
     globalConfigFile: ctx.paths.config,
     log: ctx.logger,
   });
-  return { close: () => observability.close() };
+  ctx.router.add(...dashboardRoutes);
+  return { staticHandler: createDashboardHandler(), close: () => observability.close() };
 }

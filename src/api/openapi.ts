@@ -186,6 +186,33 @@ export const openapiDocument = {
         responses: { '200': json(ref('ResolveResult'), 'Resolved'), ...errors(...common, 400, 409, 413, 503) },
       },
     },
+    [ws('/conflicts/diff')]: {
+      get: {
+        summary:
+          'As `conflicts show <path> --json`: what each side of the open conflict at <path> changed against their common base (the dashboard shows it side by side)',
+        parameters: [idParam, { name: 'path', in: 'query', required: true, description: 'A file or conflict copy as GET .../conflicts shows it', schema: str }],
+        responses: {
+          '200': json(
+            obj({ path: str, source: { enum: ['conflict-copy', 'auto-merge'] }, local: { type: 'object' }, remote: { type: 'object' } }),
+            'The two sides',
+          ),
+          ...errors(...common, 400, 503),
+        },
+      },
+    },
+    [ws('/log')]: {
+      get: {
+        summary: "The last lines of the workspace's daemon and coordinator logs, merged by time (as `daemon logs`)",
+        parameters: [idParam, { name: 'lines', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 500 } }],
+        responses: {
+          '200': json(
+            obj({ lines: { type: 'array', items: obj({ time: nullable(str), source: { enum: ['daemon', 'coordinator'] }, text: str }) } }),
+            'Log lines, oldest first',
+          ),
+          ...errors(...common, 400, 503),
+        },
+      },
+    },
     [ws('/history')]: {
       get: {
         summary: 'The last syncs, newest first',

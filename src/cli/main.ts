@@ -209,6 +209,31 @@ Examples:
   }
 
   program
+    .command('dashboard')
+    .description("print the link to the user daemon's web dashboard (with the API token) and open it in a browser")
+    .option('--no-open', 'only print the link; do not start a browser')
+    .option('--json', 'print {"url","opened"}')
+    .addHelpText(
+      'after',
+      `
+The dashboard is served by the user daemon on 127.0.0.1:<api.port> (default 7341;
+"api" in ~/.config/sync-coordinator/config.json). It shows every workspace, live
+sync steps, history, conflicts side by side, and has Sync now / Pause / Resume.
+
+The link carries the API token after "#": the browser keeps it and never sends it
+in a request, so it stays out of server logs. Treat the link like a password.
+A browser opens when a display is available (xdg-open or open); over ssh, copy the
+link, or forward the port first: ssh -L 7341:127.0.0.1:7341 <host>.
+
+Exit codes: 0 printed, 1 the user daemon or its API is not running (the message
+says how to start it), 2 an invalid api setting in config.json.
+Examples:
+  $ sync-coordinator daemon start && sync-coordinator dashboard
+  $ sync-coordinator dashboard --no-open`,
+    )
+    .action(lazy(() => import('./commands/dashboard.js')));
+
+  program
     .command('doctor')
     .description('check git, identity, remote, hooks, daemon, inotify limits, disk space, state directory')
     .option('--json', 'print JSON')

@@ -147,3 +147,13 @@ export class TrackedStateError extends CoordinatorError {
 export function exitCodeOf(err: unknown): ExitCodeValue {
   return err instanceof CoordinatorError ? err.exitCode : ExitCode.syncFailed;
 }
+
+/**
+ * A command needs the running user daemon (or its API) and it is not there: exit 1, and
+ * the message says how to start it.
+ */
+export class DaemonUnavailableError extends CoordinatorError {
+  constructor(message: string) {
+    super(message, { exitCode: ExitCode.syncFailed, code: 'EDAEMONDOWN' });
+  }
+}

@@ -175,7 +175,7 @@ describe('HTTP API', () => {
     const unknownRoute = await http(tcp, 'GET', '/api/v1/nope', { token });
     expect(unknownRoute.status).toBe(404);
     expect((await http(tcp, 'GET', '/api/v2/workspaces', { token })).status).toBe(404);
-    expect((await http(tcp, 'GET', '/', { token })).status).toBe(404); // no dashboard mounted here
+    expect((await http(tcp, 'GET', '/assets/nope.js', { token })).status).toBe(404); // the dashboard serves only its own files
     expect(spool()).toBe(before);
     // Still syncing after all that.
     writeFileSync(join(a, 'after-bad.txt'), 'x\n');

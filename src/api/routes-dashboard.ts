@@ -1,0 +1,77 @@
+/**
+ * The two reads the dashboard needs beyond the CLI's list views:
+ *
+ *   GET /api/v1/workspaces/{id}/conflicts/diff?path=P   what each side of the open conflict
+ *        at P changed against their common base: the JSON of `conflicts show P --json`
+ *   GET /api/v1/workspaces/{id}/log?lines=N             the last N lines (1-500, default
+ *        50) of the workspace's daemon and coordinator logs, merged by time, as `daemon logs`
+ *
+ * Both run the CLI's own code, so the page and the terminal never disagree. Paths and log
+ * lines are untrusted text: they go out as JSON strings and the page shows them as text.
+ */
+import { promises as fs } from 'node:fs';
+import { UsageError } from '../core/errors.js';
+import { checkConflictPath } from '../core/conflict-resolve.js';
+import type { Workspace } from '../core/workspace.js';
+import { readConflictsView } from '../git/tree-conflicts.js';
+import type { CommandContext } from '../cli/context.js';
+import { badField, send } from './http.js';
+import type { Route, RouteContext } from './router.js';
+import { liveOf } from './routes-workspaces.js';
+
+export const MAX_LOG_LINES = 500;
+
+export const dashboardRoutes: Route[] = [
+  { method: 'GET', path: '/api/v1/workspaces/{id}/conflicts/diff', handler: conflictDiff },
+  { method: 'GET', path: '/api/v1/workspaces/{id}/log', handler: logTail },
+];
+
+async function conflictDiff(c: RouteContext): Promise<void> {
+  const raw = c.url.searchParams.get('path');
+  if (raw === null) throw badField('path', new Error('path is required: a file or conflict copy as shown by GET .../conflicts'));
+  let path: string;
+  try {
+    path = checkConflictPath('path', raw);
+  } catch (e) {
+    throw badField('path', e);
+  }
+  if (path.startsWith('/') || path.split('/').includes('..'))
+    throw badField('path', new Error('path must be inside the work tree, as shown by GET .../conflicts'));
+  const { ws } = await liveOf(c);
+  try {
+    send(c.res, 200, await showJson(ws, path));
+  } catch (e) {
+    if (e instanceof UsageError) throw badField('path', e);
+    throw e;
+  }
+}
+
+/**
+ * `conflicts show <path> --json` as an object. The command prints its JSON through its
+ * context; this context hands it the served workspace and keeps the one line it prints.
+ */
+async function showJson(ws: Workspace, path: string): Promise<unknown> {
+  const { show } = await import('../cli/commands/conflicts-review.js');
+  const text = await fs.readFile(ws.paths.conflictsLog, 'utf8').catch(() => '');
+  const view = await readConflictsView(ws.git, text);
+  let printed = '';
+  const sink: Pick<CommandContext, 'stateWorkspace' | 'out'> = {
+    stateWorkspace: async () => ws,
+    out: (line) => {
+      printed = line;
+    },
+  };
+  await show(sink as CommandContext, path, text, view, true);
+  return JSON.parse(printed) as unknown;
+}
+
+async function logTail(c: RouteContext): Promise<void> {
+  const raw = c.url.searchParams.get('lines');
+  const n = raw === null ? 50 : Number(raw);
+  if (!Number.isInteger(n) || n < 1 || n > MAX_LOG_LINES)
+    throw badField('lines', new Error(`lines must be a whole number from 1 to ${MAX_LOG_LINES}, got ${JSON.stringify(raw)}`));
+  const { ws } = await liveOf(c);
+  const { logSources, tailLogs } = await import('../daemon/log-view.js');
+  const { lines } = await tailLogs(logSources(ws.paths), n);
+  send(c.res, 200, { lines: lines.map((l) => ({ time: l.time ? new Date(l.time).toISOString() : null, source: l.source, text: l.text })) });
+}
