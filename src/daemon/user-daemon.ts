@@ -183,6 +183,7 @@ export async function runUserDaemon(o: UserDaemonOptions): Promise<void> {
             observer.report(report);
             waiters.outcomes(report.outcomes.values());
           },
+          onProbe: (r) => bus.emit('probe', entry.id, { moved: r.moved, remote_tip: r.remote }),
         });
         live = null;
         if (result.status === 'busy') throw new Error(`another daemon (pid ${result.pid}) serves it and did not stop`);
