@@ -11,7 +11,7 @@
  *   src/merge                                pure content merges
  *   shared primitives                        errors, atomic files, config, state store, retries, logging, user paths
  *
- * The primitives still live in src/core (and src/log.ts, src/user/); they are named below
+ * The primitives still live in src/core (and src/shared/log.ts, src/user/); they are named below
  * by file until they move to a folder of their own (e.g. src/shared/). Known violations
  * sit in `knownViolations` at the bottom, each with the move that removes it: they do not
  * fail the check, any new one does.

@@ -8,7 +8,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from 'vitest';
-import { processStartTime } from '../src/core/process-identity.js';
+import { processStartTime } from '../src/shared/process-identity.js';
 import { waitFor } from '../test/helpers/cli.js';
 import { makeSandbox, PROJECT_ROOT, type Sandbox } from '../test/helpers/git-fixture.js';
 import { blockText } from './hook-block.js';

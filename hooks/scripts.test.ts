@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
-import { processStartTime } from '../src/core/process-identity.js';
+import { processStartTime } from '../src/shared/process-identity.js';
 import { removeEntries } from '../src/core/queue.js';
 import { waitFor } from '../test/helpers/cli.js';
 

@@ -7,6 +7,6 @@
  */
 export { acquireLock } from '../src/core/lock.js';
 export { statePaths } from '../src/core/workspace.js';
-export { silentLogger } from '../src/log.js';
+export { silentLogger } from '../src/shared/log.js';
 export { mergeFile, strategyFor } from '../src/merge/index.js';
-export { DEFAULT_MERGE_RULES } from '../src/core/config.js';
+export { DEFAULT_MERGE_RULES } from '../src/shared/config.js';

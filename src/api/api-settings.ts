@@ -6,7 +6,7 @@
  */
 import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
-import type { UserPaths } from '../user/user-paths.js';
+import type { UserPaths } from '../shared/user-paths.js';
 
 export interface ApiEndpoint {
   enabled: boolean;

@@ -8,7 +8,7 @@
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
-import { ExitCode } from '../core/errors.js';
+import { ExitCode } from '../shared/errors.js';
 import { HttpError } from './http.js';
 
 export function allowedHosts(port: number): Set<string> {

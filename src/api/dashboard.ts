@@ -12,7 +12,7 @@ import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { join } from 'node:path';
-import { packageRoot } from '../core/package-root.js';
+import { packageRoot } from '../shared/package-root.js';
 
 /** URL path → file in the assets directory, and its content type. */
 const FILES: ReadonlyMap<string, { file: string; type: string }> = new Map([

@@ -9,9 +9,9 @@
  *
  * Each module is loaded here with `await import(...)`, so no CLI command pays for it.
  */
-import type { EventBus } from '../core/events.js';
-import type { Logger } from '../log.js';
-import type { UserPaths } from '../user/user-paths.js';
+import type { EventBus } from '../shared/events.js';
+import type { Logger } from '../shared/log.js';
+import type { UserPaths } from '../shared/user-paths.js';
 import type { Router } from './router.js';
 import type { StaticHandler } from './server.js';
 import type { ApiDeps } from './types.js';

@@ -4,7 +4,7 @@
  * reader. Kept apart from the routes so that a route module needs nothing else.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { CoordinatorError, ExitCode } from '../core/errors.js';
+import { CoordinatorError, ExitCode } from '../shared/errors.js';
 
 /** Bodies over this are refused with 413 before they are read in full. */
 export const MAX_BODY = 64 * 1024;

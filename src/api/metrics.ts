@@ -12,11 +12,11 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import { loadConfig, type Config } from '../core/config.js';
+import { loadConfig, type Config } from '../shared/config.js';
 import { buildStatus } from '../core/status-view.js';
 import type { Workspace } from '../core/workspace.js';
-import type { BusEvent, EventBus } from '../core/events.js';
-import type { Logger } from '../log.js';
+import type { BusEvent, EventBus } from '../shared/events.js';
+import type { Logger } from '../shared/log.js';
 
 /** The part of the daemon's served workspaces that metrics need (the API's ServedWorkspace fits). */
 export interface MetricsWorkspaces {

@@ -8,8 +8,8 @@
  * prom-client is loaded here, on demand, so no CLI command ever pays for it.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { EventBus } from '../core/events.js';
-import type { Logger } from '../log.js';
+import type { EventBus } from '../shared/events.js';
+import type { Logger } from '../shared/log.js';
 import type { MetricsWorkspaces } from './metrics.js';
 import type { WebhookWorkspaces } from './webhooks.js';
 

@@ -9,17 +9,17 @@
  * sync that caused it.
  */
 import { promises as fs } from 'node:fs';
-import type { Config } from '../core/config.js';
+import type { Config } from '../shared/config.js';
 import type { ProcessReport } from '../core/coordinator.js';
 import { parseConflictLog } from '../core/conflict-log.js';
 import { historyPath, readHistory } from '../core/history.js';
 import { rateLimitView } from '../core/rate-limit.js';
-import { readState, type BreakerState, type CoordinatorState } from '../core/state.js';
+import { readState, type BreakerState, type CoordinatorState } from '../shared/state.js';
 import type { Workspace } from '../core/workspace.js';
-import type { EventBus } from '../core/events.js';
+import type { EventBus } from '../shared/events.js';
 import type { WorkspaceObserver } from '../core/served.js';
 import { withFilesChanged } from './history-view.js';
-import type { Logger } from '../log.js';
+import type { Logger } from '../shared/log.js';
 
 export async function observeWorkspace(o: { id: string; ws: Workspace; config: () => Config; bus: EventBus; logger: Logger }): Promise<WorkspaceObserver> {
   const { id, ws, bus } = o;

@@ -3,7 +3,7 @@
  * API tests validate real answers of a real daemon against these schemas, so the
  * document cannot drift from the code without a test failing.
  */
-import { EVENT_TYPES } from '../core/events.js';
+import { EVENT_TYPES } from '../shared/events.js';
 import { send } from './http.js';
 import type { Route } from './router.js';
 

@@ -6,7 +6,7 @@
  * that says what the API serves.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { ExitCode } from '../core/errors.js';
+import { ExitCode } from '../shared/errors.js';
 import { HttpError, sendError } from './http.js';
 import type { ApiDeps } from './types.js';
 

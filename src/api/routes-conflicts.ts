@@ -10,7 +10,7 @@
 import { promises as fs } from 'node:fs';
 import { parseConflictLog, type ConflictRecord } from '../core/conflict-log.js';
 import { checkConflictPath, resolveConflict } from '../core/conflict-resolve.js';
-import { UsageError } from '../core/errors.js';
+import { UsageError } from '../shared/errors.js';
 import { readConflictsView } from '../git/tree-conflicts.js';
 import { badField, readJson, send } from './http.js';
 import type { Route, RouteContext } from './router.js';

@@ -8,11 +8,11 @@
  * Pause and resume answer `{id, paused: {reason, since, paths, op} | null, changed}`;
  * 409 when a conflict holds the syncs (only resolving it ends that pause).
  */
-import { ExitCode } from '../core/errors.js';
+import { ExitCode } from '../shared/errors.js';
 import { HISTORY_KEEP, historyPath, readHistory } from '../core/history.js';
 import { enqueue, newRequestId } from '../core/queue.js';
 import { setUserPause } from '../core/user-pause.js';
-import { appendLogLine } from '../log.js';
+import { appendLogLine } from '../shared/log.js';
 import { withFilesChanged } from './history-view.js';
 import { badField, HttpError, readJson, send } from './http.js';
 import type { Route, RouteContext } from './router.js';

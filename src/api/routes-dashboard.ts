@@ -10,7 +10,7 @@
  * lines are untrusted text: they go out as JSON strings and the page shows them as text.
  */
 import { promises as fs } from 'node:fs';
-import { UsageError } from '../core/errors.js';
+import { UsageError } from '../shared/errors.js';
 import { checkConflictPath } from '../core/conflict-resolve.js';
 import type { Workspace } from '../core/workspace.js';
 import { readConflictsView } from '../git/tree-conflicts.js';

@@ -12,15 +12,15 @@
  * answers and its NDJSON stream are their contract.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { loadConfig, type Config } from '../core/config.js';
-import { ExitCode } from '../core/errors.js';
+import { loadConfig, type Config } from '../shared/config.js';
+import { ExitCode } from '../shared/errors.js';
 import { enqueue, newRequestId } from '../core/queue.js';
 import { decide, rateLimitMessage } from '../core/rate-limit.js';
 import { DEFAULT_PRIORITY, parsePriority, parseText, parseType, type SyncRequest } from '../core/request.js';
-import { readState } from '../core/state.js';
+import { readState } from '../shared/state.js';
 import { buildStatus } from '../core/status-view.js';
 import type { Workspace } from '../core/workspace.js';
-import { appendLogLine } from '../log.js';
+import { appendLogLine } from '../shared/log.js';
 import { badField, HttpError, readJson, send, sendJsonText } from './http.js';
 import type { Route, RouteContext } from './router.js';
 import { createStatusCache } from './status-cache.js';

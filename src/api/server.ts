@@ -10,7 +10,7 @@
  * tried again every RETRY_MS, while the socket and every workspace go on.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { Logger } from '../log.js';
+import type { Logger } from '../shared/log.js';
 import { checkHost, checkOrigin, checkToken } from './auth.js';
 import { HttpError, sendError } from './http.js';
 import { openapiRoutes } from './openapi.js';

@@ -6,7 +6,7 @@
  * `?workspace=<id>` keeps one workspace's events (daemon-wide ones too). A comment line
  * every 15 s keeps proxies and idle timeouts from closing a quiet stream.
  */
-import type { BusEvent } from '../core/events.js';
+import type { BusEvent } from '../shared/events.js';
 import { badField } from './http.js';
 import type { Route, RouteContext } from './router.js';
 

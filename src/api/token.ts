@@ -8,8 +8,8 @@
 import { randomBytes } from 'node:crypto';
 import { promises as fs, type Stats } from 'node:fs';
 import { dirname } from 'node:path';
-import { StateDirError } from '../core/errors.js';
-import { currentUid } from '../user/socket-check.js';
+import { StateDirError } from '../shared/errors.js';
+import { currentUid } from '../shared/socket-check.js';
 
 const MIN_LENGTH = 32;
 

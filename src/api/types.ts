@@ -3,9 +3,9 @@
  * workspaces, the event bus, a logger and the TCP listener's own state. The routes hold
  * no state of their own, so the Unix socket and the TCP listener serve the same handlers.
  */
-import type { EventBus } from '../core/events.js';
+import type { EventBus } from '../shared/events.js';
 import type { ApiListenerState, ServedWorkspace } from '../core/served.js';
-import type { Logger } from '../log.js';
+import type { Logger } from '../shared/log.js';
 
 export type { ApiListenerState, ServedWorkspace } from '../core/served.js';
 

@@ -14,14 +14,14 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { loadConfig, type Config, type WebhookConfig } from '../core/config.js';
-import { ExitCode } from '../core/errors.js';
-import { packageVersion } from '../core/package-root.js';
-import { redactUrls } from '../core/redact.js';
+import { loadConfig, type Config, type WebhookConfig } from '../shared/config.js';
+import { ExitCode } from '../shared/errors.js';
+import { packageVersion } from '../shared/package-root.js';
+import { redactUrls } from '../shared/redact.js';
 import { appendDelivery, displayUrl, hookId, webhooksView, type DeliveryRecord } from '../core/webhook-deliveries.js';
 import type { Workspace } from '../core/workspace.js';
-import type { BusEvent, EventBus } from '../core/events.js';
-import type { Logger } from '../log.js';
+import type { BusEvent, EventBus } from '../shared/events.js';
+import type { Logger } from '../shared/log.js';
 import { postOnce, signBody, verdict, type TryResult } from './webhook-post.js';
 
 /** The part of the daemon's served workspaces that webhooks need (the API's ServedWorkspace fits). */

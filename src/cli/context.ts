@@ -3,11 +3,11 @@
  * read-only git call), the config (zod only when config.json exists) and a logger
  * (pino only when a command logs).
  */
-import { loadConfig, type Config } from '../core/config.js';
+import { loadConfig, type Config } from '../shared/config.js';
 import { assertStateDirSafe, ensureStateDir, resolveWorkspace, type Workspace } from '../core/workspace.js';
 import { assertStateUntracked } from '../core/tracked-state.js';
-import { printableLine } from '../core/sanitize.js';
-import { createLineLogger, type Logger } from '../log.js';
+import { printableLine } from '../shared/sanitize.js';
+import { createLineLogger, type Logger } from '../shared/log.js';
 
 export interface GlobalOptions {
   C?: string;

@@ -5,8 +5,8 @@
  * logs flush.
  */
 import { Command, CommanderError, Option } from 'commander';
-import { exitCodeOf, ExitCode, UsageError } from '../core/errors.js';
-import { safeValue } from '../core/sanitize.js';
+import { exitCodeOf, ExitCode, UsageError } from '../shared/errors.js';
+import { safeValue } from '../shared/sanitize.js';
 import { createContext, type CommandContext } from './context.js';
 import { MERGED_LIMIT, seconds, wholeNumber } from './numeric-option.js';
 

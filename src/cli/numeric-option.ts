@@ -4,7 +4,7 @@
  * option, what it accepts and what it got; the command receives a number. (A UsageError,
  * not commander's InvalidArgumentError, whose message comes with a second, help line.)
  */
-import { UsageError } from '../core/errors.js';
+import { UsageError } from '../shared/errors.js';
 
 /** `conflicts --merged --limit`: how many auto-merges are listed by default, and at most. */
 export const MERGED_LIMIT = { default: 50, max: 10_000 } as const;

@@ -13,11 +13,11 @@
 import { existsSync, realpathSync } from 'node:fs';
 import { request, type IncomingMessage } from 'node:http';
 import { dirname, join, resolve } from 'node:path';
-import { printableLine, safeValue } from '../core/sanitize.js';
+import { printableLine, safeValue } from '../shared/sanitize.js';
 import { createProgress } from '../cli/progress.js';
 import { printRequest } from '../cli/request-print.js';
-import { verifySocket } from '../user/socket-check.js';
-import { userPaths, workspaceId } from '../user/user-paths.js';
+import { verifySocket } from '../shared/socket-check.js';
+import { userPaths, workspaceId } from '../shared/user-paths.js';
 
 interface Parsed {
   cwd: string;

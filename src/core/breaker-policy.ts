@@ -5,11 +5,11 @@
  * retries counts, a success closes it). The git pipeline only obeys the access it is
  * given and reports how the sync ended; the breaker's state machine is breaker.ts.
  */
-import type { Logger } from '../log.js';
+import type { Logger } from '../shared/log.js';
 import { breakerView, effectiveState, recordNetworkFailure, recordSuccess } from './breaker.js';
-import type { Config } from './config.js';
-import { RemoteUnavailableError } from './errors.js';
-import type { CoordinatorState, StateStore } from './state.js';
+import type { Config } from '../shared/config.js';
+import { RemoteUnavailableError } from '../shared/errors.js';
+import type { CoordinatorState, StateStore } from '../shared/state.js';
 
 /**
  * What the remote's circuit breaker allows a sync (invariant 7): `normal`

@@ -8,8 +8,8 @@
  * open → half-open lazily when read; the workspace lock makes the half-open probe
  * exclusive. Only network failures count.
  */
-import type { Config } from './config.js';
-import type { BreakerState } from './state.js';
+import type { Config } from '../shared/config.js';
+import type { BreakerState } from '../shared/state.js';
 
 export function closedBreaker(): BreakerState {
   return { state: 'closed', failures: 0, opened_at: null, open_until: null, last_error: null };

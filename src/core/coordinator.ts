@@ -10,7 +10,7 @@
  */
 import { admission, needsProcessor } from './admission.js';
 import { type Covered, type Drain, nowOf, type ProcessOptions, type ProcessReport } from './drain-types.js';
-import { ExitCode, LockBusyError } from './errors.js';
+import { ExitCode, LockBusyError } from '../shared/errors.js';
 import { guidedMergeBlocker } from './guided-merge.js';
 import { acquireLock, type LockHandle } from './lock.js';
 import { pauseBlocks, pausedMessage } from './pause.js';
@@ -19,7 +19,7 @@ import { decide } from './rate-limit.js';
 import { PRIORITY_RANK, TYPE_STRENGTH } from './request.js';
 import { pruneResults } from './results.js';
 import { settleBatch, settleCovered, settleRefused, settleRejectedAtEnqueue } from './settle.js';
-import { openStateStore } from './state.js';
+import { openStateStore } from '../shared/state.js';
 import { runBatch } from './sync-batch.js';
 import { assertStateUntracked } from './tracked-state.js';
 

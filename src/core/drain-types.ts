@@ -4,11 +4,11 @@
  * the caller gets back. Kept apart so that the parts depend on these types, not on
  * each other.
  */
-import type { Logger } from '../log.js';
+import type { Logger } from '../shared/log.js';
 import type { StepName } from '../git/sync-context.js';
-import type { Config, Priority, SyncType } from './config.js';
+import type { Config, Priority, SyncType } from '../shared/config.js';
 import type { RequestOutcome, RequestResult } from './results.js';
-import type { StateStore } from './state.js';
+import type { StateStore } from '../shared/state.js';
 import type { Workspace } from './workspace.js';
 
 export interface ProcessOptions {

@@ -7,8 +7,8 @@
  */
 import { type Dirent, promises as fs } from 'node:fs';
 import { join } from 'node:path';
-import type { Logger } from '../log.js';
-import { liveGitInRepo } from './proc-scan.js';
+import type { Logger } from '../shared/log.js';
+import { liveGitInRepo } from '../shared/proc-scan.js';
 
 /** The work tree and git dirs of the repository whose lock files are meant. */
 export interface RepoDirs {

@@ -9,7 +9,7 @@
 import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import { shellWord } from '../doctor/types.js';
-import type { PauseState } from './state.js';
+import type { PauseState } from '../shared/state.js';
 
 export const GUIDED_MERGE_REASON = 'guided merge in progress';
 

@@ -11,12 +11,12 @@
  */
 import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
-import { writeFileAtomic } from './atomic-file.js';
-import type { Priority, SyncType } from './config.js';
+import { writeFileAtomic } from '../shared/atomic-file.js';
+import type { Priority, SyncType } from '../shared/config.js';
 import type { RequestResult } from './results.js';
 import type { Workspace } from './workspace.js';
 import { readRef } from '../git/refs.js';
-import type { Logger } from '../log.js';
+import type { Logger } from '../shared/log.js';
 
 export const HISTORY_KEEP = 500;
 /** Below this size the file is not worth counting (KEEP records are about 150 KB). */

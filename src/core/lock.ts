@@ -17,13 +17,13 @@ import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import { hostname } from 'node:os';
 import lockfile from 'proper-lockfile';
-import { writeFileAtomic } from './atomic-file.js';
-import { LockBusyError, LockLostError } from './errors.js';
+import { writeFileAtomic } from '../shared/atomic-file.js';
+import { LockBusyError, LockLostError } from '../shared/errors.js';
 import { removeDeadGitLocks, type RepoDirs } from './git-lock-files.js';
-import { liveness, selfIdentity, type Liveness } from './process-identity.js';
-import { processesOfOp } from './proc-scan.js';
+import { liveness, selfIdentity, type Liveness } from '../shared/process-identity.js';
+import { processesOfOp } from '../shared/proc-scan.js';
 import type { StatePaths } from './workspace.js';
-import type { Logger } from '../log.js';
+import type { Logger } from '../shared/log.js';
 
 export interface LockOwner {
   caller: string;

@@ -4,7 +4,7 @@
  * never answers is cut after it, not after `stuck_timeout_s` (the whole sync's bound).
  * The command is then a network failure: retried with backoff, counted by the breaker.
  */
-import type { Config } from './config.js';
+import type { Config } from '../shared/config.js';
 import type { GitRunOptions } from '../git/git.js';
 
 export function networkTimeoutMs(config: Pick<Config, 'network_timeout_s'>): number {

@@ -10,9 +10,9 @@
  * and it survives restarts; only `resume` ends it: a manual sync runs but does not lift
  * it, and resolving a conflict does not either.
  */
-import type { SyncType } from './config.js';
+import type { SyncType } from '../shared/config.js';
 import { conflictsCommand, GUIDED_MERGE_REASON, isGuidedMerge } from './guided-merge.js';
-import type { CoordinatorState, PauseState, StateStore } from './state.js';
+import type { CoordinatorState, PauseState, StateStore } from '../shared/state.js';
 
 const MANUAL_CONFLICT_REASON = 'conflict left for manual resolution';
 export const USER_PAUSE_REASON = 'paused by the user';

@@ -12,9 +12,9 @@
 import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { fsyncDir, quarantine, writeFileAtomic } from './atomic-file.js';
+import { fsyncDir, quarantine, writeFileAtomic } from '../shared/atomic-file.js';
 import { requestFromJson, type SyncRequest } from './request.js';
-import type { Logger } from '../log.js';
+import type { Logger } from '../shared/log.js';
 
 export function newRequestId(now = Date.now()): string {
   return `${now.toString().padStart(13, '0')}-${process.pid}-${randomBytes(4).toString('hex')}`;

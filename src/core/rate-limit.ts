@@ -6,8 +6,8 @@
  * hour; `resets_at` is null before it. `"HH:MM"`: fixed hourly windows that start at
  * minute MM of every hour (HH only anchors the phase), so every device resets together.
  */
-import type { Config, Priority } from './config.js';
-import type { CoordinatorState } from './state.js';
+import type { Config, Priority } from '../shared/config.js';
+import type { CoordinatorState } from '../shared/state.js';
 
 const HOUR_MS = 3_600_000;
 

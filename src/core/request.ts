@@ -1,9 +1,9 @@
 /**
  * A sync request, validated (invariant 10): the types, priorities and their order.
  */
-import { UsageError } from './errors.js';
-import { hasControl } from './sanitize.js';
-import type { Priority, SyncType } from './config.js';
+import { UsageError } from '../shared/errors.js';
+import { hasControl } from '../shared/sanitize.js';
+import type { Priority, SyncType } from '../shared/config.js';
 
 export const SYNC_TYPES: readonly SyncType[] = ['intelligent-auto', 'smart', 'robust', 'manual', 'post-merge'];
 export const PRIORITIES: readonly Priority[] = ['critical', 'high', 'normal', 'low'];

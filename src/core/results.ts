@@ -3,7 +3,7 @@
  */
 import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
-import { writeFileAtomic } from './atomic-file.js';
+import { writeFileAtomic } from '../shared/atomic-file.js';
 
 export type RequestStatus = 'queued' | 'merged' | 'deferred' | 'rejected' | 'processed';
 export type RequestResult = 'ok' | 'noop' | 'failed' | 'conflict';

@@ -5,13 +5,13 @@
  * workspaces, the event bus and a logger through this context.
  */
 import type { RequestListener } from 'node:http';
-import type { Config } from './config.js';
+import type { Config } from '../shared/config.js';
 import type { ProcessReport } from './drain-types.js';
-import type { EventBus } from './events.js';
+import type { EventBus } from '../shared/events.js';
 import type { RequestOutcome } from './results.js';
 import type { Workspace } from './workspace.js';
-import type { Logger } from '../log.js';
-import type { UserPaths } from '../user/user-paths.js';
+import type { Logger } from '../shared/log.js';
+import type { UserPaths } from '../shared/user-paths.js';
 
 export interface WorkspaceView {
   id: string;

@@ -7,16 +7,16 @@
  * re-serves a request and never loses it (invariant 2).
  */
 import { appendConflict } from './conflict-log.js';
-import type { Priority, SyncType } from './config.js';
+import type { Priority, SyncType } from '../shared/config.js';
 import type { Covered, Drain } from './drain-types.js';
 import { nowOf } from './drain-types.js';
-import { type CoordinatorError, ExitCode } from './errors.js';
-import { recordFailure } from './failure-record.js';
+import { type CoordinatorError, ExitCode } from '../shared/errors.js';
+import { recordFailure } from '../shared/failure-record.js';
 import { handMergedPaths, resumeAfterManualSync } from './pause.js';
 import { type QueueEntry, removeEntries, rewriteEntry } from './queue.js';
 import { rateLimitMessage, recordSync, refusalFor } from './rate-limit.js';
 import { type RequestOutcome, type RequestResult, writeResult } from './results.js';
-import type { CoordinatorState } from './state.js';
+import type { CoordinatorState } from '../shared/state.js';
 
 /** Record the outcome of each entry, its results file, the stats (`account`) and `last_served`; then delete the spool files. */
 async function settle(

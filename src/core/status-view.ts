@@ -4,12 +4,12 @@
  */
 import { promises as fs } from 'node:fs';
 import { admission, countAdmissions } from './admission.js';
-import type { Config } from './config.js';
+import type { Config } from '../shared/config.js';
 import { inspectLock } from './lock.js';
 import { readQueue } from './queue.js';
 import { rateLimitView } from './rate-limit.js';
-import { emptyState, readState } from './state.js';
-import { backoffFor } from './failure-record.js';
+import { emptyState, readState } from '../shared/state.js';
+import { backoffFor } from '../shared/failure-record.js';
 import type { Workspace } from './workspace.js';
 import { readDaemonInfo } from '../daemon/pidfile.js';
 import { breakerView } from './breaker.js';

@@ -8,14 +8,14 @@
 import { runPipeline } from '../git/pipeline.js';
 import { deviceName, type SyncOutcome } from '../git/sync-context.js';
 import { type RemoteAccess, recordRemoteOutcome, remoteAccess } from './breaker-policy.js';
-import type { Priority, SyncType } from './config.js';
+import type { Priority, SyncType } from '../shared/config.js';
 import { type Covered, type Drain, nowOf } from './drain-types.js';
-import { ConflictError, CoordinatorError, ExitCode, RepoBusyError, SyncFailedError } from './errors.js';
+import { ConflictError, CoordinatorError, ExitCode, RepoBusyError, SyncFailedError } from '../shared/errors.js';
 import { type HistoryRecorder, historyRecorder } from './history.js';
 import type { LockHandle } from './lock.js';
 import { newOpId } from './op-id.js';
 import { pauseForConflicts } from './pause.js';
-import { selfIdentity } from './process-identity.js';
+import { selfIdentity } from '../shared/process-identity.js';
 import type { QueueEntry } from './queue.js';
 import type { RequestResult } from './results.js';
 import { settleBatch } from './settle.js';

@@ -3,12 +3,12 @@
  * the workspace lock, as every writer of coordinator-state.json does. What the pause
  * means (what it blocks, what ends it) is in pause.ts with the other pauses.
  */
-import type { Config } from './config.js';
+import type { Config } from '../shared/config.js';
 import { acquireLock } from './lock.js';
 import { isUserPause, USER_PAUSE_REASON } from './pause.js';
-import { openStateStore, type PauseState } from './state.js';
+import { openStateStore, type PauseState } from '../shared/state.js';
 import type { Workspace } from './workspace.js';
-import type { Logger } from '../log.js';
+import type { Logger } from '../shared/log.js';
 
 export type PauseChange = { changed: boolean; paused: PauseState | null; blockedBy?: PauseState };
 

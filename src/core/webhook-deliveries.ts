@@ -9,9 +9,9 @@
 import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
-import { writeFileAtomic } from './atomic-file.js';
-import { loadConfig, type WebhookConfig } from './config.js';
-import { userPaths } from '../user/user-paths.js';
+import { writeFileAtomic } from '../shared/atomic-file.js';
+import { loadConfig, type WebhookConfig } from '../shared/config.js';
+import { userPaths } from '../shared/user-paths.js';
 
 export const DELIVERIES_FILE = 'webhook-deliveries.json';
 /** Deliveries kept per hook, newest first. */

@@ -4,7 +4,7 @@
  */
 import { constants, promises as fs } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { NotGitRepoError, StateDirError, UsageError } from './errors.js';
+import { NotGitRepoError, StateDirError, UsageError } from '../shared/errors.js';
 import { createGit, type Git } from '../git/git.js';
 import { GitError } from '../git/git-error.js';
 

@@ -10,8 +10,8 @@
  */
 import { promises as fs } from 'node:fs';
 import { isDeepStrictEqual } from 'node:util';
-import type { Config } from '../core/config.js';
-import type { Logger } from '../log.js';
+import type { Config } from '../shared/config.js';
+import type { Logger } from '../shared/log.js';
 import type { DaemonState } from './daemon-state.js';
 import { errText } from './err-text.js';
 

@@ -9,8 +9,8 @@
 import { createServer, type RequestListener, type Server } from 'node:http';
 import { connect } from 'node:net';
 import { promises as fs } from 'node:fs';
-import { StateDirError } from '../core/errors.js';
-import { checkSocketDir, checkSocketFile, currentUid } from '../user/socket-check.js';
+import { StateDirError } from '../shared/errors.js';
+import { checkSocketDir, checkSocketFile, currentUid } from '../shared/socket-check.js';
 
 export async function prepareSocketDir(dir: string, uid = currentUid()): Promise<void> {
   await fs.mkdir(dir, { recursive: true, mode: 0o700 });

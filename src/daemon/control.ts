@@ -6,8 +6,8 @@
 import { spawn } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
-import { mainBinPath } from '../core/package-root.js';
-import { liveness } from '../core/process-identity.js';
+import { mainBinPath } from '../shared/package-root.js';
+import { liveness } from '../shared/process-identity.js';
 import { daemonStatePath, readDaemonState } from './daemon-state.js';
 import { readDaemonInfo, removeStalePidFile, type DaemonInfo } from './pidfile.js';
 

@@ -3,9 +3,9 @@
  * pause syncs below the free-space floor and resume them when space returns, take a
  * dead owner's lock over at the next cycle, and log what is wrong.
  */
-import type { Config } from '../core/config.js';
+import type { Config } from '../shared/config.js';
 import type { Workspace } from '../core/workspace.js';
-import type { Logger } from '../log.js';
+import type { Logger } from '../shared/log.js';
 import type { DaemonState } from './daemon-state.js';
 import { checkDisk, type HealthDeps, lowDiskMessage, runHealthCheck } from './health.js';
 

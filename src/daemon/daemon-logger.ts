@@ -21,8 +21,8 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import pinoRoll from 'pino-roll';
-import { appendLogLine, type Logger, type LogLevel } from '../log.js';
-import { safeValue } from '../core/sanitize.js';
+import { appendLogLine, type Logger, type LogLevel } from '../shared/log.js';
+import { safeValue } from '../shared/sanitize.js';
 
 export interface DaemonLog {
   logger: Logger;

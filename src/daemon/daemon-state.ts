@@ -7,7 +7,7 @@
 import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import type { WatcherState } from '../../watcher/watcher.js';
-import { writeFileAtomic } from '../core/atomic-file.js';
+import { writeFileAtomic } from '../shared/atomic-file.js';
 
 export interface HealthView {
   at: string;

@@ -3,12 +3,12 @@
  * options, handle, result. In a module of its own so that the loop's parts can name
  * these types without importing the loop that composes them.
  */
-import type { Config } from '../core/config.js';
+import type { Config } from '../shared/config.js';
 import type { ProcessReport } from '../core/coordinator.js';
 import type { Workspace } from '../core/workspace.js';
 import type { RequestOutcome } from '../core/results.js';
 import type { StepName } from '../git/pipeline.js';
-import type { Logger } from '../log.js';
+import type { Logger } from '../shared/log.js';
 import type { Clock } from './clock.js';
 import type { WatcherModule } from './daemon-watcher.js';
 import type { HealthDeps } from './health.js';

@@ -5,9 +5,9 @@
  * broken watcher module is recorded (watcher_error) and the daemon runs without it:
  * the periodic pull and reconcile still sync local changes.
  */
-import type { Config } from '../core/config.js';
+import type { Config } from '../shared/config.js';
 import { STATE_DIR_REL, type Workspace } from '../core/workspace.js';
-import type { Logger } from '../log.js';
+import type { Logger } from '../shared/log.js';
 import type { RunningWatcher, startWatcher } from '../../watcher/watcher.js';
 import type { DaemonState } from './daemon-state.js';
 import { errText } from './err-text.js';

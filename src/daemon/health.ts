@@ -5,7 +5,7 @@
  * Stuck operations are watched by the daemon while it processes (daemon.ts), since it
  * is the daemon's own op that can hang.
  */
-import type { Config } from '../core/config.js';
+import type { Config } from '../shared/config.js';
 import { MIN_FREE_BYTES, probeDisk, type Statfs } from '../core/probes/disk.js';
 import { probeLock } from '../core/probes/lock-probe.js';
 import type { Workspace } from '../core/workspace.js';

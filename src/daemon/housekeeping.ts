@@ -6,9 +6,9 @@
  * rotated by size, and a disk pause is re-checked.
  */
 import { existsSync } from 'node:fs';
-import type { Config } from '../core/config.js';
+import type { Config } from '../shared/config.js';
 import { ensureStateDir, type Workspace } from '../core/workspace.js';
-import type { Logger } from '../log.js';
+import type { Logger } from '../shared/log.js';
 import type { DaemonResult } from './daemon-types.js';
 import { errText } from './err-text.js';
 import { rotateBySize } from './log-rotate.js';

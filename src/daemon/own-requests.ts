@@ -3,11 +3,11 @@
  * periods, reconcile, a moved remote tip): the same spool file as any caller's, with
  * the reason sanitized, then a wake-up so the loop serves it.
  */
-import type { Priority, SyncType } from '../core/config.js';
+import type { Priority, SyncType } from '../shared/config.js';
 import { enqueue, newRequestId } from '../core/queue.js';
 import type { SyncRequest } from '../core/request.js';
-import { stripControl } from '../core/sanitize.js';
-import type { Logger } from '../log.js';
+import { stripControl } from '../shared/sanitize.js';
+import type { Logger } from '../shared/log.js';
 import type { Clock } from './clock.js';
 
 export type EnqueueOwn = (type: SyncType, caller: string, priority: Priority, reason: string) => Promise<void>;

@@ -12,8 +12,8 @@ import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { promises as fs, readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { fsyncDir, tempPathFor } from '../core/atomic-file.js';
-import { liveness, selfIdentity } from '../core/process-identity.js';
+import { fsyncDir, tempPathFor } from '../shared/atomic-file.js';
+import { liveness, selfIdentity } from '../shared/process-identity.js';
 
 export interface DaemonInfo {
   running: boolean;

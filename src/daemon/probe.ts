@@ -8,7 +8,7 @@
  * lock, so it cannot race a sync. Taking the lock every poll_active_s instead would
  * make every CLI sync wait behind a network round trip.
  */
-import type { Config } from '../core/config.js';
+import type { Config } from '../shared/config.js';
 import type { Workspace } from '../core/workspace.js';
 
 export async function probeRemoteTip(

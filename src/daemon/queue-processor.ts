@@ -9,14 +9,14 @@
  * process interval: its holder serves the queue anyway.
  */
 import { needsProcessor, nextDueAt } from '../core/admission.js';
-import type { Config } from '../core/config.js';
+import type { Config } from '../shared/config.js';
 import { type ProcessReport, processQueue } from '../core/coordinator.js';
-import { SyncFailedError } from '../core/errors.js';
-import { backoffFor, bypassesBackoff } from '../core/failure-record.js';
+import { SyncFailedError } from '../shared/errors.js';
+import { backoffFor, bypassesBackoff } from '../shared/failure-record.js';
 import { type QueueEntry, readQueue } from '../core/queue.js';
-import { readState } from '../core/state.js';
+import { readState } from '../shared/state.js';
 import type { Workspace } from '../core/workspace.js';
-import type { Logger } from '../log.js';
+import type { Logger } from '../shared/log.js';
 import type { Clock } from './clock.js';
 import type { DaemonState } from './daemon-state.js';
 import type { DaemonOptions, DaemonResult } from './daemon-types.js';

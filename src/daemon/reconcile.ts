@@ -6,12 +6,12 @@
  * Still dirty after that request was served means the sync failed: the next check
  * backs off, doubling from the process interval up to MAX_RECONCILE_BACKOFF_MS.
  */
-import type { Config } from '../core/config.js';
+import type { Config } from '../shared/config.js';
 import type { QueueEntry } from '../core/queue.js';
-import { readState } from '../core/state.js';
+import { readState } from '../shared/state.js';
 import type { Workspace } from '../core/workspace.js';
 import { parseStatusZ } from '../git/status.js';
-import type { Logger } from '../log.js';
+import type { Logger } from '../shared/log.js';
 import type { Clock } from './clock.js';
 import type { DaemonState } from './daemon-state.js';
 import type { WatcherStateView } from './daemon-watcher.js';

@@ -9,10 +9,10 @@
  * The probe is not awaited: a hung remote must not hold the daemon loop; one runs at a
  * time, and shutdown aborts it.
  */
-import type { Config } from '../core/config.js';
+import type { Config } from '../shared/config.js';
 import type { QueueEntry } from '../core/queue.js';
 import type { Workspace } from '../core/workspace.js';
-import type { Logger } from '../log.js';
+import type { Logger } from '../shared/log.js';
 import type { Clock } from './clock.js';
 import type { DaemonState } from './daemon-state.js';
 import type { ProbeReport, ProbeResult } from './daemon-types.js';

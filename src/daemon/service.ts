@@ -9,8 +9,8 @@ import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import { homedir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
-import { hasControl } from '../core/sanitize.js';
-import { UsageError } from '../core/errors.js';
+import { hasControl } from '../shared/sanitize.js';
+import { UsageError } from '../shared/errors.js';
 import { DAEMON_NODE_FLAGS } from './control.js';
 
 export interface ServiceSpec {

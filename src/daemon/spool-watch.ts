@@ -10,7 +10,7 @@
  */
 import { watch as fsWatch, existsSync, promises as fs, type FSWatcher } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import type { Logger } from '../log.js';
+import type { Logger } from '../shared/log.js';
 import type { Clock, TimerHandle } from './clock.js';
 import { errText } from './err-text.js';
 

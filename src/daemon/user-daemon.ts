@@ -13,13 +13,13 @@
  */
 import { existsSync, watch as fsWatch, promises as fs, type FSWatcher } from 'node:fs';
 import { basename, join } from 'node:path';
-import { defaultConfig, loadConfig, type Config } from '../core/config.js';
-import { ExitCode } from '../core/errors.js';
+import { defaultConfig, loadConfig, type Config } from '../shared/config.js';
+import { ExitCode } from '../shared/errors.js';
 import { resolveWorkspace, type Workspace } from '../core/workspace.js';
-import type { Logger } from '../log.js';
-import { readRegistry, type RegistryEntry } from '../user/registry.js';
-import { userPaths, type UserPaths } from '../user/user-paths.js';
-import { createEventBus, type EventBus } from '../core/events.js';
+import type { Logger } from '../shared/log.js';
+import { readRegistry, type RegistryEntry } from '../shared/registry.js';
+import { userPaths, type UserPaths } from '../shared/user-paths.js';
+import { createEventBus, type EventBus } from '../shared/events.js';
 import type { DaemonApi, DaemonApiFactory, ServedWorkspace, WorkspaceView } from '../core/served.js';
 import { createRequestWaiters } from './request-waiters.js';
 import { closeControlSocket, listenControlSocket } from './control-socket.js';

@@ -8,7 +8,7 @@
  *
  * Only the daemon's own operation can be aborted: it is the only one it can signal.
  */
-import type { ActiveOp } from '../core/state.js';
+import type { ActiveOp } from '../shared/state.js';
 import type { Clock, TimerHandle } from './clock.js';
 
 /** After an abort (shutdown or stuck op), how long the operation may take to unwind. */

@@ -10,10 +10,10 @@
  * lock) and the unit claims daemon.pid once it is gone, so no two daemons ever serve
  * one workspace (the workspace lock keeps their syncs apart meanwhile anyway).
  */
-import { loadConfig, type Config } from '../core/config.js';
-import { ExitCode } from '../core/errors.js';
+import { loadConfig, type Config } from '../shared/config.js';
+import { ExitCode } from '../shared/errors.js';
 import { ensureStateDir, type Workspace } from '../core/workspace.js';
-import type { Logger } from '../log.js';
+import type { Logger } from '../shared/log.js';
 import { stopDaemon } from './control.js';
 import { createDaemonLogger, type DaemonLog } from './daemon-logger.js';
 import { runDaemon, type DaemonHandle, type DaemonOptions, type Slots } from './daemon.js';

@@ -1,6 +1,6 @@
 /** config.json: absent (defaults) or valid; an invalid one makes every command exit 2. */
 import { promises as fs } from 'node:fs';
-import { defaultConfig, loadConfig, type Config } from '../core/config.js';
+import { defaultConfig, loadConfig, type Config } from '../shared/config.js';
 import { fail, ok, shellWord, type CheckResult } from './types.js';
 
 const NAME = 'config';

@@ -1,5 +1,5 @@
 /** Human and JSON forms of the doctor's report (pure). */
-import { safeValue } from '../core/sanitize.js';
+import { safeValue } from '../shared/sanitize.js';
 import type { CheckResult } from './types.js';
 
 const LABEL: Record<CheckResult['status'], string> = { ok: 'ok  ', warn: 'warn', fail: 'FAIL' };

@@ -11,7 +11,7 @@
 import { classifyGitError, gitSaid } from '../git/classify.js';
 import { GitError } from '../git/git-error.js';
 import type { Git } from '../git/git.js';
-import { redactUrls } from '../core/redact.js';
+import { redactUrls } from '../shared/redact.js';
 import { fail, ok, shellWord, type CheckResult } from './types.js';
 
 const NAME = 'remote';

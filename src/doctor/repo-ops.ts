@@ -6,7 +6,7 @@
  */
 import { operationsInProgress, unmergedPaths, type RepoOperation } from '../git/preflight.js';
 import type { Git } from '../git/git.js';
-import type { ActiveOp } from '../core/state.js';
+import type { ActiveOp } from '../shared/state.js';
 import { ok, warn, type CheckResult } from './types.js';
 
 const NAME = 'repository';

@@ -4,7 +4,7 @@
  * changes anything: read-only git (`--no-optional-locks`), file reads, stat calls.
  */
 import { createGit } from '../git/git.js';
-import { defaultConfig } from '../core/config.js';
+import { defaultConfig } from '../shared/config.js';
 import { resolveWorkspace, type Workspace } from '../core/workspace.js';
 import { checkBranch } from './branch.js';
 import { checkConfig } from './config.js';
@@ -27,7 +27,7 @@ import { checkStateDir } from './state-dir.js';
 import { checkTrackedState } from './tracked-state.js';
 import { checkConflicts, judgeSyncState, readStateFacts } from './sync-state.js';
 import { fail, type CheckResult } from './types.js';
-import { UsageError } from '../core/errors.js';
+import { UsageError } from '../shared/errors.js';
 import { readDaemonInfo } from '../daemon/pidfile.js';
 
 export interface DoctorReport {

@@ -5,7 +5,7 @@
  * read at all (an absent directory is: every file in it reads as absent).
  */
 import { constants, promises as fs } from 'node:fs';
-import { StateDirError } from '../core/errors.js';
+import { StateDirError } from '../shared/errors.js';
 import { assertStateDirSafe, type Workspace } from '../core/workspace.js';
 import { fail, ok, shellWord, warn, type CheckResult } from './types.js';
 

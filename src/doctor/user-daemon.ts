@@ -6,9 +6,9 @@
  */
 import { promises as fs } from 'node:fs';
 import { readDaemonInfo } from '../daemon/pidfile.js';
-import { readRegistry } from '../user/registry.js';
-import { verifySocket } from '../user/socket-check.js';
-import { userPaths, type UserPaths } from '../user/user-paths.js';
+import { readRegistry } from '../shared/registry.js';
+import { verifySocket } from '../shared/socket-check.js';
+import { userPaths, type UserPaths } from '../shared/user-paths.js';
 import { ok, warn, type CheckResult } from './types.js';
 
 const NAME = 'user daemon';

@@ -8,8 +8,8 @@
  * the real reason ("Permission denied (publickey)", "access denied or repository not
  * exported").
  */
-import { redactUrls } from '../core/redact.js';
-import { CoordinatorError, GitLockedError, RemoteAccessError, RemoteUnavailableError, SyncFailedError } from '../core/errors.js';
+import { redactUrls } from '../shared/redact.js';
+import { CoordinatorError, GitLockedError, RemoteAccessError, RemoteUnavailableError, SyncFailedError } from '../shared/errors.js';
 import { GitError } from './git-error.js';
 import { remoteSaidText } from './remote-said.js';
 

@@ -1,5 +1,5 @@
 import type { ChangeSummary } from './status.js';
-import type { SyncType } from '../core/config.js';
+import type { SyncType } from '../shared/config.js';
 
 const SHOWN_PATHS = 5;
 

@@ -1,4 +1,4 @@
-import { redactUrls } from '../core/redact.js';
+import { redactUrls } from '../shared/redact.js';
 
 export type GitFailureKind = 'exit' | 'signal' | 'timeout' | 'aborted' | 'spawn';
 

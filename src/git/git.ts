@@ -11,7 +11,7 @@
  * ever appear after `--` or as values we validated, never as options.
  */
 import { spawn } from 'node:child_process';
-import type { Logger } from '../log.js';
+import type { Logger } from '../shared/log.js';
 import { GitError } from './git-error.js';
 
 export interface GitResult {

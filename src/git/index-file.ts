@@ -12,7 +12,7 @@
 import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
-import { GitLockedError } from '../core/errors.js';
+import { GitLockedError } from '../shared/errors.js';
 
 export function privateDir(gitDir: string): string {
   return join(gitDir, 'sync-coordinator');

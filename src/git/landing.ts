@@ -7,8 +7,8 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { appendConflict, type ConflictRecord } from '../core/conflict-log.js';
-import { existsNoFollow } from '../core/exists-no-follow.js';
-import { retryPolicy, withRetry } from '../core/retry.js';
+import { existsNoFollow } from '../shared/exists-no-follow.js';
+import { retryPolicy, withRetry } from '../shared/retry.js';
 import { type IndexSnapshot, readUserIndex } from './index-file.js';
 import type { LocalCommit } from './local-commit.js';
 import { moveToTarget } from './move.js';

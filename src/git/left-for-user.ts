@@ -3,7 +3,7 @@
  * for the user, logged in conflicts.log, and an error that says how to merge by hand.
  */
 import { appendConflict } from '../core/conflict-log.js';
-import { ConflictError } from '../core/errors.js';
+import { ConflictError } from '../shared/errors.js';
 import type { Preflight } from './preflight.js';
 import type { RunState, SyncContext } from './sync-context.js';
 import type { LeaveForUser } from './tree-merge.js';

@@ -11,15 +11,15 @@
  */
 import { existsSync, promises as fs } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
-import { SyncFailedError } from '../core/errors.js';
-import { stripControl } from '../core/sanitize.js';
+import { SyncFailedError } from '../shared/errors.js';
+import { stripControl } from '../shared/sanitize.js';
 import { commitMessage } from './commit-message.js';
 import type { Git } from './git.js';
 import { GitError } from './git-error.js';
 import { privateDir, privateIndexPath, removeQuiet, writePrivateIndex, type IndexSnapshot } from './index-file.js';
 import { COMMIT_CONFIG, EMPTY_TREE } from './rev.js';
 import type { ChangeSummary, StatusEntry } from './status.js';
-import type { SyncType } from '../core/config.js';
+import type { SyncType } from '../shared/config.js';
 
 export interface LocalCommit {
   commit: string;

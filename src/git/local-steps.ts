@@ -3,8 +3,8 @@
  * appeared since preflight, a fresh status between rounds, the content resolver for
  * integration, and the `robust` integrity check. None of them moves the branch.
  */
-import { RepoBusyError, SyncFailedError } from '../core/errors.js';
-import { retryPolicy, withRetry } from '../core/retry.js';
+import { RepoBusyError, SyncFailedError } from '../shared/errors.js';
+import { retryPolicy, withRetry } from '../shared/retry.js';
 import { gitSaid } from './classify.js';
 import { GitError } from './git-error.js';
 import { type IndexSnapshot, indexHasUnmerged } from './index-file.js';

@@ -18,7 +18,7 @@
  * nothing is lost or reverted. A kill after 4 leaves the user's index behind the branch:
  * the recovery marker set here lets the next run bring it up to date (recovery.ts).
  */
-import { RepoBusyError, SyncFailedError } from '../core/errors.js';
+import { RepoBusyError, SyncFailedError } from '../shared/errors.js';
 import type { Git } from './git.js';
 import { GitError } from './git-error.js';
 import {
@@ -33,8 +33,8 @@ import {
 } from './index-file.js';
 import type { LocalCommit } from './local-commit.js';
 import { assertNoOperationInProgress, headBranchFromFile } from './preflight.js';
-import { GitLockedError } from '../core/errors.js';
-import { existsNoFollow } from '../core/exists-no-follow.js';
+import { GitLockedError } from '../shared/errors.js';
+import { existsNoFollow } from '../shared/exists-no-follow.js';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 

@@ -11,9 +11,9 @@
  * (RemoteUnavailableError) or conflicts left for the user (ConflictError) for the
  * coordinator to count or pause on.
  */
-import { BreakerOpenError, RemoteUnavailableError, RepoBusyError, SyncFailedError } from '../core/errors.js';
+import { BreakerOpenError, RemoteUnavailableError, RepoBusyError, SyncFailedError } from '../shared/errors.js';
 import { appendConflict } from '../core/conflict-log.js';
-import { retryPolicy, withRetry, type RetryPolicy } from '../core/retry.js';
+import { retryPolicy, withRetry, type RetryPolicy } from '../shared/retry.js';
 import type { RemoteInfo } from './classify.js';
 import { readUserIndex, sweepPrivateFiles } from './index-file.js';
 import { landPending, moveTo, optimisticPushSafe, withdrawUnlanded } from './landing.js';

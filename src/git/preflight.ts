@@ -4,7 +4,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { RepoBusyError, SyncFailedError } from '../core/errors.js';
+import { RepoBusyError, SyncFailedError } from '../shared/errors.js';
 import type { Git } from './git.js';
 import { parseStatusV2Z, type StatusEntry } from './status.js';
 

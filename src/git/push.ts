@@ -5,7 +5,7 @@
  */
 export type PushRefStatus = 'ok' | 'up-to-date' | 'rejected-non-ff' | 'remote-busy' | 'remote-rejected' | 'error';
 
-import { SyncFailedError } from '../core/errors.js';
+import { SyncFailedError } from '../shared/errors.js';
 import { remoteSaid } from './remote-said.js';
 
 export interface PushResult {

@@ -17,12 +17,12 @@
 import { withdrawConflictsOfOp } from '../core/conflict-log.js';
 import type { LockHandle } from '../core/lock.js';
 import { removeDeadGitLocks } from '../core/git-lock-files.js';
-import { processesOfOp } from '../core/proc-scan.js';
-import { liveness } from '../core/process-identity.js';
-import { SyncFailedError } from '../core/errors.js';
-import type { MovingMarker, StateStore } from '../core/state.js';
+import { processesOfOp } from '../shared/proc-scan.js';
+import { liveness } from '../shared/process-identity.js';
+import { SyncFailedError } from '../shared/errors.js';
+import type { MovingMarker, StateStore } from '../shared/state.js';
 import type { Workspace } from '../core/workspace.js';
-import type { Logger } from '../log.js';
+import type { Logger } from '../shared/log.js';
 import type { Git } from './git.js';
 import { lockUserIndex, privateIndexPath, readUserIndex, removeQuiet, sweepPrivateFiles, writePrivateIndex } from './index-file.js';
 import { adoptWritten } from './move.js';

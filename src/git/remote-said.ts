@@ -8,7 +8,7 @@
  * are removed, URLs redacted, and the result bounded (lines and bytes) so a chatty or
  * hostile server cannot flood stderr, the log or the state file.
  */
-import { redactUrls } from '../core/redact.js';
+import { redactUrls } from '../shared/redact.js';
 
 export const REMOTE_SAID_MAX_LINES = 8;
 export const REMOTE_SAID_MAX_BYTES = 600;

@@ -3,7 +3,7 @@
  * back the remote tip. Each runs one git command with the network time limits and
  * reports what the remote said; retrying is the caller's (step-retry.ts).
  */
-import { SyncFailedError } from '../core/errors.js';
+import { SyncFailedError } from '../shared/errors.js';
 import { networkRunOptions } from '../core/network.js';
 import { gitSaid } from './classify.js';
 import { GitError } from './git-error.js';

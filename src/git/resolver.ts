@@ -7,7 +7,7 @@
  * the resolver: the user chose how that file merges, so it goes to the conflict policy
  * (a copy) where their driver or tool can be run by hand.
  */
-import type { Config } from '../core/config.js';
+import type { Config } from '../shared/config.js';
 import type { Git } from './git.js';
 import type { ContentMerge } from './tree-merge.js';
 

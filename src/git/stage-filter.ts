@@ -19,8 +19,8 @@
  */
 import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
-import type { Config } from '../core/config.js';
-import type { ExcludedPath, StateStore } from '../core/state.js';
+import type { Config } from '../shared/config.js';
+import type { ExcludedPath, StateStore } from '../shared/state.js';
 import { compileGlobs, toSegments } from '../../watcher/ignore.js';
 import { createGit, type Git } from './git.js';
 import type { StatusEntry } from './status.js';

@@ -5,7 +5,7 @@
  * many tries, how long) comes from the config and the sync type.
  */
 import { removeDeadGitLocks } from '../core/git-lock-files.js';
-import type { RetryPolicy } from '../core/retry.js';
+import type { RetryPolicy } from '../shared/retry.js';
 import { type RemoteInfo, toSyncError } from './classify.js';
 import { GitError } from './git-error.js';
 import type { SyncContext } from './sync-context.js';

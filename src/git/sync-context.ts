@@ -5,10 +5,10 @@
 import { hostname } from 'node:os';
 import type { RemoteAccess } from '../core/breaker-policy.js';
 import type { ConflictRecord } from '../core/conflict-log.js';
-import type { Config, SyncType } from '../core/config.js';
-import type { MovingMarker, StateStore } from '../core/state.js';
+import type { Config, SyncType } from '../shared/config.js';
+import type { MovingMarker, StateStore } from '../shared/state.js';
 import type { Workspace } from '../core/workspace.js';
-import type { Logger } from '../log.js';
+import type { Logger } from '../shared/log.js';
 import type { Git } from './git.js';
 import type { IndexSnapshot } from './index-file.js';
 import type { LocalCommit } from './local-commit.js';

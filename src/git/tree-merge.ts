@@ -12,14 +12,14 @@ import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import picomatch from 'picomatch';
 import type { ConflictRecord } from '../core/conflict-log.js';
-import { ConflictError, SyncFailedError } from '../core/errors.js';
-import type { Config } from '../core/config.js';
+import { ConflictError, SyncFailedError } from '../shared/errors.js';
+import type { Config } from '../shared/config.js';
 import { conflictStamp, pickConflictCopyPath } from './conflict-copy.js';
 import type { Git } from './git.js';
 import { privateDir, removeQuiet } from './index-file.js';
 import { looksBinary } from '../merge/content-kind.js';
 import { markerLines } from './markers.js';
-import { existsNoFollow } from '../core/exists-no-follow.js';
+import { existsNoFollow } from '../shared/exists-no-follow.js';
 
 export interface StageEntry {
   mode: string;

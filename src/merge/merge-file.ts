@@ -1,4 +1,4 @@
-import type { MergeStrategy } from '../core/config.js';
+import type { MergeStrategy } from '../shared/config.js';
 import { decodeText, looksBinary } from './content-kind.js';
 import type { Order } from './hunk-rules.js';
 import { mergeJson } from './json-merge.js';

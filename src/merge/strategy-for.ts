@@ -1,5 +1,5 @@
 import picomatch from 'picomatch';
-import type { MergeRule, MergeStrategy } from '../core/config.js';
+import type { MergeRule, MergeStrategy } from '../shared/config.js';
 
 const cache = new Map<string, (p: string) => boolean>();
 

@@ -1,4 +1,4 @@
-import type { MergeStrategy } from '../core/config.js';
+import type { MergeStrategy } from '../shared/config.js';
 import { keepBothInserted, mergeWords, takeContaining, unionLines, type Order } from './hunk-rules.js';
 import { lineRegions, type Hunk } from './line-regions.js';
 import { splitLines } from './lines.js';

@@ -1,4 +1,4 @@
-import type { MergeStrategy } from '../core/config.js';
+import type { MergeStrategy } from '../shared/config.js';
 
 export interface MergeInput {
   path: string;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createEventBus } from '../../src/core/events.js';
+import { createEventBus } from '../../src/shared/events.js';
 
 describe('event bus', () => {
   it('numbers events from 1 and replays what a reconnecting client missed', () => {

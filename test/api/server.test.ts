@@ -4,9 +4,9 @@
  * mounted with `router.add` (the metrics' mount point) is behind the token.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { createEventBus } from '../../src/core/events.js';
+import { createEventBus } from '../../src/shared/events.js';
 import { createApiRouter, startTcpApi, type TcpApi } from '../../src/api/server.js';
-import { silentLogger } from '../../src/log.js';
+import { silentLogger } from '../../src/shared/log.js';
 import { http } from './harness.js';
 
 const open: TcpApi[] = [];

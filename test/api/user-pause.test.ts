@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { isUserPause, pauseBlocks, pausedMessage, resolveEndsPause, resumeAfterManualSync, USER_PAUSE_REASON } from '../../src/core/pause.js';
-import { emptyState, type PauseState } from '../../src/core/state.js';
+import { emptyState, type PauseState } from '../../src/shared/state.js';
 
 const user: PauseState = { reason: USER_PAUSE_REASON, since: '2026-01-01T00:00:00.000Z', paths: [], op: null };
 const conflict: PauseState = { reason: 'conflict left for manual resolution', since: '2026-01-01T00:00:00.000Z', paths: ['a.txt'], op: 'op1' };

@@ -12,11 +12,11 @@ import { createServer, type IncomingHttpHeaders, type Server, type ServerRespons
 import { dirname, join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createWebhooks, type Webhooks, type WebhooksOptions } from '../../src/api/webhooks.js';
-import { packageVersion } from '../../src/core/package-root.js';
+import { packageVersion } from '../../src/shared/package-root.js';
 import { appendDelivery, webhooksView } from '../../src/core/webhook-deliveries.js';
-import { WEBHOOK_EVENT_TYPES } from '../../src/core/config-schema.js';
-import { EVENT_TYPES, createEventBus, type EventBus } from '../../src/core/events.js';
-import type { Logger } from '../../src/log.js';
+import { WEBHOOK_EVENT_TYPES } from '../../src/shared/config-schema.js';
+import { EVENT_TYPES, createEventBus, type EventBus } from '../../src/shared/events.js';
+import type { Logger } from '../../src/shared/log.js';
 import { STATE, servedWorkspace, syncOnce, useSandboxEnv, type ServedFixture } from '../helpers/bus-sync.js';
 import { runCli, waitFor } from '../helpers/cli.js';
 import { makeSandbox, type Sandbox } from '../helpers/git-fixture.js';

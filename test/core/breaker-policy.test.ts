@@ -3,10 +3,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { recordRemoteOutcome, remoteAccess } from '../../src/core/breaker-policy.js';
-import { type Config, defaultConfig } from '../../src/core/config.js';
-import { RemoteUnavailableError, SyncFailedError } from '../../src/core/errors.js';
-import { openStateStore, type StateStore } from '../../src/core/state.js';
-import { silentLogger } from '../../src/log.js';
+import { type Config, defaultConfig } from '../../src/shared/config.js';
+import { RemoteUnavailableError, SyncFailedError } from '../../src/shared/errors.js';
+import { openStateStore, type StateStore } from '../../src/shared/state.js';
+import { silentLogger } from '../../src/shared/log.js';
 
 const t0 = Date.parse('2026-12-06T10:00:00Z');
 const config: Config = { ...defaultConfig(), remote: 'origin', breaker: { ...defaultConfig().breaker, failure_threshold: 2, cooldown_s: 60 } };

@@ -8,8 +8,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { loadConfig } from '../../src/core/config.js';
-import { packageVersion } from '../../src/core/package-root.js';
+import { loadConfig } from '../../src/shared/config.js';
+import { packageVersion } from '../../src/shared/package-root.js';
 
 describe('config validation stamp', () => {
   const dirs: string[] = [];

@@ -14,7 +14,7 @@ import { makeSandbox, type Sandbox } from '../helpers/git-fixture.js';
 import { realGitPath } from '../helpers/git-recorder.js';
 import { acquireLock } from '../../src/core/lock.js';
 import { statePaths } from '../../src/core/workspace.js';
-import { silentLogger } from '../../src/log.js';
+import { silentLogger } from '../../src/shared/log.js';
 
 const __dirname = dirname(fileURLToPath(import.meta.url));
 let sb: Sandbox;

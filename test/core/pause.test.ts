@@ -11,8 +11,8 @@ import {
   resolveEndsPause,
   resumeAfterManualSync,
 } from '../../src/core/pause.js';
-import { openStateStore } from '../../src/core/state.js';
-import { silentLogger } from '../../src/log.js';
+import { openStateStore } from '../../src/shared/state.js';
+import { silentLogger } from '../../src/shared/log.js';
 
 const t0 = Date.parse('2026-12-06T10:00:00Z');
 const dirs: string[] = [];

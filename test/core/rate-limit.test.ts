@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { defaultConfig, type Config } from '../../src/core/config.js';
+import { defaultConfig, type Config } from '../../src/shared/config.js';
 import { currentWindow, decide, rateLimitView, recordSync } from '../../src/core/rate-limit.js';
 
 const HOUR = 3_600_000;

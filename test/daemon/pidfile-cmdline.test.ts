@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { exited, runCli, waitFor } from '../helpers/cli.js';
 import { makeSandbox, type Sandbox } from '../helpers/git-fixture.js';
-import { processStartTime } from '../../src/core/process-identity.js';
+import { processStartTime } from '../../src/shared/process-identity.js';
 import { daemonCommandVerdict, isDaemonCommandLine } from '../../src/daemon/pidfile.js';
 
 let sb: Sandbox;

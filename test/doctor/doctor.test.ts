@@ -12,7 +12,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { exited, runCli } from '../helpers/cli.js';
 import { snapshot } from '../helpers/snapshot.js';
 import { makeSandbox, type Sandbox } from '../helpers/git-fixture.js';
-import { bootId, processStartTime } from '../../src/core/process-identity.js';
+import { bootId, processStartTime } from '../../src/shared/process-identity.js';
 
 let sb: Sandbox;
 let repo: string;

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createGit } from '../../src/git/git.js';
 import { mergeTrees, type ContentMerge } from '../../src/git/tree-merge.js';
-import { defaultConfig } from '../../src/core/config.js';
+import { defaultConfig } from '../../src/shared/config.js';
 import { makeSandbox, type Sandbox } from '../helpers/git-fixture.js';
 import { blob, cli, commitAll, conflictLog, lsTree, setupDevice, testConfig } from './engine-helpers.js';
 

@@ -9,13 +9,13 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfig } from '../../src/core/config.js';
+import { loadConfig } from '../../src/shared/config.js';
 import { processQueue } from '../../src/core/coordinator.js';
 import { enqueue, newRequestId } from '../../src/core/queue.js';
 import type { RequestOutcome } from '../../src/core/results.js';
 import { buildStatus } from '../../src/core/status-view.js';
 import { resolveWorkspace } from '../../src/core/workspace.js';
-import { silentLogger } from '../../src/log.js';
+import { silentLogger } from '../../src/shared/log.js';
 import { startGitDaemon, type GitDaemon } from '../helpers/git-daemon.js';
 import { makeSandbox, type Sandbox } from '../helpers/git-fixture.js';
 import { cli, lsTree, setupDevice, statusJson, testConfig } from './engine-helpers.js';

@@ -4,11 +4,11 @@
  * pruning, the retry wrapper's contract with p-retry, and `status --porcelain=v2` parsing.
  */
 import { describe, expect, it } from 'vitest';
-import { defaultConfig, type Config } from '../../src/core/config.js';
+import { defaultConfig, type Config } from '../../src/shared/config.js';
 import { breakerView, effectiveState, recordNetworkFailure, recordSuccess } from '../../src/core/breaker.js';
 import { openConflicts } from '../../src/core/conflict-log.js';
-import { GitLockedError, RemoteAccessError, RemoteUnavailableError, SyncFailedError } from '../../src/core/errors.js';
-import { withRetry } from '../../src/core/retry.js';
+import { GitLockedError, RemoteAccessError, RemoteUnavailableError, SyncFailedError } from '../../src/shared/errors.js';
+import { withRetry } from '../../src/shared/retry.js';
 import { backupTime, backupsToPrune } from '../../src/git/backup.js';
 import { classifyOutput, toSyncError } from '../../src/git/classify.js';
 import { conflictCopyName, conflictStamp, isConflictCopy, pickConflictCopyPath, splitName } from '../../src/git/conflict-copy.js';

@@ -1,6 +1,6 @@
 /** The failure signature and the daemon's backoff (pure). */
 import { describe, expect, it } from 'vitest';
-import { BACKOFF_BASE_MS, backoffFor, bypassesBackoff, failureSignature, recordFailure } from '../../src/core/failure-record.js';
+import { BACKOFF_BASE_MS, backoffFor, bypassesBackoff, failureSignature, recordFailure } from '../../src/shared/failure-record.js';
 
 const T0 = Date.parse('2026-01-01T00:00:00Z');
 const cfg = { pull_interval_s: 300 };

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { makeSandbox, type Sandbox } from '../helpers/git-fixture.js';
 import { cli, setupDevice, STATE_DIR, testConfig } from '../engine/engine-helpers.js';
-import { emptyState } from '../../src/core/state.js';
+import { emptyState } from '../../src/shared/state.js';
 
 let sb: Sandbox;
 let a: string;

@@ -7,13 +7,13 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect } from 'vitest';
-import { loadConfig, type Config, type SyncType } from '../../src/core/config.js';
+import { loadConfig, type Config, type SyncType } from '../../src/shared/config.js';
 import { processQueue } from '../../src/core/coordinator.js';
 import { enqueue, newRequestId } from '../../src/core/queue.js';
 import { DEFAULT_PRIORITY, type SyncRequest } from '../../src/core/request.js';
 import { resolveWorkspace, type Workspace } from '../../src/core/workspace.js';
-import type { EventBus } from '../../src/core/events.js';
-import { silentLogger } from '../../src/log.js';
+import type { EventBus } from '../../src/shared/events.js';
+import { silentLogger } from '../../src/shared/log.js';
 import { runCli } from './cli.js';
 import type { Sandbox } from './git-fixture.js';
 

@@ -1,4 +1,4 @@
-import type { MergeStrategy } from '../../src/core/config.js';
+import type { MergeStrategy } from '../../src/shared/config.js';
 import { mergeFile, type MergeResult } from '../../src/merge/index.js';
 
 /** mergeFile on strings; local's commit is the earlier unless times say otherwise. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_MERGE_RULES } from '../../src/core/config.js';
+import { DEFAULT_MERGE_RULES } from '../../src/shared/config.js';
 import { strategyFor } from '../../src/merge/index.js';
 
 describe('strategyFor (DESIGN.md section 13 defaults)', () => {

@@ -13,7 +13,7 @@
 import { promises as fs } from 'node:fs';
 import { parseConflictLog, type ConflictRecord } from '../../core/conflict-log.js';
 import { checkConflictPath, copiesFor, resolveConflict } from '../../core/conflict-resolve.js';
-import { UsageError } from '../../core/errors.js';
+import { UsageError } from '../../shared/errors.js';
 import { readConflictsView, type ConflictsView } from '../../git/tree-conflicts.js';
 import { conflictLines, resolveLines } from '../../client/conflicts-text.js';
 import type { CommandContext } from '../context.js';

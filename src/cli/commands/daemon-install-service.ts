@@ -4,11 +4,11 @@
  * login, and print how to enable it. It never enables anything itself.
  */
 import { mkdir, realpath } from 'node:fs/promises';
-import { addWorkspace } from '../../user/registry.js';
-import { userPaths } from '../../user/user-paths.js';
-import { mainBinPath } from '../../core/package-root.js';
+import { addWorkspace } from '../../shared/registry.js';
+import { userPaths } from '../../shared/user-paths.js';
+import { mainBinPath } from '../../shared/package-root.js';
 import { planService, writeService } from '../../daemon/service.js';
-import { UsageError } from '../../core/errors.js';
+import { UsageError } from '../../shared/errors.js';
 import type { CommandContext } from '../context.js';
 
 export async function run(ctx: CommandContext, opts: { json?: boolean; platform?: string }): Promise<number> {

@@ -7,7 +7,7 @@
  */
 import { join } from 'node:path';
 import { createFormatter, followLogs, type LogPaths, logSources, tailLogs } from '../../daemon/log-view.js';
-import { userPaths } from '../../user/user-paths.js';
+import { userPaths } from '../../shared/user-paths.js';
 import type { CommandContext } from '../context.js';
 
 export async function run(ctx: CommandContext, opts: { follow?: boolean; lines: number; json?: boolean; user?: boolean }): Promise<number> {

@@ -6,7 +6,7 @@
  * exits only after its logs are written.
  */
 import { readFileSync, unlinkSync } from 'node:fs';
-import { ExitCode } from '../../core/errors.js';
+import { ExitCode } from '../../shared/errors.js';
 import { runWorkspaceUnit } from '../../daemon/workspace-unit.js';
 import type { CommandContext } from '../context.js';
 

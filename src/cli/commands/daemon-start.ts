@@ -7,8 +7,8 @@ import { promises as fs } from 'node:fs';
 import { startDaemon } from '../../daemon/control.js';
 import { daemonStatePath, readDaemonState } from '../../daemon/daemon-state.js';
 import { readDaemonInfo } from '../../daemon/pidfile.js';
-import { addWorkspace } from '../../user/registry.js';
-import { userPaths, workspaceId } from '../../user/user-paths.js';
+import { addWorkspace } from '../../shared/registry.js';
+import { userPaths, workspaceId } from '../../shared/user-paths.js';
 import type { CommandContext } from '../context.js';
 
 /** Long enough for the user daemon to stop a per-workspace daemon of the previous version mid-sync. */

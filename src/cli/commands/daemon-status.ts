@@ -1,6 +1,6 @@
 import { promises as fs } from 'node:fs';
 import { readDaemonInfo } from '../../daemon/pidfile.js';
-import { userPaths } from '../../user/user-paths.js';
+import { userPaths } from '../../shared/user-paths.js';
 import type { CommandContext } from '../context.js';
 
 export async function run(ctx: CommandContext, opts: { json?: boolean }): Promise<number> {

@@ -6,7 +6,7 @@
  */
 import { runDoctor } from '../../doctor/run-doctor.js';
 import { humanReport, jsonReport } from '../../doctor/format.js';
-import { ExitCode } from '../../core/errors.js';
+import { ExitCode } from '../../shared/errors.js';
 import type { CommandContext } from '../context.js';
 
 export async function run(ctx: CommandContext, opts: { json?: boolean }): Promise<number> {

@@ -1,5 +1,5 @@
 import { promises as fs } from 'node:fs';
-import { defaultConfig } from '../../core/config.js';
+import { defaultConfig } from '../../shared/config.js';
 import { addToInfoExclude, ensureStateDir } from '../../core/workspace.js';
 import type { CommandContext } from '../context.js';
 

@@ -3,14 +3,14 @@
  * the lock), then, unless --enqueue-only or a daemon runs, serve the queue in this
  * process if the lock is free. The enqueue path avoids pino and zod (start-up budget).
  */
-import { ExitCode } from '../../core/errors.js';
+import { ExitCode } from '../../shared/errors.js';
 import { newRequestId, enqueue } from '../../core/queue.js';
 import { decide, rateLimitMessage } from '../../core/rate-limit.js';
 import { DEFAULT_PRIORITY, parsePriority, parseText, parseType, type SyncRequest } from '../../core/request.js';
 import { readResult, type RequestOutcome } from '../../core/results.js';
 import { printRequest } from '../request-print.js';
-import { readState } from '../../core/state.js';
-import { appendLogLine } from '../../log.js';
+import { readState } from '../../shared/state.js';
+import { appendLogLine } from '../../shared/log.js';
 import type { CommandContext } from '../context.js';
 
 interface Opts {

@@ -1,5 +1,5 @@
-import { defaultConfig } from '../../core/config.js';
-import { TrackedStateError } from '../../core/errors.js';
+import { defaultConfig } from '../../shared/config.js';
+import { TrackedStateError } from '../../shared/errors.js';
 import { buildStatus } from '../../core/status-view.js';
 import { humanStatus } from '../status-text.js';
 import type { CommandContext } from '../context.js';

@@ -3,7 +3,7 @@
  * pipeline's steps shown as they happen on a terminal, plain lines otherwise.
  */
 import { processQueue } from '../../core/coordinator.js';
-import { ExitCode } from '../../core/errors.js';
+import { ExitCode } from '../../shared/errors.js';
 import { enqueue, newRequestId } from '../../core/queue.js';
 import { parseText, type SyncRequest } from '../../core/request.js';
 import { readResult, type RequestOutcome } from '../../core/results.js';

@@ -5,13 +5,13 @@
  */
 import { existsSync, promises as fs } from 'node:fs';
 import { resolve } from 'node:path';
-import { loadConfig } from '../../core/config.js';
-import { UsageError } from '../../core/errors.js';
-import { hasControl } from '../../core/sanitize.js';
+import { loadConfig } from '../../shared/config.js';
+import { UsageError } from '../../shared/errors.js';
+import { hasControl } from '../../shared/sanitize.js';
 import { ensureStateDir, resolveWorkspace } from '../../core/workspace.js';
 import { readDaemonInfo } from '../../daemon/pidfile.js';
-import { addWorkspace, readRegistry, removeWorkspace } from '../../user/registry.js';
-import { userPaths } from '../../user/user-paths.js';
+import { addWorkspace, readRegistry, removeWorkspace } from '../../shared/registry.js';
+import { userPaths } from '../../shared/user-paths.js';
 import type { CommandContext } from '../context.js';
 
 /** The real work-tree root of `path`: exit 2 for a path that is not a directory, 6 outside git. */

@@ -13,7 +13,7 @@
 import pRetry, { AbortError } from 'p-retry';
 import type { Config, SyncType } from './config.js';
 import { CoordinatorError } from './errors.js';
-import type { Logger } from '../log.js';
+import type { Logger } from './log.js';
 import { safeValue } from './sanitize.js';
 
 export interface RetryPolicy {

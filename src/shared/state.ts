@@ -5,7 +5,7 @@
  */
 import { promises as fs } from 'node:fs';
 import { quarantine, writeFileAtomic } from './atomic-file.js';
-import type { Logger } from '../log.js';
+import type { Logger } from './log.js';
 import type { SyncType } from './config.js';
 import type { FailureRecord } from './failure-record.js';
 

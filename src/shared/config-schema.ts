@@ -12,7 +12,7 @@ const refName = z
   .refine((s) => !s.includes('..') && !s.endsWith('.lock') && !s.endsWith('/'), 'a valid git ref name');
 
 /**
- * The event types a webhook can ask for: the bus's EVENT_TYPES (src/core/events.ts),
+ * The event types a webhook can ask for: the bus's EVENT_TYPES (src/shared/events.ts),
  * listed again here because config is a primitive that imports no service module; a test
  * keeps the two lists equal.
  */

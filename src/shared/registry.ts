@@ -8,7 +8,7 @@
 import { promises as fs } from 'node:fs';
 import { dirname } from 'node:path';
 import lockfile from 'proper-lockfile';
-import { quarantine, writeFileAtomic } from '../core/atomic-file.js';
+import { quarantine, writeFileAtomic } from './atomic-file.js';
 import { workspaceId } from './user-paths.js';
 
 export interface RegistryEntry {
