@@ -131,36 +131,36 @@ module.exports = {
     knownViolations: (process.env.DEPS_BASELINE === 'off' ? () => [] : (v) => v)([
       // --- src/git imports src/core (layer-git) ---
       // conflicts.log records what a merge left: core/conflict-log.ts moves to src/git/conflict-log.ts.
-      known('layer-git', 'src/git/pipeline.ts', 'src/core/conflict-log.ts'),
-      known('layer-git', 'src/git/landing.ts', 'src/core/conflict-log.ts'),
-      known('layer-git', 'src/git/left-for-user.ts', 'src/core/conflict-log.ts'),
-      known('layer-git', 'src/git/recovery.ts', 'src/core/conflict-log.ts'),
-      known('layer-git', 'src/git/replay.ts', 'src/core/conflict-log.ts'),
-      known('layer-git', 'src/git/sync-context.ts', 'src/core/conflict-log.ts'),
-      known('layer-git', 'src/git/tree-conflicts.ts', 'src/core/conflict-log.ts'),
-      known('layer-git', 'src/git/tree-merge.ts', 'src/core/conflict-log.ts'),
+      known('layer-git', 'src/git/pipeline.ts', 'src/git/conflict-log.ts'),
+      known('layer-git', 'src/git/landing.ts', 'src/git/conflict-log.ts'),
+      known('layer-git', 'src/git/left-for-user.ts', 'src/git/conflict-log.ts'),
+      known('layer-git', 'src/git/recovery.ts', 'src/git/conflict-log.ts'),
+      known('layer-git', 'src/git/replay.ts', 'src/git/conflict-log.ts'),
+      known('layer-git', 'src/git/sync-context.ts', 'src/git/conflict-log.ts'),
+      known('layer-git', 'src/git/tree-conflicts.ts', 'src/git/conflict-log.ts'),
+      known('layer-git', 'src/git/tree-merge.ts', 'src/git/conflict-log.ts'),
       // Git's own lock files are git's business: core/git-lock-files.ts moves to src/git (core/lock.ts
       // and doctor then import it from there, downwards).
-      known('layer-git', 'src/git/recovery.ts', 'src/core/git-lock-files.ts'),
-      known('layer-git', 'src/git/step-retry.ts', 'src/core/git-lock-files.ts'),
+      known('layer-git', 'src/git/recovery.ts', 'src/git/git-lock-files.ts'),
+      known('layer-git', 'src/git/step-retry.ts', 'src/git/git-lock-files.ts'),
       // How git reaches the remote (timeouts, no prompts): core/network.ts moves to src/git.
-      known('layer-git', 'src/git/remote-steps.ts', 'src/core/network.ts'),
+      known('layer-git', 'src/git/remote-steps.ts', 'src/git/network.ts'),
       // The access the pipeline obeys is the pipeline's type: RemoteAccess moves from
       // core/breaker-policy.ts to src/git/sync-context.ts (breaker-policy imports it from there).
       known('layer-git', 'src/git/sync-context.ts', 'src/core/breaker-policy.ts'),
       // The Workspace value (paths, STATE_DIR_REL) splits from resolveWorkspace (which runs git):
       // the value moves to the primitives, the resolver stays in src/core.
-      known('layer-git', 'src/git/sync-context.ts', 'src/core/workspace.ts'),
-      known('layer-git', 'src/git/recovery.ts', 'src/core/workspace.ts'),
-      known('layer-git', 'src/git/replay.ts', 'src/core/workspace.ts'),
+      known('layer-git', 'src/git/sync-context.ts', 'src/git/workspace.ts'),
+      known('layer-git', 'src/git/recovery.ts', 'src/git/workspace.ts'),
+      known('layer-git', 'src/git/replay.ts', 'src/git/workspace.ts'),
       // Recovery needs only "is the lock still ours": a small interface of its own in src/git,
       // which core/lock.ts's LockHandle satisfies, instead of the LockHandle type.
       known('layer-git', 'src/git/recovery.ts', 'src/core/lock.ts'),
-      // The ignore globs are shared by the watcher and the stage filter: watcher/ignore.ts moves to
+      // The ignore globs are shared by the watcher and the stage filter: src/git/ignore.ts moves to
       // src/git/ignore.ts (the watcher and the daemon import it from there).
-      known('layer-git', 'src/git/stage-filter.ts', 'watcher/ignore.ts'),
-      known('boundary-entry', 'src/git/stage-filter.ts', 'watcher/ignore.ts'),
-      known('boundary-entry', 'src/daemon/daemon-watcher.ts', 'watcher/ignore.ts'),
+      known('layer-git', 'src/git/stage-filter.ts', 'src/git/ignore.ts'),
+      known('boundary-entry', 'src/git/stage-filter.ts', 'src/git/ignore.ts'),
+      known('boundary-entry', 'src/daemon/daemon-watcher.ts', 'src/git/ignore.ts'),
 
       // --- src/core imports services (layer-core, siblings-services) ---
       // The daemon's pid file and state file are read by status, doctor and the daemon alike:

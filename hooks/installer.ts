@@ -18,7 +18,7 @@
 import { promises as fs } from 'node:fs';
 import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { UsageError } from '../src/shared/errors.js';
-import { ensureStateDir, statePaths } from '../src/core/workspace.js';
+import { ensureStateDir, statePaths } from '../src/git/workspace.js';
 import { fsyncDir, tempPathFor, writeFileAtomic } from '../src/shared/atomic-file.js';
 import { createGit } from '../src/git/git.js';
 import { packagedHookScript } from '../src/shared/package-root.js';

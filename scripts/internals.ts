@@ -6,7 +6,7 @@
  * compiled copy of the whole source tree.
  */
 export { acquireLock } from '../src/core/lock.js';
-export { statePaths } from '../src/core/workspace.js';
+export { statePaths } from '../src/git/workspace.js';
 export { silentLogger } from '../src/shared/log.js';
 export { mergeFile, strategyFor } from '../src/merge/index.js';
 export { DEFAULT_MERGE_RULES } from '../src/shared/config.js';

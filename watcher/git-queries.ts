@@ -3,7 +3,7 @@
  * (NUL-separated, never quoted, so any file name survives); status uses the sync
  * engine's parser.
  */
-import type { GitIgnored } from './ignore.js';
+import type { GitIgnored } from '../src/git/ignore.js';
 import type { ReadGit } from './git-read.js';
 import { parseStatusZ } from '../src/git/status.js';
 

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkIgnored, listGitIgnored, statusEntries } from './git-queries.js';
 import { createReadGit, readOnlyGitEnv, type ReadGit } from './git-read.js';
 import { makeTestRepo } from './test-repo.js';
-import { compileGlobs, createIgnoreFilter, EMPTY_GIT_IGNORED, isIgnoredPath, toSegments, type IgnoreRules } from './ignore.js';
+import { compileGlobs, createIgnoreFilter, EMPTY_GIT_IGNORED, isIgnoredPath, toSegments, type IgnoreRules } from '../src/git/ignore.js';
 
 /** A throwaway repo with its own HOME and no system config; never the project itself. */
 const makeRepo = () => makeTestRepo('sc-watch-ignore-');

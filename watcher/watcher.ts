@@ -16,7 +16,7 @@ import { FSWatcher, watch, type ChokidarOptions } from 'chokidar';
 import { createDebouncer, systemClock, type Burst, type Clock } from './debounce.js';
 import { createReadGit } from './git-read.js';
 import { checkIgnored, listGitIgnored, statusEntries } from './git-queries.js';
-import { createIgnoreFilter, type GitIgnored } from './ignore.js';
+import { createIgnoreFilter, type GitIgnored } from '../src/git/ignore.js';
 import { createRecheck } from './recheck.js';
 import { startStatusPoller, type StatusPoller } from './status-poller.js';
 

@@ -5,7 +5,7 @@
  * runs while a sync holds the lock.
  */
 import type { HistoryRecord } from '../core/history.js';
-import type { Workspace } from '../core/workspace.js';
+import type { Workspace } from '../git/workspace.js';
 
 /** Files listed per record; the count is always exact. */
 const MAX_FILES = 200;

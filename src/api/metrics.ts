@@ -14,7 +14,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { loadConfig, type Config } from '../shared/config.js';
 import { buildStatus } from '../core/status-view.js';
-import type { Workspace } from '../core/workspace.js';
+import type { Workspace } from '../git/workspace.js';
 import type { BusEvent, EventBus } from '../shared/events.js';
 import type { Logger } from '../shared/log.js';
 

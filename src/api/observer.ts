@@ -11,11 +11,11 @@
 import { promises as fs } from 'node:fs';
 import type { Config } from '../shared/config.js';
 import type { ProcessReport } from '../core/coordinator.js';
-import { parseConflictLog } from '../core/conflict-log.js';
+import { parseConflictLog } from '../git/conflict-log.js';
 import { historyPath, readHistory } from '../core/history.js';
 import { rateLimitView } from '../core/rate-limit.js';
 import { readState, type BreakerState, type CoordinatorState } from '../shared/state.js';
-import type { Workspace } from '../core/workspace.js';
+import type { Workspace } from '../git/workspace.js';
 import type { EventBus } from '../shared/events.js';
 import type { WorkspaceObserver } from '../core/served.js';
 import { withFilesChanged } from './history-view.js';

@@ -8,7 +8,7 @@
  * changes, the same errors (400 naming `path` when there is no open conflict there).
  */
 import { promises as fs } from 'node:fs';
-import { parseConflictLog, type ConflictRecord } from '../core/conflict-log.js';
+import { parseConflictLog, type ConflictRecord } from '../git/conflict-log.js';
 import { checkConflictPath, resolveConflict } from '../core/conflict-resolve.js';
 import { UsageError } from '../shared/errors.js';
 import { readConflictsView } from '../git/tree-conflicts.js';

@@ -12,7 +12,7 @@
 import { promises as fs } from 'node:fs';
 import { UsageError } from '../shared/errors.js';
 import { checkConflictPath } from '../core/conflict-resolve.js';
-import type { Workspace } from '../core/workspace.js';
+import type { Workspace } from '../git/workspace.js';
 import { readConflictsView } from '../git/tree-conflicts.js';
 import type { CommandContext } from '../cli/context.js';
 import { badField, send } from './http.js';

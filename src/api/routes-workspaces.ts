@@ -19,7 +19,7 @@ import { decide, rateLimitMessage } from '../core/rate-limit.js';
 import { DEFAULT_PRIORITY, parsePriority, parseText, parseType, type SyncRequest } from '../core/request.js';
 import { readState } from '../shared/state.js';
 import { buildStatus } from '../core/status-view.js';
-import type { Workspace } from '../core/workspace.js';
+import type { Workspace } from '../git/workspace.js';
 import { appendLogLine } from '../shared/log.js';
 import { badField, HttpError, readJson, send, sendJsonText } from './http.js';
 import type { Route, RouteContext } from './router.js';

@@ -14,7 +14,7 @@
  */
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Workspace } from '../core/workspace.js';
+import type { Workspace } from '../git/workspace.js';
 import { createCoalescer } from './coalesce.js';
 
 export const MAX_AGE_MS = 500;

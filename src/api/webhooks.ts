@@ -19,7 +19,7 @@ import { ExitCode } from '../shared/errors.js';
 import { packageVersion } from '../shared/package-root.js';
 import { redactUrls } from '../shared/redact.js';
 import { appendDelivery, displayUrl, hookId, webhooksView, type DeliveryRecord } from '../core/webhook-deliveries.js';
-import type { Workspace } from '../core/workspace.js';
+import type { Workspace } from '../git/workspace.js';
 import type { BusEvent, EventBus } from '../shared/events.js';
 import type { Logger } from '../shared/log.js';
 import { postOnce, signBody, verdict, type TryResult } from './webhook-post.js';

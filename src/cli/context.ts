@@ -4,7 +4,7 @@
  * (pino only when a command logs).
  */
 import { loadConfig, type Config } from '../shared/config.js';
-import { assertStateDirSafe, ensureStateDir, resolveWorkspace, type Workspace } from '../core/workspace.js';
+import { assertStateDirSafe, ensureStateDir, resolveWorkspace, type Workspace } from '../git/workspace.js';
 import { assertStateUntracked } from '../core/tracked-state.js';
 import { printableLine } from '../shared/sanitize.js';
 import { createLineLogger, type Logger } from '../shared/log.js';

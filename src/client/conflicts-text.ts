@@ -3,7 +3,7 @@
  * (which gets the same view as JSON from the daemon): loads nothing heavy. The lines
  * are raw; both printers make each line printable.
  */
-import type { ConflictRecord } from '../core/conflict-log.js';
+import type { ConflictRecord } from '../git/conflict-log.js';
 import { conflictsCommand as command } from '../core/guided-merge.js';
 import type { ConflictsView } from '../git/tree-conflicts.js';
 

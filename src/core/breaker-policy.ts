@@ -10,13 +10,7 @@ import { breakerView, effectiveState, recordNetworkFailure, recordSuccess } from
 import type { Config } from '../shared/config.js';
 import { RemoteUnavailableError } from '../shared/errors.js';
 import type { CoordinatorState, StateStore } from '../shared/state.js';
-
-/**
- * What the remote's circuit breaker allows a sync (invariant 7): `normal`
- * retries, one `single-try` without retries (half-open), or `skip` the remote: commit
- * locally, then stop with BreakerOpenError saying why and until when.
- */
-export type RemoteAccess = { kind: 'normal' } | { kind: 'single-try' } | { kind: 'skip'; until: string | null; reason: string };
+import type { RemoteAccess } from '../git/sync-context.js';
 
 export function remoteAccess(state: CoordinatorState, config: Config, now: number): RemoteAccess {
   const breaker = state.breakers[config.remote];

@@ -8,14 +8,14 @@
  */
 import { promises as fs } from 'node:fs';
 import type { Config } from '../shared/config.js';
-import { appendConflict } from './conflict-log.js';
+import { appendConflict } from '../git/conflict-log.js';
 import { UsageError } from '../shared/errors.js';
 import { conflictsCommand as command, markerLines } from './guided-merge.js';
 import { acquireLock } from './lock.js';
 import { hasControl } from '../shared/sanitize.js';
 import { resolveEndsPause } from './pause.js';
 import { openStateStore } from '../shared/state.js';
-import type { Workspace } from './workspace.js';
+import type { Workspace } from '../git/workspace.js';
 import type { ConflictsView, TreeCopy } from '../git/tree-conflicts.js';
 import type { Logger } from '../shared/log.js';
 

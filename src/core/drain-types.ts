@@ -9,7 +9,7 @@ import type { StepName } from '../git/sync-context.js';
 import type { Config, Priority, SyncType } from '../shared/config.js';
 import type { RequestOutcome, RequestResult } from './results.js';
 import type { StateStore } from '../shared/state.js';
-import type { Workspace } from './workspace.js';
+import type { Workspace } from '../git/workspace.js';
 
 export interface ProcessOptions {
   ws: Workspace;

@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { writeFileAtomic } from '../shared/atomic-file.js';
 import type { Priority, SyncType } from '../shared/config.js';
 import type { RequestResult } from './results.js';
-import type { Workspace } from './workspace.js';
+import type { Workspace } from '../git/workspace.js';
 import { readRef } from '../git/refs.js';
 import type { Logger } from '../shared/log.js';
 

@@ -19,10 +19,10 @@ import { hostname } from 'node:os';
 import lockfile from 'proper-lockfile';
 import { writeFileAtomic } from '../shared/atomic-file.js';
 import { LockBusyError, LockLostError } from '../shared/errors.js';
-import { removeDeadGitLocks, type RepoDirs } from './git-lock-files.js';
+import { removeDeadGitLocks, type RepoDirs } from '../git/git-lock-files.js';
 import { liveness, selfIdentity, type Liveness } from '../shared/process-identity.js';
 import { processesOfOp } from '../shared/proc-scan.js';
-import type { StatePaths } from './workspace.js';
+import type { StatePaths } from '../git/workspace.js';
 import type { Logger } from '../shared/log.js';
 
 export interface LockOwner {

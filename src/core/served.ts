@@ -9,7 +9,7 @@ import type { Config } from '../shared/config.js';
 import type { ProcessReport } from './drain-types.js';
 import type { EventBus } from '../shared/events.js';
 import type { RequestOutcome } from './results.js';
-import type { Workspace } from './workspace.js';
+import type { Workspace } from '../git/workspace.js';
 import type { Logger } from '../shared/log.js';
 import type { UserPaths } from '../shared/user-paths.js';
 

@@ -6,7 +6,7 @@
  * in one state update, and the spool files last, so that a kill before that line
  * re-serves a request and never loses it (invariant 2).
  */
-import { appendConflict } from './conflict-log.js';
+import { appendConflict } from '../git/conflict-log.js';
 import type { Priority, SyncType } from '../shared/config.js';
 import type { Covered, Drain } from './drain-types.js';
 import { nowOf } from './drain-types.js';

@@ -10,7 +10,7 @@ import { readQueue } from './queue.js';
 import { rateLimitView } from './rate-limit.js';
 import { emptyState, readState } from '../shared/state.js';
 import { backoffFor } from '../shared/failure-record.js';
-import type { Workspace } from './workspace.js';
+import type { Workspace } from '../git/workspace.js';
 import { readDaemonInfo } from '../daemon/pidfile.js';
 import { breakerView } from './breaker.js';
 import { daemonStatePath, readDaemonState } from '../daemon/daemon-state.js';
@@ -112,7 +112,7 @@ export type StatusView = Awaited<ReturnType<typeof buildStatus>>;
 async function countOpenConflicts(ws: Workspace): Promise<{ open: number; auto_merged: number }> {
   const text = await fs.readFile(ws.paths.conflictsLog, 'utf8').catch(() => '');
   const { readConflictsView } = await import('../git/tree-conflicts.js');
-  const { autoMerges, openConflicts } = await import('./conflict-log.js');
+  const { autoMerges, openConflicts } = await import('../git/conflict-log.js');
   const auto_merged = autoMerges(text).length;
   try {
     return { open: (await readConflictsView(ws.git, text)).count, auto_merged };

@@ -7,7 +7,8 @@
  */
 import { runPipeline } from '../git/pipeline.js';
 import { deviceName, type SyncOutcome } from '../git/sync-context.js';
-import { type RemoteAccess, recordRemoteOutcome, remoteAccess } from './breaker-policy.js';
+import { recordRemoteOutcome, remoteAccess } from './breaker-policy.js';
+import type { RemoteAccess } from '../git/sync-context.js';
 import type { Priority, SyncType } from '../shared/config.js';
 import { type Covered, type Drain, nowOf } from './drain-types.js';
 import { ConflictError, CoordinatorError, ExitCode, RepoBusyError, SyncFailedError } from '../shared/errors.js';

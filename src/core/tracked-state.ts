@@ -15,7 +15,7 @@ import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import type { Git } from '../git/git.js';
 import { TrackedStateError } from '../shared/errors.js';
-import { STATE_DIR_REL } from './workspace.js';
+import { STATE_DIR_REL } from '../git/workspace.js';
 
 const PREFIX = Buffer.from(`${STATE_DIR_REL}/`);
 const NAME = Buffer.from(STATE_DIR_REL);

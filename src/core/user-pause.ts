@@ -7,7 +7,7 @@ import type { Config } from '../shared/config.js';
 import { acquireLock } from './lock.js';
 import { isUserPause, USER_PAUSE_REASON } from './pause.js';
 import { openStateStore, type PauseState } from '../shared/state.js';
-import type { Workspace } from './workspace.js';
+import type { Workspace } from '../git/workspace.js';
 import type { Logger } from '../shared/log.js';
 
 export type PauseChange = { changed: boolean; paused: PauseState | null; blockedBy?: PauseState };

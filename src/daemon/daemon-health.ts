@@ -4,7 +4,7 @@
  * dead owner's lock over at the next cycle, and log what is wrong.
  */
 import type { Config } from '../shared/config.js';
-import type { Workspace } from '../core/workspace.js';
+import type { Workspace } from '../git/workspace.js';
 import type { Logger } from '../shared/log.js';
 import type { DaemonState } from './daemon-state.js';
 import { checkDisk, type HealthDeps, lowDiskMessage, runHealthCheck } from './health.js';

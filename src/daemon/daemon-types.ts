@@ -5,7 +5,7 @@
  */
 import type { Config } from '../shared/config.js';
 import type { ProcessReport } from '../core/coordinator.js';
-import type { Workspace } from '../core/workspace.js';
+import type { Workspace } from '../git/workspace.js';
 import type { RequestOutcome } from '../core/results.js';
 import type { StepName } from '../git/pipeline.js';
 import type { Logger } from '../shared/log.js';

@@ -6,7 +6,7 @@
  * the periodic pull and reconcile still sync local changes.
  */
 import type { Config } from '../shared/config.js';
-import { STATE_DIR_REL, type Workspace } from '../core/workspace.js';
+import { STATE_DIR_REL, type Workspace } from '../git/workspace.js';
 import type { Logger } from '../shared/log.js';
 import type { RunningWatcher, startWatcher } from '../../watcher/watcher.js';
 import type { DaemonState } from './daemon-state.js';
@@ -26,7 +26,7 @@ export async function loadWatcherModule(): Promise<WatcherModule> {
   const mod = await import('../../watcher/watcher.js');
   let ignores: WatcherModule['ignores'];
   try {
-    const ig = await import('../../watcher/ignore.js');
+    const ig = await import('../git/ignore.js');
     ignores = (root, globs) => {
       const filter = ig.createIgnoreFilter({ root, stateDirRel: STATE_DIR_REL, globs });
       return (rel) => filter.ignoresRelative(rel);

@@ -8,7 +8,7 @@
 import type { Config } from '../shared/config.js';
 import { MIN_FREE_BYTES, probeDisk, type Statfs } from '../core/probes/disk.js';
 import { probeLock } from '../core/probes/lock-probe.js';
-import type { Workspace } from '../core/workspace.js';
+import type { Workspace } from '../git/workspace.js';
 import { GitError } from '../git/git-error.js';
 import type { HealthView } from './daemon-state.js';
 

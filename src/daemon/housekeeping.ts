@@ -7,7 +7,7 @@
  */
 import { existsSync } from 'node:fs';
 import type { Config } from '../shared/config.js';
-import { ensureStateDir, type Workspace } from '../core/workspace.js';
+import { ensureStateDir, type Workspace } from '../git/workspace.js';
 import type { Logger } from '../shared/log.js';
 import type { DaemonResult } from './daemon-types.js';
 import { errText } from './err-text.js';

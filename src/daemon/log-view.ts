@@ -10,7 +10,7 @@
 import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import { safeValue } from '../shared/sanitize.js';
-import type { StatePaths } from '../core/workspace.js';
+import type { StatePaths } from '../git/workspace.js';
 import { DAEMON_LOG_BASE, DAEMON_LOG_DIR } from './daemon-logger.js';
 import { rotatedFiles } from './log-rotate.js';
 

@@ -9,7 +9,7 @@
  * make every CLI sync wait behind a network round trip.
  */
 import type { Config } from '../shared/config.js';
-import type { Workspace } from '../core/workspace.js';
+import type { Workspace } from '../git/workspace.js';
 
 export async function probeRemoteTip(
   ws: Workspace,

@@ -15,7 +15,7 @@ import { SyncFailedError } from '../shared/errors.js';
 import { backoffFor, bypassesBackoff } from '../shared/failure-record.js';
 import { type QueueEntry, readQueue } from '../core/queue.js';
 import { readState } from '../shared/state.js';
-import type { Workspace } from '../core/workspace.js';
+import type { Workspace } from '../git/workspace.js';
 import type { Logger } from '../shared/log.js';
 import type { Clock } from './clock.js';
 import type { DaemonState } from './daemon-state.js';

@@ -9,7 +9,7 @@
 import type { Config } from '../shared/config.js';
 import type { QueueEntry } from '../core/queue.js';
 import { readState } from '../shared/state.js';
-import type { Workspace } from '../core/workspace.js';
+import type { Workspace } from '../git/workspace.js';
 import { parseStatusZ } from '../git/status.js';
 import type { Logger } from '../shared/log.js';
 import type { Clock } from './clock.js';

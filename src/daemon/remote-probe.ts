@@ -11,7 +11,7 @@
  */
 import type { Config } from '../shared/config.js';
 import type { QueueEntry } from '../core/queue.js';
-import type { Workspace } from '../core/workspace.js';
+import type { Workspace } from '../git/workspace.js';
 import type { Logger } from '../shared/log.js';
 import type { Clock } from './clock.js';
 import type { DaemonState } from './daemon-state.js';

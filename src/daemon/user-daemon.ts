@@ -15,7 +15,7 @@ import { existsSync, watch as fsWatch, promises as fs, type FSWatcher } from 'no
 import { basename, join } from 'node:path';
 import { defaultConfig, loadConfig, type Config } from '../shared/config.js';
 import { ExitCode } from '../shared/errors.js';
-import { resolveWorkspace, type Workspace } from '../core/workspace.js';
+import { resolveWorkspace, type Workspace } from '../git/workspace.js';
 import type { Logger } from '../shared/log.js';
 import { readRegistry, type RegistryEntry } from '../shared/registry.js';
 import { userPaths, type UserPaths } from '../shared/user-paths.js';

@@ -12,7 +12,7 @@
  */
 import { loadConfig, type Config } from '../shared/config.js';
 import { ExitCode } from '../shared/errors.js';
-import { ensureStateDir, type Workspace } from '../core/workspace.js';
+import { ensureStateDir, type Workspace } from '../git/workspace.js';
 import type { Logger } from '../shared/log.js';
 import { stopDaemon } from './control.js';
 import { createDaemonLogger, type DaemonLog } from './daemon-logger.js';

@@ -5,8 +5,8 @@
  * remove, once they know no git runs.
  */
 import { relative } from 'node:path';
-import { leftoverGitLocks } from '../core/git-lock-files.js';
-import type { Workspace } from '../core/workspace.js';
+import { leftoverGitLocks } from '../git/git-lock-files.js';
+import type { Workspace } from '../git/workspace.js';
 import { ok, warn, type CheckResult } from './types.js';
 
 const NAME = 'git lock files';

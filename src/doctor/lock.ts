@@ -6,7 +6,7 @@
  */
 import { describeOwner, type LockInspection } from '../core/lock.js';
 import { judgeLockInspection, probeLock } from '../core/probes/lock-probe.js';
-import type { StatePaths } from '../core/workspace.js';
+import type { StatePaths } from '../git/workspace.js';
 import { ok, shellWord, warn, type CheckResult } from './types.js';
 
 const NAME = 'lock';

@@ -5,7 +5,7 @@
  */
 import { createGit } from '../git/git.js';
 import { defaultConfig } from '../shared/config.js';
-import { resolveWorkspace, type Workspace } from '../core/workspace.js';
+import { resolveWorkspace, type Workspace } from '../git/workspace.js';
 import { checkBranch } from './branch.js';
 import { checkConfig } from './config.js';
 import { checkCorrupt } from './corrupt.js';
@@ -21,7 +21,7 @@ import { checkInotify } from './inotify.js';
 import { checkLock } from './lock.js';
 import { judgeQueue, readQueueFacts } from './queue.js';
 import { checkRemote } from './remote.js';
-import { networkTimeoutMs } from '../core/network.js';
+import { networkTimeoutMs } from '../git/network.js';
 import { checkRepoOps } from './repo-ops.js';
 import { checkStateDir } from './state-dir.js';
 import { checkTrackedState } from './tracked-state.js';

@@ -6,7 +6,7 @@
  */
 import { constants, promises as fs } from 'node:fs';
 import { StateDirError } from '../shared/errors.js';
-import { assertStateDirSafe, type Workspace } from '../core/workspace.js';
+import { assertStateDirSafe, type Workspace } from '../git/workspace.js';
 import { fail, ok, shellWord, warn, type CheckResult } from './types.js';
 
 const NAME = 'state dir';

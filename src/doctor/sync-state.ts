@@ -5,7 +5,7 @@
  */
 import { promises as fs } from 'node:fs';
 import { effectiveState } from '../core/breaker.js';
-import { openConflicts } from '../core/conflict-log.js';
+import { openConflicts } from '../git/conflict-log.js';
 import { emptyState, readState, type CoordinatorState } from '../shared/state.js';
 import { ok, warn, type CheckResult } from './types.js';
 import type { Git } from '../git/git.js';

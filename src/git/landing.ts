@@ -6,7 +6,7 @@
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { appendConflict, type ConflictRecord } from '../core/conflict-log.js';
+import { appendConflict, type ConflictRecord } from './conflict-log.js';
 import { existsNoFollow } from '../shared/exists-no-follow.js';
 import { retryPolicy, withRetry } from '../shared/retry.js';
 import { type IndexSnapshot, readUserIndex } from './index-file.js';

@@ -2,7 +2,7 @@
  * The `manual` conflict policy's report (DESIGN section 5): the conflicts the sync left
  * for the user, logged in conflicts.log, and an error that says how to merge by hand.
  */
-import { appendConflict } from '../core/conflict-log.js';
+import { appendConflict } from './conflict-log.js';
 import { ConflictError } from '../shared/errors.js';
 import type { Preflight } from './preflight.js';
 import type { RunState, SyncContext } from './sync-context.js';

@@ -12,7 +12,7 @@
  * coordinator to count or pause on.
  */
 import { BreakerOpenError, RemoteUnavailableError, RepoBusyError, SyncFailedError } from '../shared/errors.js';
-import { appendConflict } from '../core/conflict-log.js';
+import { appendConflict } from './conflict-log.js';
 import { retryPolicy, withRetry, type RetryPolicy } from '../shared/retry.js';
 import type { RemoteInfo } from './classify.js';
 import { readUserIndex, sweepPrivateFiles } from './index-file.js';

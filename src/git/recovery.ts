@@ -14,14 +14,13 @@
  * stays set and the next run tries again. The interrupted sync itself is retried by the
  * next sync (its requests are still queued).
  */
-import { withdrawConflictsOfOp } from '../core/conflict-log.js';
-import type { LockHandle } from '../core/lock.js';
-import { removeDeadGitLocks } from '../core/git-lock-files.js';
+import { withdrawConflictsOfOp } from './conflict-log.js';
+import { removeDeadGitLocks } from './git-lock-files.js';
 import { processesOfOp } from '../shared/proc-scan.js';
 import { liveness } from '../shared/process-identity.js';
 import { SyncFailedError } from '../shared/errors.js';
 import type { MovingMarker, StateStore } from '../shared/state.js';
-import type { Workspace } from '../core/workspace.js';
+import type { Workspace } from './workspace.js';
 import type { Logger } from '../shared/log.js';
 import type { Git } from './git.js';
 import { lockUserIndex, privateIndexPath, readUserIndex, removeQuiet, sweepPrivateFiles, writePrivateIndex } from './index-file.js';
@@ -30,9 +29,15 @@ import { headBranchFromFile, integrationInProgress } from './preflight.js';
 import { readRef } from './refs.js';
 import { EMPTY_TREE } from './rev.js';
 
+/** All recovery needs of the coordinator's lock (core/lock.ts's LockHandle is one): is it still ours. */
+export interface HeldLock {
+  /** Throws unless the lock is still ours; recovery checks before each step that writes. */
+  assertOwned(): Promise<void>;
+}
+
 const WAIT_FOR_ORPHANS_MS = 10_000;
 
-export async function recoverInterruptedOp(deps: { ws: Workspace; store: StateStore; logger: Logger; lock: LockHandle }): Promise<boolean> {
+export async function recoverInterruptedOp(deps: { ws: Workspace; store: StateStore; logger: Logger; lock: HeldLock }): Promise<boolean> {
   const active = deps.store.get().active;
   if (!active) return false;
   // Our own op is still running only if it left no marker (runBatch keeps the marker of

@@ -4,7 +4,7 @@
  * reports what the remote said; retrying is the caller's (step-retry.ts).
  */
 import { SyncFailedError } from '../shared/errors.js';
-import { networkRunOptions } from '../core/network.js';
+import { networkRunOptions } from './network.js';
 import { gitSaid } from './classify.js';
 import { GitError } from './git-error.js';
 import type { Preflight } from './preflight.js';

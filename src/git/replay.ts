@@ -17,8 +17,8 @@
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { ConflictRecord } from '../core/conflict-log.js';
-import { STATE_DIR_REL } from '../core/workspace.js';
+import type { ConflictRecord } from './conflict-log.js';
+import { STATE_DIR_REL } from './workspace.js';
 import type { SyncContext } from './sync-context.js';
 import { saveBackup } from './backup.js';
 import { commitTree } from './local-commit.js';

@@ -3,7 +3,7 @@
  * about to stage it must leave out, and why.
  *
  * - `ignored`: a `watch.ignore` glob matches the path or one of its directories (the
- *   watcher's own matching, watcher/ignore.ts), so `secrets/**` never reaches the remote
+ *   watcher's own matching, src/git/ignore.ts), so `secrets/**` never reaches the remote
  *   through any sync type.
  * - `embedded-repo`: a directory with its own `.git` (a nested repository or a worktree)
  *   that `.gitmodules` does not name: `git add` would record a gitlink nobody else can
@@ -21,7 +21,7 @@ import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import type { Config } from '../shared/config.js';
 import type { ExcludedPath, StateStore } from '../shared/state.js';
-import { compileGlobs, toSegments } from '../../watcher/ignore.js';
+import { compileGlobs, toSegments } from './ignore.js';
 import { createGit, type Git } from './git.js';
 import type { StatusEntry } from './status.js';
 

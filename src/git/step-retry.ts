@@ -4,7 +4,7 @@
  * classify failures against the remote (network, auth, not found). The policy (how
  * many tries, how long) comes from the config and the sync type.
  */
-import { removeDeadGitLocks } from '../core/git-lock-files.js';
+import { removeDeadGitLocks } from './git-lock-files.js';
 import type { RetryPolicy } from '../shared/retry.js';
 import { type RemoteInfo, toSyncError } from './classify.js';
 import { GitError } from './git-error.js';

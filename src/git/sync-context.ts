@@ -3,16 +3,23 @@
  * builds the context and decides policy from the outcome; the pipeline only runs git.
  */
 import { hostname } from 'node:os';
-import type { RemoteAccess } from '../core/breaker-policy.js';
-import type { ConflictRecord } from '../core/conflict-log.js';
+import type { ConflictRecord } from './conflict-log.js';
 import type { Config, SyncType } from '../shared/config.js';
 import type { MovingMarker, StateStore } from '../shared/state.js';
-import type { Workspace } from '../core/workspace.js';
+import type { Workspace } from './workspace.js';
 import type { Logger } from '../shared/log.js';
 import type { Git } from './git.js';
 import type { IndexSnapshot } from './index-file.js';
 import type { LocalCommit } from './local-commit.js';
 import type { StatusEntry } from './status.js';
+
+/**
+ * What the remote's circuit breaker allows a sync (invariant 7): `normal` retries, one
+ * `single-try` without retries (half-open), or `skip` the remote: commit locally, then
+ * stop with BreakerOpenError saying why and until when. The coordinator decides it
+ * (core/breaker-policy.ts); the pipeline obeys it, so the type is the pipeline's.
+ */
+export type RemoteAccess = { kind: 'normal' } | { kind: 'single-try' } | { kind: 'skip'; until: string | null; reason: string };
 
 export type StepName = 'preflight' | 'commit' | 'fetch' | 'integrate' | 'resolve' | 'push' | 'verify';
 

@@ -7,8 +7,8 @@
  */
 import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
-import type { ConflictRecord } from '../core/conflict-log.js';
-import { openConflicts } from '../core/conflict-log.js';
+import type { ConflictRecord } from './conflict-log.js';
+import { openConflicts } from './conflict-log.js';
 import type { Git } from './git.js';
 import { isConflictCopy, parseConflictCopy } from './conflict-copy.js';
 

@@ -11,7 +11,7 @@
 import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import picomatch from 'picomatch';
-import type { ConflictRecord } from '../core/conflict-log.js';
+import type { ConflictRecord } from './conflict-log.js';
 import { ConflictError, SyncFailedError } from '../shared/errors.js';
 import type { Config } from '../shared/config.js';
 import { conflictStamp, pickConflictCopyPath } from './conflict-copy.js';

@@ -13,7 +13,7 @@ import { exited, runCli, waitFor } from '../helpers/cli.js';
 import { makeSandbox, type Sandbox } from '../helpers/git-fixture.js';
 import { realGitPath } from '../helpers/git-recorder.js';
 import { acquireLock } from '../../src/core/lock.js';
-import { statePaths } from '../../src/core/workspace.js';
+import { statePaths } from '../../src/git/workspace.js';
 import { silentLogger } from '../../src/shared/log.js';
 
 const __dirname = dirname(fileURLToPath(import.meta.url));

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { acquireLock, inspectLock, readOwner, releaseLockFor } from '../../src/core/lock.js';
 import { LockBusyError } from '../../src/shared/errors.js';
-import { statePaths, type StatePaths } from '../../src/core/workspace.js';
+import { statePaths, type StatePaths } from '../../src/git/workspace.js';
 import { bootId, processStartTime } from '../../src/shared/process-identity.js';
 import { silentLogger } from '../../src/shared/log.js';
 import { exited, waitFor } from '../helpers/cli.js';

@@ -15,7 +15,7 @@ import { makeSandbox, type Sandbox } from '../helpers/git-fixture.js';
 import { defaultConfig, type Config } from '../../src/shared/config.js';
 import { DAEMON_NODE_FLAGS } from '../../src/daemon/control.js';
 import { enqueue, newRequestId, countQueue, type QueueEntry } from '../../src/core/queue.js';
-import { ensureStateDir, resolveWorkspace } from '../../src/core/workspace.js';
+import { ensureStateDir, resolveWorkspace } from '../../src/git/workspace.js';
 import { silentLogger } from '../../src/shared/log.js';
 import { runDaemon } from '../../src/daemon/daemon.js';
 import { createReconcile } from '../../src/daemon/reconcile.js';

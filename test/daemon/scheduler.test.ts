@@ -12,7 +12,7 @@ import { FakeClock } from '../helpers/fake-clock.js';
 import { defaultConfig, loadConfig, type Config } from '../../src/shared/config.js';
 import type { QueueEntry } from '../../src/core/queue.js';
 import type { ActiveOp } from '../../src/shared/state.js';
-import type { Workspace } from '../../src/core/workspace.js';
+import type { Workspace } from '../../src/git/workspace.js';
 import { silentLogger } from '../../src/shared/log.js';
 import { createConfigReload } from '../../src/daemon/config-reload.js';
 import type { ProbeReport } from '../../src/daemon/daemon-types.js';

@@ -14,7 +14,7 @@ import { processQueue } from '../../src/core/coordinator.js';
 import { enqueue, newRequestId } from '../../src/core/queue.js';
 import type { RequestOutcome } from '../../src/core/results.js';
 import { buildStatus } from '../../src/core/status-view.js';
-import { resolveWorkspace } from '../../src/core/workspace.js';
+import { resolveWorkspace } from '../../src/git/workspace.js';
 import { silentLogger } from '../../src/shared/log.js';
 import { startGitDaemon, type GitDaemon } from '../helpers/git-daemon.js';
 import { makeSandbox, type Sandbox } from '../helpers/git-fixture.js';

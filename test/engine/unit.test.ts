@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { defaultConfig, type Config } from '../../src/shared/config.js';
 import { breakerView, effectiveState, recordNetworkFailure, recordSuccess } from '../../src/core/breaker.js';
-import { openConflicts } from '../../src/core/conflict-log.js';
+import { openConflicts } from '../../src/git/conflict-log.js';
 import { GitLockedError, RemoteAccessError, RemoteUnavailableError, SyncFailedError } from '../../src/shared/errors.js';
 import { withRetry } from '../../src/shared/retry.js';
 import { backupTime, backupsToPrune } from '../../src/git/backup.js';

@@ -8,7 +8,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { networkTimeoutMs } from '../../src/core/network.js';
+import { networkTimeoutMs } from '../../src/git/network.js';
 import { makeSandbox, type Sandbox } from '../helpers/git-fixture.js';
 import { cli, setupDevice, STATE_DIR, testConfig } from '../engine/engine-helpers.js';
 

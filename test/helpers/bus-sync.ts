@@ -11,7 +11,7 @@ import { loadConfig, type Config, type SyncType } from '../../src/shared/config.
 import { processQueue } from '../../src/core/coordinator.js';
 import { enqueue, newRequestId } from '../../src/core/queue.js';
 import { DEFAULT_PRIORITY, type SyncRequest } from '../../src/core/request.js';
-import { resolveWorkspace, type Workspace } from '../../src/core/workspace.js';
+import { resolveWorkspace, type Workspace } from '../../src/git/workspace.js';
 import type { EventBus } from '../../src/shared/events.js';
 import { silentLogger } from '../../src/shared/log.js';
 import { runCli } from './cli.js';

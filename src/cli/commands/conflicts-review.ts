@@ -15,7 +15,7 @@
  */
 import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
-import { appendConflict, autoMerges, type AutoMergeEntry } from '../../core/conflict-log.js';
+import { appendConflict, autoMerges, type AutoMergeEntry } from '../../git/conflict-log.js';
 import { newOpId } from '../../core/coordinator.js';
 import { UsageError } from '../../shared/errors.js';
 import { conflictsCommand, markerLines } from '../../core/guided-merge.js';

@@ -11,7 +11,7 @@
  * pause meanwhile so that no marker is synced.
  */
 import { promises as fs } from 'node:fs';
-import { parseConflictLog, type ConflictRecord } from '../../core/conflict-log.js';
+import { parseConflictLog, type ConflictRecord } from '../../git/conflict-log.js';
 import { checkConflictPath, copiesFor, resolveConflict } from '../../core/conflict-resolve.js';
 import { UsageError } from '../../shared/errors.js';
 import { readConflictsView, type ConflictsView } from '../../git/tree-conflicts.js';

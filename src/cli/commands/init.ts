@@ -1,6 +1,6 @@
 import { promises as fs } from 'node:fs';
 import { defaultConfig } from '../../shared/config.js';
-import { addToInfoExclude, ensureStateDir } from '../../core/workspace.js';
+import { addToInfoExclude, ensureStateDir } from '../../git/workspace.js';
 import type { CommandContext } from '../context.js';
 
 export async function run(ctx: CommandContext, opts: { json?: boolean }): Promise<number> {

@@ -3,7 +3,7 @@
  * request; with no daemon running it is served here too (as request-sync would).
  */
 import { enqueue, newRequestId } from '../../core/queue.js';
-import { STATE_DIR_REL } from '../../core/workspace.js';
+import { STATE_DIR_REL } from '../../git/workspace.js';
 import type { CommandContext } from '../context.js';
 
 export async function run(ctx: CommandContext): Promise<number> {

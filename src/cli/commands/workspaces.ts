@@ -8,7 +8,7 @@ import { resolve } from 'node:path';
 import { loadConfig } from '../../shared/config.js';
 import { UsageError } from '../../shared/errors.js';
 import { hasControl } from '../../shared/sanitize.js';
-import { ensureStateDir, resolveWorkspace } from '../../core/workspace.js';
+import { ensureStateDir, resolveWorkspace } from '../../git/workspace.js';
 import { readDaemonInfo } from '../../daemon/pidfile.js';
 import { addWorkspace, readRegistry, removeWorkspace } from '../../shared/registry.js';
 import { userPaths } from '../../shared/user-paths.js';

@@ -4,7 +4,7 @@
  * and reads; a dead owner's lock is taken over by the next sync, not here.
  */
 import { inspectLock, type LockInspection } from '../lock.js';
-import type { StatePaths } from '../workspace.js';
+import type { StatePaths } from '../../git/workspace.js';
 
 /**
  * - `free`: nobody holds it.

@@ -5,8 +5,8 @@
 import { constants, promises as fs } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { NotGitRepoError, StateDirError, UsageError } from '../shared/errors.js';
-import { createGit, type Git } from '../git/git.js';
-import { GitError } from '../git/git-error.js';
+import { createGit, type Git } from './git.js';
+import { GitError } from './git-error.js';
 
 export const STATE_DIR_REL = '.claude/sync-coordination';
 

@@ -5,7 +5,7 @@
  * The command is then a network failure: retried with backoff, counted by the breaker.
  */
 import type { Config } from '../shared/config.js';
-import type { GitRunOptions } from '../git/git.js';
+import type { GitRunOptions } from './git.js';
 
 export function networkTimeoutMs(config: Pick<Config, 'network_timeout_s'>): number {
   return config.network_timeout_s * 1000;
