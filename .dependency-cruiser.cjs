@@ -165,21 +165,21 @@ module.exports = {
       // --- src/core imports services (layer-core, siblings-services) ---
       // The daemon's pid file and state file are read by status, doctor and the daemon alike:
       // daemon/pidfile.ts and daemon/daemon-state.ts move to src/core.
-      known('layer-core', 'src/core/status-view.ts', 'src/daemon/pidfile.ts'),
-      known('layer-core', 'src/core/status-view.ts', 'src/daemon/daemon-state.ts'),
-      known('siblings-services', 'src/doctor/run-doctor.ts', 'src/daemon/pidfile.ts'),
-      known('siblings-services', 'src/doctor/daemon.ts', 'src/daemon/pidfile.ts'),
-      known('siblings-services', 'src/doctor/daemon.ts', 'src/daemon/daemon-state.ts'),
-      known('siblings-services', 'src/doctor/user-daemon.ts', 'src/daemon/pidfile.ts'),
+      known('layer-core', 'src/core/status-view.ts', 'src/core/pidfile.ts'),
+      known('layer-core', 'src/core/status-view.ts', 'src/core/daemon-state.ts'),
+      known('siblings-services', 'src/doctor/run-doctor.ts', 'src/core/pidfile.ts'),
+      known('siblings-services', 'src/doctor/daemon.ts', 'src/core/pidfile.ts'),
+      known('siblings-services', 'src/doctor/daemon.ts', 'src/core/daemon-state.ts'),
+      known('siblings-services', 'src/doctor/user-daemon.ts', 'src/core/pidfile.ts'),
       // guided-merge needs one type of doctor's: that type moves into core/guided-merge.ts.
       known('layer-core', 'src/core/guided-merge.ts', 'src/doctor/types.ts'),
 
       // --- src/client imports src/cli (layer-services) ---
       // The fast path prints as the CLI does: progress.ts, request-print.ts and status-text.ts move
       // to src/client (the CLI imports them from there, downwards).
-      known('layer-services', 'src/client/fast-path.ts', 'src/cli/progress.ts'),
-      known('layer-services', 'src/client/fast-path.ts', 'src/cli/request-print.ts'),
-      known('layer-services', 'src/client/fast-path.ts', 'src/cli/status-text.ts'),
+      known('layer-services', 'src/client/fast-path.ts', 'src/client/progress.ts'),
+      known('layer-services', 'src/client/fast-path.ts', 'src/client/request-print.ts'),
+      known('layer-services', 'src/client/fast-path.ts', 'src/client/status-text.ts'),
 
       // --- entry modules of watcher/ and hooks/ (boundary-entry) ---
       // watcher/watcher.ts and hooks/installer.ts re-export runWatch and the hook-block helpers.

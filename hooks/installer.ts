@@ -22,6 +22,8 @@ import { ensureStateDir, statePaths } from '../src/git/workspace.js';
 import { fsyncDir, tempPathFor, writeFileAtomic } from '../src/shared/atomic-file.js';
 import { createGit } from '../src/git/git.js';
 import { packagedHookScript } from '../src/shared/package-root.js';
+/** What the hooks command checks before it writes (the entry module of hooks/ hands them on). */
+export { acceptsShellLines, HOOK_NAMES, shebangInterpreter } from './hook-block.js';
 import {
   acceptsShellLines,
   blockText,

@@ -7,10 +7,9 @@ import { Dirent, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path';
 import { watch } from 'chokidar';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { runWatch } from './run-watch.js';
 import { waitFor } from '../test/helpers/sandbox.mjs';
 import { makeTestRepo } from './test-repo.js';
-import { startWatcher, watchDirectories, type RunningWatcher, type WatcherDeps, type WatcherOptions } from './watcher.js';
+import { runWatch, startWatcher, watchDirectories, type RunningWatcher, type WatcherDeps, type WatcherOptions } from './watcher.js';
 
 const DEBOUNCE_MS = 300;
 /** Long enough for a stray second fire to show up: several quiet periods. */

@@ -9,6 +9,7 @@
  * When the kernel runs out of inotify watches, native watching is abandoned for
  * periodic `git status` (status-poller.ts); the watcher never throws after start.
  */
+import { once } from 'node:events';
 import { lstatSync, readdirSync } from 'node:fs';
 import { lstat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
@@ -17,6 +18,7 @@ import { createDebouncer, systemClock, type Burst, type Clock } from './debounce
 import { createReadGit } from './git-read.js';
 import { checkIgnored, listGitIgnored, statusEntries } from './git-queries.js';
 import { createIgnoreFilter, type GitIgnored } from '../src/git/ignore.js';
+import type { WatcherState, WatchMode } from '../src/core/watcher-state.js';
 import { createRecheck } from './recheck.js';
 import { startStatusPoller, type StatusPoller } from './status-poller.js';
 
@@ -37,17 +39,6 @@ export interface WatcherOptions {
   /** Called once per quiet period, only if `git status` confirms the tree differs from HEAD (so our own sync's checkout/rebase writes, which leave the tree clean, never re-trigger). */
   onQuiet: (info: { changes: number; paths: string[]; firstAt: number; lastAt: number }) => Promise<void> | void;
   usePolling?: boolean;
-}
-
-export type WatchMode = 'native' | 'polling' | 'git-status';
-
-export interface WatcherState {
-  mode: WatchMode;
-  watching: boolean;
-  pending: number;
-  lastEventAt: string | null;
-  lastFireAt: string | null;
-  error: string | null;
 }
 
 export interface RunningWatcher {
@@ -402,4 +393,23 @@ export function startWatcher(opts: WatcherOptions, deps: WatcherDeps = {}): Runn
       return closing;
     },
   };
+}
+
+/**
+ * `sync-coordinator watch` minus the CLI: watch until told to stop. The caller owns the
+ * signal (SIGINT/SIGTERM, or the daemon's shutdown) and the `onQuiet` that enqueues an
+ * `intelligent-auto` request.
+ */
+export async function runWatch(opts: WatcherOptions & { signal: AbortSignal }, deps: WatcherDeps = {}): Promise<void> {
+  const { signal, ...watcherOpts } = opts;
+  if (signal.aborted) return;
+  const watcher = startWatcher(watcherOpts, deps);
+  opts.logger.info({ root: opts.root, mode: watcher.state().mode }, `watching ${opts.root}`);
+  try {
+    if (!signal.aborted) await once(signal, 'abort');
+  } finally {
+    // close() waits for a running onQuiet, so a request being enqueued is not cut off.
+    await watcher.close();
+  }
+  opts.logger.info({ root: opts.root }, 'watcher stopped');
 }

@@ -14,8 +14,8 @@ import { existsSync, realpathSync } from 'node:fs';
 import { request, type IncomingMessage } from 'node:http';
 import { dirname, join, resolve } from 'node:path';
 import { printableLine, safeValue } from '../shared/sanitize.js';
-import { createProgress } from '../cli/progress.js';
-import { printRequest } from '../cli/request-print.js';
+import { createProgress } from './progress.js';
+import { printRequest } from './request-print.js';
 import { verifySocket } from '../shared/socket-check.js';
 import { userPaths, workspaceId } from '../shared/user-paths.js';
 
@@ -60,7 +60,7 @@ export async function tryControlSocket(argv: string[], name = 'sync-coordinator'
     if (r.status !== 200) return fail(err, name, body);
     if (p.json) out(JSON.stringify(body));
     else {
-      const { humanStatus } = await import('../cli/status-text.js');
+      const { humanStatus } = await import('./status-text.js');
       for (const line of humanStatus(body as never)) out(line);
     }
     return 0;

@@ -8,7 +8,7 @@
  */
 import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
-import { shellWord } from '../doctor/types.js';
+import { shellWord } from '../shared/shell-word.js';
 import type { PauseState } from '../shared/state.js';
 
 export const GUIDED_MERGE_REASON = 'guided merge in progress';

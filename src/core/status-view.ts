@@ -11,9 +11,9 @@ import { rateLimitView } from './rate-limit.js';
 import { emptyState, readState } from '../shared/state.js';
 import { backoffFor } from '../shared/failure-record.js';
 import type { Workspace } from '../git/workspace.js';
-import { readDaemonInfo } from '../daemon/pidfile.js';
+import { readDaemonInfo } from './pidfile.js';
 import { breakerView } from './breaker.js';
-import { daemonStatePath, readDaemonState } from '../daemon/daemon-state.js';
+import { daemonStatePath, readDaemonState } from './daemon-state.js';
 import { trackedStatePaths } from './tracked-state.js';
 import { globalWebhooks, webhooksView } from './webhook-deliveries.js';
 

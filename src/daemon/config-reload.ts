@@ -12,7 +12,7 @@ import { promises as fs } from 'node:fs';
 import { isDeepStrictEqual } from 'node:util';
 import type { Config } from '../shared/config.js';
 import type { Logger } from '../shared/log.js';
-import type { DaemonState } from './daemon-state.js';
+import type { DaemonState } from '../core/daemon-state.js';
 import { errText } from './err-text.js';
 
 export interface ConfigReload {

@@ -8,8 +8,8 @@ import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import { mainBinPath } from '../shared/package-root.js';
 import { liveness } from '../shared/process-identity.js';
-import { daemonStatePath, readDaemonState } from './daemon-state.js';
-import { readDaemonInfo, removeStalePidFile, type DaemonInfo } from './pidfile.js';
+import { daemonStatePath, readDaemonState } from '../core/daemon-state.js';
+import { readDaemonInfo, removeStalePidFile, type DaemonInfo } from '../core/pidfile.js';
 
 /** stdout/stderr of a detached daemon: what it prints before its logger runs (and crashes). */
 export function daemonOutPath(stateDir: string): string {

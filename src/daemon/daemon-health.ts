@@ -6,7 +6,7 @@
 import type { Config } from '../shared/config.js';
 import type { Workspace } from '../git/workspace.js';
 import type { Logger } from '../shared/log.js';
-import type { DaemonState } from './daemon-state.js';
+import type { DaemonState } from '../core/daemon-state.js';
 import { checkDisk, type HealthDeps, lowDiskMessage, runHealthCheck } from './health.js';
 
 export interface DaemonHealth {

@@ -9,7 +9,7 @@ import type { Config } from '../shared/config.js';
 import { STATE_DIR_REL, type Workspace } from '../git/workspace.js';
 import type { Logger } from '../shared/log.js';
 import type { RunningWatcher, startWatcher } from '../../watcher/watcher.js';
-import type { DaemonState } from './daemon-state.js';
+import type { DaemonState } from '../core/daemon-state.js';
 import { errText } from './err-text.js';
 
 /** What the daemon loads from watcher/: its entry point, and the same ignore rules for reconcile. */

@@ -10,7 +10,7 @@ import { MIN_FREE_BYTES, probeDisk, type Statfs } from '../core/probes/disk.js';
 import { probeLock } from '../core/probes/lock-probe.js';
 import type { Workspace } from '../git/workspace.js';
 import { GitError } from '../git/git-error.js';
-import type { HealthView } from './daemon-state.js';
+import type { HealthView } from '../core/daemon-state.js';
 
 /** `git fsck --connectivity-only` only when the repository is this small (it takes well under a second). */
 export const FSCK_MAX_OBJECTS = 50_000;

@@ -12,7 +12,7 @@ import type { Logger } from '../shared/log.js';
 import type { DaemonResult } from './daemon-types.js';
 import { errText } from './err-text.js';
 import { rotateBySize } from './log-rotate.js';
-import { pidFileOwnership, removeStalePidFile, restorePidFile } from './pidfile.js';
+import { pidFileOwnership, removeStalePidFile, restorePidFile } from '../core/pidfile.js';
 
 export function createHousekeeping(o: {
   ws: Workspace;

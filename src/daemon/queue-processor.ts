@@ -18,7 +18,7 @@ import { readState } from '../shared/state.js';
 import type { Workspace } from '../git/workspace.js';
 import type { Logger } from '../shared/log.js';
 import type { Clock } from './clock.js';
-import type { DaemonState } from './daemon-state.js';
+import type { DaemonState } from '../core/daemon-state.js';
 import type { DaemonOptions, DaemonResult } from './daemon-types.js';
 import { errText } from './err-text.js';
 import type { Activity } from './remote-probe.js';

@@ -13,7 +13,7 @@ import type { Workspace } from '../git/workspace.js';
 import { parseStatusZ } from '../git/status.js';
 import type { Logger } from '../shared/log.js';
 import type { Clock } from './clock.js';
-import type { DaemonState } from './daemon-state.js';
+import type { DaemonState } from '../core/daemon-state.js';
 import type { WatcherStateView } from './daemon-watcher.js';
 
 export const MAX_RECONCILE_BACKOFF_MS = 15 * 60_000;

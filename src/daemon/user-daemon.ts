@@ -25,7 +25,7 @@ import { createRequestWaiters } from './request-waiters.js';
 import { closeControlSocket, listenControlSocket } from './control-socket.js';
 import { createDaemonLogger } from './daemon-logger.js';
 import type { DaemonHandle, Slots } from './daemon.js';
-import { claimPidFile, releasePidFile } from './pidfile.js';
+import { claimPidFile, releasePidFile } from '../core/pidfile.js';
 import { createSlots } from './slots.js';
 import { runWorkspaceUnit } from './workspace-unit.js';
 

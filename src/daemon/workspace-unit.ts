@@ -17,7 +17,7 @@ import type { Logger } from '../shared/log.js';
 import { stopDaemon } from './control.js';
 import { createDaemonLogger, type DaemonLog } from './daemon-logger.js';
 import { runDaemon, type DaemonHandle, type DaemonOptions, type Slots } from './daemon.js';
-import { claimPidFile, releasePidFile, type PidClaim } from './pidfile.js';
+import { claimPidFile, releasePidFile, type PidClaim } from '../core/pidfile.js';
 
 export interface UnitOptions {
   ws: Workspace;

@@ -5,7 +5,8 @@
  */
 import { currentBranch } from '../git/preflight.js';
 import type { Git } from '../git/git.js';
-import { fail, ok, shellWord, warn, type CheckResult } from './types.js';
+import { fail, ok, warn, type CheckResult } from './types.js';
+import { shellWord } from '../shared/shell-word.js';
 
 const NAME = 'branch';
 

@@ -1,7 +1,8 @@
 /** config.json: absent (defaults) or valid; an invalid one makes every command exit 2. */
 import { promises as fs } from 'node:fs';
 import { defaultConfig, loadConfig, type Config } from '../shared/config.js';
-import { fail, ok, shellWord, type CheckResult } from './types.js';
+import { fail, ok, type CheckResult } from './types.js';
+import { shellWord } from '../shared/shell-word.js';
 
 const NAME = 'config';
 

@@ -4,7 +4,8 @@
  */
 import { promises as fs } from 'node:fs';
 import { join, relative } from 'node:path';
-import { ok, shellWord, warn, type CheckResult } from './types.js';
+import { ok, warn, type CheckResult } from './types.js';
+import { shellWord } from '../shared/shell-word.js';
 
 const NAME = 'corrupt files';
 const PATTERN = /\.corrupt-/;

@@ -5,8 +5,8 @@
  * native watching, syncs paused for low disk space, a failed health check, or no cycle
  * for a long time (hung).
  */
-import { readDaemonInfo, type DaemonInfo } from '../daemon/pidfile.js';
-import { daemonStatePath, readDaemonState, type DaemonState } from '../daemon/daemon-state.js';
+import { readDaemonInfo, type DaemonInfo } from '../core/pidfile.js';
+import { daemonStatePath, readDaemonState, type DaemonState } from '../core/daemon-state.js';
 import { SYSCTL_FIX } from './inotify.js';
 import { ok, warn, type CheckResult } from './types.js';
 

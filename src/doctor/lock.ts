@@ -7,7 +7,8 @@
 import { describeOwner, type LockInspection } from '../core/lock.js';
 import { judgeLockInspection, probeLock } from '../core/probes/lock-probe.js';
 import type { StatePaths } from '../git/workspace.js';
-import { ok, shellWord, warn, type CheckResult } from './types.js';
+import { ok, warn, type CheckResult } from './types.js';
+import { shellWord } from '../shared/shell-word.js';
 
 const NAME = 'lock';
 

@@ -12,7 +12,8 @@ import { classifyGitError, gitSaid } from '../git/classify.js';
 import { GitError } from '../git/git-error.js';
 import type { Git } from '../git/git.js';
 import { redactUrls } from '../shared/redact.js';
-import { fail, ok, shellWord, type CheckResult } from './types.js';
+import { fail, ok, type CheckResult } from './types.js';
+import { shellWord } from '../shared/shell-word.js';
 
 const NAME = 'remote';
 export const REMOTE_TIMEOUT_MS = 10_000;

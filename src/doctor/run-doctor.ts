@@ -28,7 +28,7 @@ import { checkTrackedState } from './tracked-state.js';
 import { checkConflicts, judgeSyncState, readStateFacts } from './sync-state.js';
 import { fail, type CheckResult } from './types.js';
 import { UsageError } from '../shared/errors.js';
-import { readDaemonInfo } from '../daemon/pidfile.js';
+import { readDaemonInfo } from '../core/pidfile.js';
 
 export interface DoctorReport {
   ok: boolean;

@@ -7,7 +7,8 @@
 import { constants, promises as fs } from 'node:fs';
 import { StateDirError } from '../shared/errors.js';
 import { assertStateDirSafe, type Workspace } from '../git/workspace.js';
-import { fail, ok, shellWord, warn, type CheckResult } from './types.js';
+import { fail, ok, warn, type CheckResult } from './types.js';
+import { shellWord } from '../shared/shell-word.js';
 
 const NAME = 'state dir';
 

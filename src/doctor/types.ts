@@ -17,11 +17,6 @@ export const ok = (name: string, message: string): CheckResult => ({ name, statu
 export const warn = (name: string, message: string, fix: string | null): CheckResult => ({ name, status: 'warn', message, fix });
 export const fail = (name: string, message: string, fix: string | null): CheckResult => ({ name, status: 'fail', message, fix });
 
-/** A word safe to paste into a POSIX shell: as is when plain, else single-quoted. */
-export function shellWord(s: string): string {
-  return /^[A-Za-z0-9_./:@=+,-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
-}
-
 /** Bytes in a short human unit (1 GB = 1024^3 here, as df -h). */
 export function formatBytes(n: number): string {
   const units = ['B', 'KB', 'MB', 'GB', 'TB'];

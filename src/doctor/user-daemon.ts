@@ -5,7 +5,7 @@
  * or the CLI alone serves it.
  */
 import { promises as fs } from 'node:fs';
-import { readDaemonInfo } from '../daemon/pidfile.js';
+import { readDaemonInfo } from '../core/pidfile.js';
 import { readRegistry } from '../shared/registry.js';
 import { verifySocket } from '../shared/socket-check.js';
 import { userPaths, type UserPaths } from '../shared/user-paths.js';

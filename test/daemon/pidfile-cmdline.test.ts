@@ -11,7 +11,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { exited, runCli, waitFor } from '../helpers/cli.js';
 import { makeSandbox, type Sandbox } from '../helpers/git-fixture.js';
 import { processStartTime } from '../../src/shared/process-identity.js';
-import { daemonCommandVerdict, isDaemonCommandLine } from '../../src/daemon/pidfile.js';
+import { daemonCommandVerdict, isDaemonCommandLine } from '../../src/core/pidfile.js';
 
 let sb: Sandbox;
 let repo: string;

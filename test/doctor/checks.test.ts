@@ -4,7 +4,7 @@ import { GitError } from '../../src/git/git-error.js';
 import { judgeBranch, type BranchFacts } from '../../src/doctor/branch.js';
 import { judgeDaemon } from '../../src/doctor/daemon.js';
 import { judgeDisk } from '../../src/doctor/disk.js';
-import type { DaemonState } from '../../src/daemon/daemon-state.js';
+import type { DaemonState } from '../../src/core/daemon-state.js';
 import { judgeGitVersion, parseGitVersion } from '../../src/doctor/git-version.js';
 import { countWatchTargets, judgeInotify, SYSCTL_FIX } from '../../src/doctor/inotify.js';
 import { judgeLock } from '../../src/doctor/lock.js';
@@ -13,7 +13,7 @@ import { judgeRepoOps } from '../../src/doctor/repo-ops.js';
 import { judgeRemoteFailure, parseHeads } from '../../src/doctor/remote.js';
 import { humanReport } from '../../src/doctor/format.js';
 import { identOf } from '../../src/doctor/identity.js';
-import { shellWord } from '../../src/doctor/types.js';
+import { shellWord } from '../../src/shared/shell-word.js';
 import type { SyncRequest } from '../../src/core/request.js';
 
 describe('git version', () => {

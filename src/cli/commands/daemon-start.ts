@@ -5,8 +5,8 @@
  */
 import { promises as fs } from 'node:fs';
 import { startDaemon } from '../../daemon/control.js';
-import { daemonStatePath, readDaemonState } from '../../daemon/daemon-state.js';
-import { readDaemonInfo } from '../../daemon/pidfile.js';
+import { daemonStatePath, readDaemonState } from '../../core/daemon-state.js';
+import { readDaemonInfo } from '../../core/pidfile.js';
 import { addWorkspace } from '../../shared/registry.js';
 import { userPaths, workspaceId } from '../../shared/user-paths.js';
 import type { CommandContext } from '../context.js';

@@ -1,5 +1,5 @@
 import { promises as fs } from 'node:fs';
-import { readDaemonInfo } from '../../daemon/pidfile.js';
+import { readDaemonInfo } from '../../core/pidfile.js';
 import { userPaths } from '../../shared/user-paths.js';
 import type { CommandContext } from '../context.js';
 

@@ -8,7 +8,7 @@
 import { spawn } from 'node:child_process';
 import { request } from 'node:http';
 import { DaemonUnavailableError } from '../../shared/errors.js';
-import { readDaemonInfo } from '../../daemon/pidfile.js';
+import { readDaemonInfo } from '../../core/pidfile.js';
 import { userPaths } from '../../shared/user-paths.js';
 import { apiTokenPath, readApiEndpoint, readApiToken } from '../../api/api-settings.js';
 import type { CommandContext } from '../context.js';

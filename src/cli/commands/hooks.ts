@@ -5,10 +5,19 @@
  */
 import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
-import { acceptsShellLines, HOOK_NAMES, shebangInterpreter } from '../../../hooks/hook-block.js';
-import { effectiveHooksDir, hooksStatus, installHooks, uninstallHooks, type HooksStatus, type InstallContext } from '../../../hooks/installer.js';
+import {
+  acceptsShellLines,
+  effectiveHooksDir,
+  HOOK_NAMES,
+  hooksStatus,
+  installHooks,
+  shebangInterpreter,
+  uninstallHooks,
+  type HooksStatus,
+  type InstallContext,
+} from '../../../hooks/installer.js';
 import { UsageError } from '../../shared/errors.js';
-import { shellWord } from '../../doctor/types.js';
+import { shellWord } from '../../shared/shell-word.js';
 import { mainBinPath } from '../../shared/package-root.js';
 import type { CommandContext } from '../context.js';
 

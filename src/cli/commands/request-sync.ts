@@ -8,7 +8,7 @@ import { newRequestId, enqueue } from '../../core/queue.js';
 import { decide, rateLimitMessage } from '../../core/rate-limit.js';
 import { DEFAULT_PRIORITY, parsePriority, parseText, parseType, type SyncRequest } from '../../core/request.js';
 import { readResult, type RequestOutcome } from '../../core/results.js';
-import { printRequest } from '../request-print.js';
+import { printRequest } from '../../client/request-print.js';
 import { readState } from '../../shared/state.js';
 import { appendLogLine } from '../../shared/log.js';
 import type { CommandContext } from '../context.js';
@@ -63,7 +63,7 @@ export async function run(
     message: 'queued',
   };
   if (!opts.enqueueOnly) {
-    const { readDaemonInfo } = await import('../../daemon/pidfile.js');
+    const { readDaemonInfo } = await import('../../core/pidfile.js');
     const daemon = await readDaemonInfo(ws.paths.daemonPid);
     if (!daemon.running) {
       const { processQueue } = await import('../../core/coordinator.js');

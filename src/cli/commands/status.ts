@@ -1,7 +1,7 @@
 import { defaultConfig } from '../../shared/config.js';
 import { TrackedStateError } from '../../shared/errors.js';
 import { buildStatus } from '../../core/status-view.js';
-import { humanStatus } from '../status-text.js';
+import { humanStatus } from '../../client/status-text.js';
 import type { CommandContext } from '../context.js';
 
 export async function run(ctx: CommandContext, opts: { json?: boolean }): Promise<number> {

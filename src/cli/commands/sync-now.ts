@@ -7,7 +7,7 @@ import { ExitCode } from '../../shared/errors.js';
 import { enqueue, newRequestId } from '../../core/queue.js';
 import { parseText, type SyncRequest } from '../../core/request.js';
 import { readResult, type RequestOutcome } from '../../core/results.js';
-import { createProgress } from '../progress.js';
+import { createProgress } from '../../client/progress.js';
 import type { CommandContext } from '../context.js';
 
 export async function run(ctx: CommandContext, opts: { json?: boolean; reason?: string }): Promise<number> {

@@ -10,9 +10,9 @@ export async function run(ctx: CommandContext): Promise<number> {
   const ws = await ctx.stateWorkspace();
   const config = await ctx.config();
   const logger = await ctx.logger();
-  const { runWatch } = await import('../../../watcher/run-watch.js');
+  const { runWatch } = await import('../../../watcher/watcher.js');
   const { processQueue } = await import('../../core/coordinator.js');
-  const { readDaemonInfo } = await import('../../daemon/pidfile.js');
+  const { readDaemonInfo } = await import('../../core/pidfile.js');
   ctx.out(`watching ${ws.root} (quiet period ${config.debounce_ms} ms, at most ${config.max_wait_ms} ms); Ctrl-C to stop`);
   await runWatch({
     root: ws.root,

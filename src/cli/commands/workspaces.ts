@@ -9,7 +9,7 @@ import { loadConfig } from '../../shared/config.js';
 import { UsageError } from '../../shared/errors.js';
 import { hasControl } from '../../shared/sanitize.js';
 import { ensureStateDir, resolveWorkspace } from '../../git/workspace.js';
-import { readDaemonInfo } from '../../daemon/pidfile.js';
+import { readDaemonInfo } from '../../core/pidfile.js';
 import { addWorkspace, readRegistry, removeWorkspace } from '../../shared/registry.js';
 import { userPaths } from '../../shared/user-paths.js';
 import type { CommandContext } from '../context.js';

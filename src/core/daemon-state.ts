@@ -6,8 +6,8 @@
  */
 import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
-import type { WatcherState } from '../../watcher/watcher.js';
 import { writeFileAtomic } from '../shared/atomic-file.js';
+import type { WatcherState } from './watcher-state.js';
 
 export interface HealthView {
   at: string;
