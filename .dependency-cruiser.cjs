@@ -192,7 +192,7 @@ module.exports = {
       // src/core/log-view.ts), and the CLI and the API both import them from there.
       known('layer-services', 'src/api/routes-dashboard.ts', 'src/cli/context.ts'),
       known('layer-services', 'src/api/routes-dashboard.ts', 'src/cli/commands/conflicts-review.ts'),
-      known('siblings-services', 'src/api/routes-dashboard.ts', 'src/daemon/log-view.ts'),
+      known('siblings-services', 'src/api/routes-dashboard.ts', 'src/core/log-view.ts'),
 
       // --- cycles (no-circular) ---
       // copiesFor (conflicts.ts) and findMergeBase (conflicts-merge.ts) are shared by the three

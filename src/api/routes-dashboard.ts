@@ -71,7 +71,7 @@ async function logTail(c: RouteContext): Promise<void> {
   if (!Number.isInteger(n) || n < 1 || n > MAX_LOG_LINES)
     throw badField('lines', new Error(`lines must be a whole number from 1 to ${MAX_LOG_LINES}, got ${JSON.stringify(raw)}`));
   const { ws } = await liveOf(c);
-  const { logSources, tailLogs } = await import('../daemon/log-view.js');
+  const { logSources, tailLogs } = await import('../core/log-view.js');
   const { lines } = await tailLogs(logSources(ws.paths), n);
   send(c.res, 200, { lines: lines.map((l) => ({ time: l.time ? new Date(l.time).toISOString() : null, source: l.source, text: l.text })) });
 }

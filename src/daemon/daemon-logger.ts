@@ -23,6 +23,7 @@ import { pino } from 'pino';
 import pinoRoll from 'pino-roll';
 import { appendLogLine, type Logger, type LogLevel } from '../shared/log.js';
 import { safeValue } from '../shared/sanitize.js';
+import { DAEMON_LOG_BASE, DAEMON_LOG_DIR } from '../core/log-view.js';
 
 export interface DaemonLog {
   logger: Logger;
@@ -49,10 +50,8 @@ export interface DaemonLogOptions {
   onError?: (message: string) => void;
 }
 
-export const DAEMON_LOG_DIR = 'logs';
 /** After a transport failure, try daemon.log again this much later (a full disk may clear). */
 const RETRY_AFTER_FAILURE_MS = 5 * 60_000;
-export const DAEMON_LOG_BASE = 'daemon';
 
 export async function createDaemonLogger(opts: DaemonLogOptions): Promise<DaemonLog> {
   const dir = join(opts.stateDir, DAEMON_LOG_DIR);

@@ -11,7 +11,7 @@ import { ensureStateDir, type Workspace } from '../git/workspace.js';
 import type { Logger } from '../shared/log.js';
 import type { DaemonResult } from './daemon-types.js';
 import { errText } from './err-text.js';
-import { rotateBySize } from './log-rotate.js';
+import { rotateBySize } from '../shared/log-rotate.js';
 import { pidFileOwnership, removeStalePidFile, restorePidFile } from '../core/pidfile.js';
 
 export function createHousekeeping(o: {

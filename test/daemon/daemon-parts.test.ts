@@ -23,8 +23,8 @@ import { parseStatusZ } from '../../src/git/status.js';
 import { createDaemonLogger } from '../../src/daemon/daemon-logger.js';
 import { readDaemonState } from '../../src/core/daemon-state.js';
 import { checkDisk } from '../../src/daemon/health.js';
-import { followLogs, lastLines, tailLogs, type LogLine, type LogSource } from '../../src/daemon/log-view.js';
-import { rotateBySize, rotatedFiles } from '../../src/daemon/log-rotate.js';
+import { followLogs, lastLines, tailLogs, type LogLine, type LogSource } from '../../src/core/log-view.js';
+import { rotateBySize, rotatedFiles } from '../../src/shared/log-rotate.js';
 import { claimPidFile, pidFileOwnership, readDaemonInfo, releasePidFile } from '../../src/core/pidfile.js';
 import { planService, systemdUnit } from '../../src/daemon/service.js';
 

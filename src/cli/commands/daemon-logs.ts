@@ -6,7 +6,7 @@
  * workspace it cannot serve and why), from any directory.
  */
 import { join } from 'node:path';
-import { createFormatter, followLogs, type LogPaths, logSources, tailLogs } from '../../daemon/log-view.js';
+import { createFormatter, followLogs, type LogPaths, logSources, tailLogs } from '../../core/log-view.js';
 import { userPaths } from '../../shared/user-paths.js';
 import type { CommandContext } from '../context.js';
 

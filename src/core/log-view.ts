@@ -1,6 +1,7 @@
 /**
- * `daemon logs`: the last lines of daemon.log and coordinator.log (with their rotated
- * predecessors), merged by time, printed raw (`--json`) or readable through pino-pretty;
+ * Reading a workspace's logs, for `daemon logs` and the dashboard's log tail alike (so
+ * both show the same lines): the last lines of daemon.log and coordinator.log (with their
+ * rotated predecessors), merged by time, printed raw (`--json`) or readable through pino-pretty;
  * `-f` follows both files and survives rotation (a new inode or a shrunk file is
  * reopened from the start, after the rest of the old one is read).
  *
@@ -11,8 +12,11 @@ import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import { safeValue } from '../shared/sanitize.js';
 import type { StatePaths } from '../git/workspace.js';
-import { DAEMON_LOG_BASE, DAEMON_LOG_DIR } from './daemon-logger.js';
-import { rotatedFiles } from './log-rotate.js';
+import { rotatedFiles } from '../shared/log-rotate.js';
+
+/** Where the daemon's logger (daemon/daemon-logger.ts) writes its numbered files: `<state>/logs/daemon.<n>.log`. */
+export const DAEMON_LOG_DIR = 'logs';
+export const DAEMON_LOG_BASE = 'daemon';
 
 export interface LogSource {
   name: 'daemon' | 'coordinator';
