@@ -6,15 +6,15 @@
  *   GET /api/v1/workspaces/{id}/log?lines=N             the last N lines (1-500, default
  *        50) of the workspace's daemon and coordinator logs, merged by time, as `daemon logs`
  *
- * Both run the CLI's own code, so the page and the terminal never disagree. Paths and log
- * lines are untrusted text: they go out as JSON strings and the page shows them as text.
+ * Both read through the modules the CLI prints from (core/conflict-diff.ts,
+ * core/log-view.ts), so the page and the terminal never disagree. Paths and log lines
+ * are untrusted text: they go out as JSON strings and the page shows them as text.
  */
 import { promises as fs } from 'node:fs';
 import { UsageError } from '../shared/errors.js';
 import { checkConflictPath } from '../core/conflict-resolve.js';
 import type { Workspace } from '../git/workspace.js';
 import { readConflictsView } from '../git/tree-conflicts.js';
-import type { CommandContext } from '../cli/context.js';
 import { badField, send } from './http.js';
 import type { Route, RouteContext } from './router.js';
 import { liveOf } from './routes-workspaces.js';
@@ -46,23 +46,12 @@ async function conflictDiff(c: RouteContext): Promise<void> {
   }
 }
 
-/**
- * `conflicts show <path> --json` as an object. The command prints its JSON through its
- * context; this context hands it the served workspace and keeps the one line it prints.
- */
+/** `conflicts show <path> --json` as an object: the same computation the command prints. */
 async function showJson(ws: Workspace, path: string): Promise<unknown> {
-  const { show } = await import('../cli/commands/conflicts-review.js');
+  const { conflictDiff } = await import('../core/conflict-diff.js');
   const text = await fs.readFile(ws.paths.conflictsLog, 'utf8').catch(() => '');
   const view = await readConflictsView(ws.git, text);
-  let printed = '';
-  const sink: Pick<CommandContext, 'stateWorkspace' | 'out'> = {
-    stateWorkspace: async () => ws,
-    out: (line) => {
-      printed = line;
-    },
-  };
-  await show(sink as CommandContext, path, text, view, true);
-  return JSON.parse(printed) as unknown;
+  return (await conflictDiff(ws.git, path, text, view)).json;
 }
 
 async function logTail(c: RouteContext): Promise<void> {

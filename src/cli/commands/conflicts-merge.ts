@@ -1,14 +1,8 @@
 /**
  * `conflicts --merge <path>`: git's own 3-way merge (`git merge-file`) of a file and
  * its conflict copy, written with markers into the file for the user to edit.
- *
- * The base: nothing records the common ancestor of the two versions, so the best
- * available one is taken from history. The copy was added by commit K (the sync that
- * made it); the file's version at K's parent is the other side's; the commit R that
- * last changed the file before K made that version, and the file as it was before R
- * (R^) is what that side started from: the version both sides most likely edited.
- * When there is no such version (the file was new on both sides) the base is empty
- * and every difference is a conflict. The output says which base was used.
+ * The base is the best one history offers (git/blob-history.ts findMergeBase); the
+ * output says which base was used.
  */
 import { promises as fs } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -19,39 +13,10 @@ import { conflictsCommand, markerLines } from '../../core/guided-merge.js';
 import { acquireLock } from '../../core/lock.js';
 import { pauseForGuidedMerge } from '../../core/pause.js';
 import { openStateStore } from '../../shared/state.js';
-import type { Git } from '../../git/git.js';
+import { findMergeBase } from '../../git/blob-history.js';
+import { copiesFor } from '../../core/conflict-resolve.js';
 import type { ConflictsView } from '../../git/tree-conflicts.js';
 import type { CommandContext } from '../context.js';
-import { copiesFor } from './conflicts.js';
-
-export interface MergeBase {
-  commit: string | null;
-  blob: Buffer;
-  description: string;
-}
-
-async function firstLine(git: Git, args: string[]): Promise<string | null> {
-  const r = await git.run(args, { readOnly: true, okCodes: [1, 128], literalPaths: true, timeoutMs: 30_000 });
-  return r.code === 0 ? r.stdout.split('\n')[0]?.trim() || null : null;
-}
-
-export async function findMergeBase(git: Git, original: string, copy: string): Promise<MergeBase> {
-  const empty = (why: string): MergeBase => ({ commit: null, blob: Buffer.alloc(0), description: `empty (${why}): every difference is marked` });
-  const added = await firstLine(git, ['log', '-1', '--format=%H', '--diff-filter=A', 'HEAD', '--', copy]);
-  if (!added) return empty('the commit that made the copy is not in this history');
-  const changed = await firstLine(git, ['log', '-1', '--format=%H', `${added}^`, '--', original]);
-  if (!changed) return empty(`${original} has no earlier version`);
-  const parent = await firstLine(git, ['rev-parse', '--verify', '-q', `${changed}^`]);
-  if (!parent) return empty(`${original} was created by ${changed.slice(0, 10)}`);
-  // `<rev>:<path>` with a commit id in front: the path is data, never an option.
-  const blob = await git.run(['cat-file', 'blob', `${parent}:${original}`], { readOnly: true, okCodes: [128], timeoutMs: 30_000 });
-  if (blob.code !== 0) return empty(`${original} did not exist before ${changed.slice(0, 10)}`);
-  return {
-    commit: parent,
-    blob: blob.stdoutBytes,
-    description: `${original} as of ${parent.slice(0, 10)}, the version that ${changed.slice(0, 10)} (the other side's last change before the copy was made) replaced`,
-  };
-}
 
 export async function guidedMerge(ctx: CommandContext, path: string, view: ConflictsView, json: boolean): Promise<number> {
   const copies = copiesFor(view, path);

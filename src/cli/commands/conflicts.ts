@@ -12,7 +12,7 @@
  */
 import { promises as fs } from 'node:fs';
 import { parseConflictLog, type ConflictRecord } from '../../git/conflict-log.js';
-import { checkConflictPath, copiesFor, resolveConflict } from '../../core/conflict-resolve.js';
+import { checkConflictPath, resolveConflict } from '../../core/conflict-resolve.js';
 import { UsageError } from '../../shared/errors.js';
 import { readConflictsView, type ConflictsView } from '../../git/tree-conflicts.js';
 import { conflictLines, resolveLines } from '../../client/conflicts-text.js';
@@ -64,9 +64,6 @@ export async function run(ctx: CommandContext, action: string | undefined, targe
 function checkPath(opt: string, path: string): string {
   return checkConflictPath(opt, path);
 }
-
-/** Kept here for the conflicts modules that import it from this one. */
-export { copiesFor };
 
 async function resolve(ctx: CommandContext, path: string, view: ConflictsView, json: boolean): Promise<number> {
   const r = await resolveConflict({ ws: await ctx.stateWorkspace(), config: await ctx.config(), logger: await ctx.logger(), path, view });
