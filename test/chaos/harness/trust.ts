@@ -19,15 +19,12 @@
  */
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { OWN_STATE_FILES } from './device-files.js';
 import { gitRun } from './gitread.js';
 import type { Rng } from './prng.js';
 import type { Clone, World } from './world.js';
 
 export const STATE_REL = '.claude/sync-coordination';
-/** The devices' `watch.ignore` (chaosConfig). */
-export const IGNORE_GLOBS = ['secrets/**', '**/*.key'];
-/** Device-owned state files that no sync may change (the coordinator never writes them). */
-export const OWN_STATE_FILES = ['config.json', 'hooks/post-merge.sh'];
 export const ROGUE_CALLER = 'rogue-device';
 
 /** True for a path that only a device's user makes and no sync may ever commit. */

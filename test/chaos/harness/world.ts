@@ -13,7 +13,7 @@ import { makeSandbox, type Sandbox } from '../../helpers/git-fixture.js';
 import { makeGitRecorder, type GitRecorder } from '../../helpers/git-recorder.js';
 import { sharedBase, sharedPath, SHARED_FILES } from './ledger.js';
 import { daemonProcessesIn, isAlive, killPid, liveGitIn, liveProcessesIn } from './procs.js';
-import { IGNORE_GLOBS, OWN_STATE_FILES } from './trust.js';
+import { IGNORE_GLOBS, OWN_STATE_FILES } from './device-files.js';
 
 export const STATE_DIR = '.claude/sync-coordination';
 export const CLONES = ['a', 'b', 'c'] as const;
@@ -59,7 +59,7 @@ export class World {
   readonly clones = new Map<CloneName, Clone>();
   /** A plain git clone with no coordinator: the rogue device of issue 11 (trust.ts). */
   rogueRepo = '';
-  /** `<clone>/<file>` → the bytes of each device's own state files (trust.ts OWN_STATE_FILES). */
+  /** `<clone>/<file>` → the bytes of each device's own state files (device-files.ts OWN_STATE_FILES). */
   readonly ownState = new Map<string, Buffer>();
   private readonly children = new Set<ChildProcess>();
   private disposed = false;
