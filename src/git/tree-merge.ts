@@ -16,6 +16,7 @@ import { ConflictError, SyncFailedError } from '../shared/errors.js';
 import type { Config } from '../shared/config.js';
 import { conflictStamp, pickConflictCopyPath } from './conflict-copy.js';
 import type { Git } from './git.js';
+import { readBlobs, writeBlob } from './blobs.js';
 import { privateDir, removeQuiet } from './index-file.js';
 import { looksBinary } from '../merge/content-kind.js';
 import { markerLines } from './markers.js';
@@ -275,30 +276,4 @@ async function gitMergeFile(o: TreeMergeOptions, base: Buffer, local: Buffer, re
   } finally {
     await fs.rm(dir, { recursive: true, force: true }).catch(() => {});
   }
-}
-
-/** Blobs by id in one `cat-file --batch` (null stays null). */
-export async function readBlobs(git: Git, ids: Array<string | null>): Promise<Array<Buffer | null>> {
-  const wanted = ids.filter((x): x is string => !!x);
-  if (wanted.length === 0) return ids.map(() => null);
-  const out = (await git.run(['cat-file', '--batch'], { readOnly: true, input: wanted.map((x) => `${x}\n`).join('') })).stdoutBytes;
-  const found = new Map<string, Buffer>();
-  let at = 0;
-  for (const id of wanted) {
-    const nl = out.indexOf(0x0a, at);
-    if (nl < 0) break;
-    const header = out.subarray(at, nl).toString('utf8').split(' ');
-    const size = Number(header[2]);
-    if (header[1] === 'missing' || !Number.isFinite(size)) {
-      at = nl + 1;
-      continue;
-    }
-    found.set(id, out.subarray(nl + 1, nl + 1 + size));
-    at = nl + 1 + size + 1;
-  }
-  return ids.map((x) => (x ? ((found.get(x) as Buffer | undefined) ?? null) : null));
-}
-
-export async function writeBlob(git: Git, content: Buffer): Promise<string> {
-  return (await git.run(['hash-object', '-w', '--stdin'], { input: content })).stdout.trim();
 }
