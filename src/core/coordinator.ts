@@ -133,8 +133,8 @@ async function drainUnderLock(opts: ProcessOptions, lock: LockHandle, report: Pr
  * A storm ends at the first 400 ms without a new request: node processes started
  * together on a loaded machine arrive in bursts with gaps of 150-300 ms between them.
  * The cap only bounds a storm that never pauses: 100 scripts started at once take about
- * 6 s to all start on a 2-core machine. (Measured with `npm run bench coalescing`: 150 ms
- * and 2 s split such a storm over three syncs, the third a no-op, in one run of three.)
+ * 6 s to all start on a 2-core machine. A shorter quiet time or cap splits such a storm
+ * over more syncs (README, "Measured": `npm run bench coalescing`).
  */
 const SETTLE_QUIET_MS = 400;
 const SETTLE_MAX_MS = 5000;

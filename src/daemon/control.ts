@@ -42,13 +42,11 @@ export type StartOutcome =
  * - `--max-semi-space-size=1`: a small young generation keeps V8 from holding on to
  *   the tens of MB the initial watch scan grows it by.
  * - `--no-opt`: no TurboFan. The compiler's code pages in the node binary, its zone
- *   memory and the optimized code stay resident long after the burst that made them:
- *   measured 56 -> 50 MB idle after start-up, and 68-82 -> 55-60 MB a few seconds
- *   after rewriting all 10,000 files. The cost: a one-file sync through the daemon is
- *   as fast (median 62 ms either way); that 10,000-file rewrite reaches the remote
- *   ~0.5 s later (4.6-5.0 s instead of 4.0-4.3 s) for no more CPU time. Sparkplug
- *   (baseline code) stays: --lite-mode (jitless) saves another ~1.5 MB, but the same
- *   rewrite takes ~0.8 s longer again, and it prints a warning at every start.
+ *   memory and the optimized code stay resident long after the burst that made them;
+ *   a one-file sync is as fast without it, only a burst of thousands of files reaches
+ *   the remote a little later. Sparkplug (baseline code) stays: --lite-mode (jitless)
+ *   costs that burst more time again and prints a warning at every start. The figures
+ *   are in the README ("Measured", daemon flags).
  * - `--expose-gc`: lets the daemon collect once after a burst of work (daemon.ts,
  *   idleCollector).
  *

@@ -1,7 +1,9 @@
 /**
  * The daemon's logger: pino into daemon.log through the pino-roll transport (rotation by
- * `log.max_size_mb`, `log.max_files`). Only the daemon uses pino-roll: it is a single
- * writer that numbers and deletes files on its own (reliability.md 6.3).
+ * `log.max_size_mb`, `log.max_files`). Only the daemon uses pino-roll: it numbers files
+ * from the highest it finds at start, tracks their size in its own process and deletes
+ * only files it made, so two writers would rotate at different times and clobber each
+ * other's files.
  *
  * Layout: pino-roll writes `<state>/logs/daemon.<n>.log` and keeps the symlink
  * `<state>/logs/current.log` on the newest; `<state>/daemon.log` is a relative symlink
@@ -9,11 +11,11 @@
  * new inode after a rotation). A subdirectory, because pino-roll continues numbering
  * from any `*.<n>.log` in its directory.
  *
- * Transports run in a worker thread and lose lines on a signal unless the process exits
- * through them (reliability.md 6.1): `close()` ends the transport and waits for it, and
- * the daemon only exits after that. A transport error is fatal for the transport
- * (6.2): from then on lines go synchronously to coordinator.log, once announced on
- * stderr and in coordinator.log, and the daemon keeps running.
+ * A pino transport in a worker thread loses its last lines on a signal unless the process
+ * exits through it: `close()` ends the stream and waits for it, and the daemon only exits
+ * after that. An error of the stream (a full disk) is fatal for it, per pino: from then
+ * on lines go synchronously to coordinator.log, once announced on stderr and in
+ * coordinator.log, and the daemon keeps running.
  */
 import { once } from 'node:events';
 import { promises as fs } from 'node:fs';
@@ -77,7 +79,7 @@ export async function createDaemonLogger(opts: DaemonLogOptions): Promise<Daemon
   };
   // pino-roll as a stream in the daemon's own thread, written synchronously: no worker
   // thread (~10 MB of the daemon's memory budget), and no line lost on a signal, since
-  // nothing is buffered (reliability.md 6.1).
+  // nothing is buffered (a worker's lines are flushed only by exit hooks, which a signal skips).
   const open = async () => {
     const t = await pinoRoll({
       file: join(dir, DAEMON_LOG_BASE),
