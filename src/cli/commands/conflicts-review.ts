@@ -1,5 +1,5 @@
 /**
- * Auto-merges made reviewable and reversible (DESIGN.md section 13, issue 13 part 3):
+ * Auto-merges made reviewable and reversible (DESIGN.md section 13):
  *
  * - `conflicts --merged [--limit n]`: the auto-merges this device recorded, newest first.
  * - `conflicts show <path>`: what each side changed against the base, for the most recent
