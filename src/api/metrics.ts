@@ -7,7 +7,7 @@
  * the same `buildStatus` as `status --json`, so a scrape shows what `status` would.
  *
  * Requests are counted when they leave the queue, not when they are written: the callers
- * of a sync's requests come with its `sync.finished`, a rejected request with its
+ * of a sync's requests come with its `sync.finished` (`requests_by_caller`), a rejected request with its
  * `ratelimit.hit`. So requests that the CLI, a git hook or the watcher spooled count as
  * well as those of the API's sync route (the only writer of `request.queued`), and none
  * twice; a deferred request counts once, when it is served.
@@ -165,7 +165,7 @@ export function createMetrics(o: { bus: EventBus; workspaces: MetricsWorkspaces;
         const ms = Number(d.duration_ms);
         if (Number.isFinite(ms) && ms >= 0) duration.observe({ workspace, type }, ms / 1000);
         countRetries(workspace, d);
-        countRequests(workspace, d.callers);
+        countRequests(workspace, d.requests_by_caller);
         const seen = movedAt.get(workspace);
         const startedAt = at - (Number.isFinite(ms) ? ms : 0);
         // A sync that started before the probe may have fetched before the tip moved.

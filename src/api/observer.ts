@@ -46,7 +46,7 @@ export async function observeWorkspace(o: { id: string; ws: Workspace; config: (
         duration_ms: h?.duration_ms ?? null,
         files_changed: h?.files_changed_count ?? null,
         request_ids: b.requestIds,
-        callers: b.callers,
+        requests_by_caller: b.callers,
         retries: Object.values(b.retries).reduce((n, k) => n + k, 0),
         retries_by_step: b.retries,
       });

@@ -16,8 +16,8 @@ export const EVENT_TYPES = [
   /** A sync entered a step. data: {op, step} */
   'step.started',
   /**
-   * A sync ended. data: {op, type, result, message, duration_ms, request_ids, callers?, retries?, retries_by_step?}
-   * callers: caller -> count of the requests it served; retries: in-run retries it made (retries_by_step: per step)
+   * A sync ended. data: {op, type, result, message, duration_ms, request_ids, requests_by_caller?, retries?, retries_by_step?}
+   * requests_by_caller: caller -> count of the requests it served; retries: in-run retries it made (retries_by_step: per step)
    */
   'sync.finished',
   /** A conflict was handled (copy, ours, auto-merge) or left for the user. data: {op, path, policy, copy?} */

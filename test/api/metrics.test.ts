@@ -157,7 +157,7 @@ describe('metrics', () => {
     const bus = createEventBus();
     const metrics = createMetrics({ bus, workspaces: { workspaces: () => [] } });
     cleanups.push(() => metrics.close());
-    for (let i = 0; i < 30; i++) bus.emit('sync.finished', 'w', { op: `o${i}`, type: 'smart', result: 'ok', callers: { [`script ${i}`]: 1 } });
+    for (let i = 0; i < 30; i++) bus.emit('sync.finished', 'w', { op: `o${i}`, type: 'smart', result: 'ok', requests_by_caller: { [`script ${i}`]: 1 } });
     return metrics.scrape().then((text) => {
       const f = parsePromText(text);
       const triggers = f.get('sync_coordinator_requests_total')!.samples.map((s) => s.labels.trigger);
@@ -203,7 +203,12 @@ describe('retries and requests from the sync reports', () => {
     await queueRequest(bus, a, 'manual', 'Post Merge Hook!');
     const finished = await drain();
     expect(finished.type).toBe('sync.finished');
-    expect(finished.data).toMatchObject({ result: 'ok', retries: 1, retries_by_step: { push: 1 }, callers: { 'my-script': 2, 'Post Merge Hook!': 1 } });
+    expect(finished.data).toMatchObject({
+      result: 'ok',
+      retries: 1,
+      retries_by_step: { push: 1 },
+      requests_by_caller: { 'my-script': 2, 'Post Merge Hook!': 1 },
+    });
     expect(sb.git(sb.remote, 'ls-tree', '--name-only', 'main')).toContain('x.txt');
 
     // The hour's one sync is used: the CLI rejects the next request at once (exit 3); the

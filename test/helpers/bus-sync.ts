@@ -104,7 +104,7 @@ export async function processAndEmit(bus: EventBus, fx: ServedFixture): Promise<
       message: b.message,
       duration_ms: ms,
       request_ids: b.requestIds,
-      callers: b.callers,
+      requests_by_caller: b.callers,
       retries_by_step: b.retries,
     });
     out.push({ type: b.type, result: b.result, op: b.op, ms });
