@@ -46,7 +46,7 @@ function noteCallers(d: Drain, entries: QueueEntry[]): void {
 }
 
 /** Caller -> count: the trigger labels of metrics (callers are free text; metrics bound the label set). */
-export function countCallers(entries: QueueEntry[], into: Record<string, number> = {}): Record<string, number> {
+function countCallers(entries: QueueEntry[], into: Record<string, number> = {}): Record<string, number> {
   for (const e of entries) into[e.request.caller] = (into[e.request.caller] ?? 0) + 1;
   return into;
 }
