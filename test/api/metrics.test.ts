@@ -10,6 +10,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createMetrics, type Metrics } from '../../src/api/metrics.js';
 import { observeWorkspace } from '../../src/api/observer.js';
 import { processQueue } from '../../src/core/coordinator.js';
+import { enqueue, newRequestId } from '../../src/core/queue.js';
 import { mountObservability, type RouteTable } from '../../src/api/observability.js';
 import { buildStatus } from '../../src/core/status-view.js';
 import { type BusEvent, createEventBus } from '../../src/core/events.js';
@@ -226,6 +227,62 @@ describe('retries and requests from the sync reports', () => {
     expect(v('sync_coordinator_requests_total', { workspace: 'wa', trigger: 'post_merge_hook_' })).toBe(1);
     expect(f.get('sync_coordinator_requests_total')!.samples).toHaveLength(2);
     expect(v('sync_coordinator_rate_limit_hits_total', { workspace: 'wa' })).toBe(1);
+  });
+
+  it('counts a request that a sync served without running again (written before it read the work tree) with that sync', async () => {
+    const sb = sandbox();
+    const a = await servedWorkspace(sb, 'a', 'wa');
+    const bus = createEventBus();
+    const events: BusEvent[] = [];
+    bus.subscribe((e) => events.push(e));
+    const metrics = createMetrics({ bus, workspaces: { workspaces: () => [a] } });
+    cleanups.push(() => metrics.close());
+    const observer = await observeWorkspace({ id: 'wa', ws: a.ws, config: () => a.config, bus, logger: silentLogger });
+    writeFileSync(join(a.repo, 'x.txt'), 'x\n');
+    const createdAt = new Date().toISOString();
+    await enqueue(a.ws.paths.queue, {
+      id: newRequestId(),
+      type: 'manual',
+      caller: 'first',
+      priority: 'normal',
+      reason: 't',
+      created_at: createdAt,
+      pid: process.pid,
+    });
+    // A slow writer: its request was made before the sync read the work tree, but lands
+    // in the queue only while the sync runs, so the next round serves it with that sync.
+    let late: Promise<unknown> = Promise.resolve();
+    const lateId = newRequestId();
+    const report = await processQueue({
+      ws: a.ws,
+      config: a.config,
+      logger: silentLogger,
+      caller: 'daemon',
+      lockTimeoutMs: 20_000,
+      onStep: (step) => {
+        if (step === 'preflight')
+          late = enqueue(a.ws.paths.queue, {
+            id: lateId,
+            type: 'smart',
+            caller: 'late-writer',
+            priority: 'normal',
+            reason: 't',
+            created_at: createdAt,
+            pid: process.pid,
+          });
+      },
+    });
+    await late;
+    const op = report.batches[0]?.op;
+    expect(report.batches).toHaveLength(1);
+    expect(report.outcomes.get(lateId)).toMatchObject({ status: 'merged', op });
+    observer.report(report);
+    const finished = await waitFor(() => events.find((e) => e.type === 'sync.finished'), { what: 'sync.finished' });
+    expect(finished.data).toMatchObject({ op, retries: 0, requests_by_caller: { first: 1, 'late-writer': 1 } });
+    const f = parsePromText(await metrics.scrape());
+    expect(sampleValue(f, 'sync_coordinator_requests_total', { workspace: 'wa', trigger: 'late-writer' })).toBe(1);
+    expect(sampleValue(f, 'sync_coordinator_requests_total', { workspace: 'wa', trigger: 'first' })).toBe(1);
+    expect(f.get('sync_coordinator_retries_total')?.samples ?? []).toHaveLength(0);
   });
 });
 
