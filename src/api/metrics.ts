@@ -6,9 +6,15 @@
  * the webhooks. Gauges are read at scrape time from the workspace's state files through
  * the same `buildStatus` as `status --json`, so a scrape shows what `status` would.
  *
- * Labels stay bounded: a workspace id, a sync type, a result, a remote name; the free-text
- * caller of a request is folded to a short token and, past MAX_TRIGGERS per workspace, to
- * "other".
+ * Requests are counted when they leave the queue, not when they are written: the callers
+ * of a sync's requests come with its `sync.finished` (`requests_by_caller`), a rejected request with its
+ * `ratelimit.hit`. So requests that the CLI, a git hook or the watcher spooled count as
+ * well as those of the API's sync route (the only writer of `request.queued`), and none
+ * twice; a deferred request counts once, when it is served.
+ *
+ * Labels stay bounded: a workspace id, a sync type, a result, a remote name, a step; the
+ * free-text caller of a request is folded to a short token and, past MAX_TRIGGERS per
+ * workspace, to "other".
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
@@ -35,6 +41,7 @@ const P = 'sync_coordinator_';
 const MAX_TRIGGERS = 20;
 const SYNC_TYPES = new Set(['intelligent-auto', 'smart', 'robust', 'manual', 'post-merge']);
 const RESULTS = new Set(['ok', 'noop', 'failed', 'conflict']);
+const STEPS = new Set(['preflight', 'status', 'commit', 'move', 'fetch', 'push', 'verify']);
 const BREAKER_VALUE: Record<string, number> = { closed: 0, 'half-open': 1, open: 2 };
 
 export function createMetrics(o: { bus: EventBus; workspaces: MetricsWorkspaces; log?: Logger }): Metrics {
@@ -51,7 +58,7 @@ export function createMetrics(o: { bus: EventBus; workspaces: MetricsWorkspaces;
   });
   const requests = new Counter({
     name: `${P}requests_total`,
-    help: 'Sync requests queued through the daemon, by trigger (the caller that asked).',
+    help: 'Sync requests the daemon served or rejected, whoever wrote them (CLI, git hook, watcher, API), by trigger (the caller that asked).',
     labelNames: [...ws, 'trigger'],
     registers,
   });
@@ -63,8 +70,8 @@ export function createMetrics(o: { bus: EventBus; workspaces: MetricsWorkspaces;
   });
   const retries = new Counter({
     name: `${P}retries_total`,
-    help: 'In-run retries of transient failures, counted from the syncs that report them.',
-    labelNames: ws,
+    help: 'In-run retries of transient failures (network, lock files) made by syncs, by step.',
+    labelNames: [...ws, 'step'],
     registers,
   });
   const probes = new Counter({ name: `${P}probes_total`, help: 'Read-only probes of the remote tip (git ls-remote).', labelNames: ws, registers });
@@ -133,6 +140,18 @@ export function createMetrics(o: { bus: EventBus; workspaces: MetricsWorkspaces;
     return t;
   }
 
+  function countRequests(workspace: string, callers: unknown): void {
+    if (!callers || typeof callers !== 'object') return;
+    for (const [caller, n] of Object.entries(callers)) if (typeof n === 'number' && n > 0) requests.inc({ workspace, trigger: trigger(workspace, caller) }, n);
+  }
+
+  function countRetries(workspace: string, d: Record<string, unknown>): void {
+    const bySteps = d.retries_by_step && typeof d.retries_by_step === 'object' ? Object.entries(d.retries_by_step) : [];
+    for (const [s, n] of bySteps) if (typeof n === 'number' && n > 0) retries.inc({ workspace, step: STEPS.has(s) ? s : 'other' }, n);
+    // An emitter that knows only the total.
+    if (!bySteps.length && typeof d.retries === 'number' && d.retries > 0) retries.inc({ workspace, step: 'unknown' }, d.retries);
+  }
+
   function onEvent(e: BusEvent): void {
     if (e.workspace === null) return;
     const workspace = e.workspace;
@@ -145,7 +164,8 @@ export function createMetrics(o: { bus: EventBus; workspaces: MetricsWorkspaces;
         syncs.inc({ workspace, type, result });
         const ms = Number(d.duration_ms);
         if (Number.isFinite(ms) && ms >= 0) duration.observe({ workspace, type }, ms / 1000);
-        if (typeof d.retries === 'number' && d.retries > 0) retries.inc({ workspace }, d.retries);
+        countRetries(workspace, d);
+        countRequests(workspace, d.requests_by_caller);
         const seen = movedAt.get(workspace);
         const startedAt = at - (Number.isFinite(ms) ? ms : 0);
         // A sync that started before the probe may have fetched before the tip moved.
@@ -155,9 +175,6 @@ export function createMetrics(o: { bus: EventBus; workspaces: MetricsWorkspaces;
         }
         break;
       }
-      case 'request.queued':
-        requests.inc({ workspace, trigger: trigger(workspace, d.caller) });
-        break;
       case 'conflict':
         conflicts.inc({
           workspace,
@@ -168,6 +185,8 @@ export function createMetrics(o: { bus: EventBus; workspaces: MetricsWorkspaces;
         break;
       case 'ratelimit.hit':
         rateLimited.inc({ workspace });
+        // A deferred request is still queued: it counts with the sync that serves it.
+        if (d.status === 'rejected') countRequests(workspace, { [String(d.caller ?? '')]: 1 });
         break;
       case 'probe':
         probes.inc({ workspace });

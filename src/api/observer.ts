@@ -1,8 +1,9 @@
 /**
  * Turns what a workspace unit reports into bus events, without touching the coordinator
- * or the pipeline: `step.started` from its step callback; `sync.finished` and
- * `ratelimit.hit` from each processQueue report (also a rejection at enqueue, counted
- * there, whoever enqueued it); and `conflict`, `breaker.changed` and
+ * or the pipeline: `step.started` from its step callback; `sync.finished` (with the
+ * callers of the requests it served and the retries it made) and `ratelimit.hit` (with
+ * the request's caller) from each processQueue report (also a rejection at enqueue,
+ * counted there, whoever enqueued it: CLI, hook, watcher or API); and `conflict`, `breaker.changed` and
  * `remote.rewritten` by comparing coordinator-state.json (breakers, remote_rewrite) and
  * the new lines of conflicts.log before and after each report. Reports of one workspace
  * are handled one at a time, in order; an error here is logged and never reaches the
@@ -45,6 +46,9 @@ export async function observeWorkspace(o: { id: string; ws: Workspace; config: (
         duration_ms: h?.duration_ms ?? null,
         files_changed: h?.files_changed_count ?? null,
         request_ids: b.requestIds,
+        requests_by_caller: b.callers,
+        retries: Object.values(b.retries).reduce((n, k) => n + k, 0),
+        retries_by_step: b.retries,
       });
     }
     const after = await snapshot(ws);
@@ -52,7 +56,14 @@ export async function observeWorkspace(o: { id: string; ws: Workspace; config: (
     if (rejected.length) {
       const rl = rateLimitView(o.config(), after.state.rate_limit, Date.now());
       for (const out of rejected)
-        bus.emit('ratelimit.hit', id, { request_id: out.id, status: out.status, used: rl.used, limit: rl.limit, resets_at: out.resets_at ?? rl.resets_at });
+        bus.emit('ratelimit.hit', id, {
+          request_id: out.id,
+          status: out.status,
+          caller: report.callers?.get(out.id) ?? null,
+          used: rl.used,
+          limit: rl.limit,
+          resets_at: out.resets_at ?? rl.resets_at,
+        });
     }
     for (const rec of after.conflicts.slice(before.conflictCount)) if (!('resolved' in rec)) bus.emit('conflict', id, { ...rec });
     for (const [remote, b] of Object.entries(after.state.breakers)) {

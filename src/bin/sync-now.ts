@@ -7,4 +7,9 @@ const code = await tryControlSocket(argv, 'sync-now');
 if (code === null) {
   const { main } = await import('../cli/main.js');
   await main(argv, 'sync-now');
-} else process.exitCode = code;
+} else {
+  // Answered through the control socket: leave as soon as the output is flushed, not when
+  // the socket's close and Node's teardown are done (a few ms of every sync-now).
+  await Promise.all([process.stdout, process.stderr].map((s) => new Promise<void>((r) => s.write('', () => r()))));
+  process.exit(code);
+}

@@ -39,6 +39,14 @@ export interface BatchReport {
   result: RequestResult | null;
   message: string;
   exitCode: number;
+  /**
+   * Caller -> count of the requests this batch settled, plus those a later round settled
+   * as covered by its sync: every request lands in exactly one batch or rejection, so
+   * metrics count triggers from here without counting one twice.
+   */
+  callers: Record<string, number>;
+  /** Step -> in-run retries its sync made (empty when none, or when no sync ran). */
+  retries: Record<string, number>;
 }
 
 /** A finished sync and the moment it read the work tree (requests made before are served by it). */
@@ -55,6 +63,8 @@ export interface ProcessReport {
   acquired: boolean;
   batches: BatchReport[];
   outcomes: Map<string, RequestOutcome>;
+  /** Request id -> caller, for each request this drain settled or deferred (set when the drain settles one). */
+  callers?: Map<string, string>;
   /** The last sync this process ran, for serving requests it already covered. */
   covered?: Covered | null;
 }

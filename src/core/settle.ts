@@ -28,6 +28,7 @@ async function settle(
 ): Promise<void> {
   const outcomes = entries.map((e, i) => outcomeOf(e, i));
   for (const o of outcomes) d.report.outcomes.set(o.id, o);
+  noteCallers(d, entries);
   if (opts.writeResults) await Promise.all(outcomes.map((o) => writeResult(d.opts.ws.paths.results, o)));
   await d.store.update((s) => {
     s.stats.requests += entries.length;
@@ -39,9 +40,24 @@ async function settle(
   d.opts.onSettled?.(outcomes);
 }
 
+function noteCallers(d: Drain, entries: QueueEntry[]): void {
+  d.report.callers ??= new Map();
+  for (const e of entries) d.report.callers.set(e.request.id, e.request.caller);
+}
+
+/** Caller -> count: the trigger labels of metrics (callers are free text; metrics bound the label set). */
+function countCallers(entries: QueueEntry[], into: Record<string, number> = {}): Record<string, number> {
+  for (const e of entries) into[e.request.caller] = (into[e.request.caller] ?? 0) + 1;
+  return into;
+}
+
 /** Requests made before the last sync read the work tree: served by it (invariant 3). */
 export async function settleCovered(d: Drain, entries: QueueEntry[], c: Covered): Promise<void> {
   const finishedAt = new Date(nowOf(d.opts)).toISOString();
+  // Covered belongs to this drain (report.covered), so its sync's batch is in the report:
+  // these requests count with the sync that served them.
+  const served = d.report.batches.find((b) => b.op === c.op);
+  if (served) countCallers(entries, served.callers);
   await settle(
     d,
     entries,
@@ -74,6 +90,8 @@ export interface Finish {
   /** Hands-off refusal (RepoBusyError): counted as refused, not as a failed sync. */
   refused?: boolean;
   error?: CoordinatorError | null;
+  /** Step -> in-run retries the sync made. */
+  retries?: Record<string, number>;
 }
 
 /** One batch served: the first request is `processed`, the others `merged` into it. */
@@ -114,6 +132,8 @@ export async function settleBatch(d: Drain, batch: QueueEntry[], f: Finish): Pro
     result: f.result,
     message: f.message,
     exitCode: f.exitCode,
+    callers: countCallers(batch),
+    retries: f.retries ?? {},
   });
 }
 
@@ -159,6 +179,7 @@ export async function settleRefused(d: Drain, batch: QueueEntry[], refusal: { re
     if (!e.request.deferred_until) newlyDeferred++;
     e.request.deferred_until = until;
     await rewriteEntry(e);
+    noteCallers(d, [e]);
     report.outcomes.set(e.request.id, {
       id: e.request.id,
       status: 'deferred',
@@ -198,6 +219,9 @@ export async function settleRefused(d: Drain, batch: QueueEntry[], refusal: { re
     result: null,
     message: rejected[0] ? messageFor(rejected[0].request.priority) : message,
     exitCode: rejected.length ? ExitCode.rateLimited : ExitCode.ok,
+    // Only the rejected ones are settled: a deferred request counts when it is served.
+    callers: countCallers(rejected),
+    retries: {},
   });
 }
 

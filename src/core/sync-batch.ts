@@ -53,6 +53,8 @@ export async function runBatch(d: Drain, lock: LockHandle, batch: QueueEntry[], 
   let readTreeAt: number | null = null;
   const signal = opts.signal ? AbortSignal.any([lock.signal, opts.signal]) : lock.signal;
   const access: RemoteAccess = remoteAccess(store.get(), opts.config, nowOf(opts));
+  // Counted whether the sync succeeds or fails: retries that did not save it show a flaky remote too.
+  const retries: Record<string, number> = {};
   try {
     outcome = await runPipeline({
       ws: opts.ws,
@@ -66,6 +68,9 @@ export async function runBatch(d: Drain, lock: LockHandle, batch: QueueEntry[], 
       remoteAccess: access,
       signal,
       clock: opts.clock ?? Date.now,
+      retried: (step) => {
+        retries[step] = (retries[step] ?? 0) + 1;
+      },
       step: async (name) => {
         if (signal.aborted) throw signal.reason instanceof Error ? signal.reason : new SyncFailedError('sync aborted', { code: 'EABORTED' });
         await lock.assertOwned();
@@ -101,14 +106,14 @@ export async function runBatch(d: Drain, lock: LockHandle, batch: QueueEntry[], 
   // conflict left for the user (`manual` policy) pauses automatic syncs.
   await recordRemoteOutcome(store, opts.config, log, nowOf(opts), error);
   if (error instanceof ConflictError) await pauseForConflicts(store, { paths: error.paths, op: opId, at: nowOf(opts) });
-  return endSync(d, batch, { opId, type, priority, log, history }, outcome, error, readTreeAt);
+  return endSync(d, batch, { opId, type, priority, log, history, retries }, outcome, error, readTreeAt);
 }
 
 /** The one place where a batch's sync ends: classify, log, settle the batch, keep an unfinished move for the next drain. */
 async function endSync(
   d: Drain,
   batch: QueueEntry[],
-  run: { opId: string; type: SyncType; priority: Priority; log: Drain['opts']['logger']; history: HistoryRecorder },
+  run: { opId: string; type: SyncType; priority: Priority; log: Drain['opts']['logger']; history: HistoryRecorder; retries: Record<string, number> },
   outcome: SyncOutcome | null,
   error: unknown,
   readTreeAt: number | null,
@@ -133,7 +138,18 @@ async function endSync(
   // A move cut short keeps its recovery marker (settleBatch clears `active`): the next
   // drain completes it.
   const unfinished = store.get().active?.moving ? structuredClone(store.get().active) : null;
-  await settleBatch(d, batch, { op: opId, type, priority, result, message, exitCode: err ? err.exitCode : ExitCode.ok, counted, refused, error: err });
+  await settleBatch(d, batch, {
+    op: opId,
+    type,
+    priority,
+    result,
+    message,
+    exitCode: err ? err.exitCode : ExitCode.ok,
+    counted,
+    refused,
+    error: err,
+    retries: run.retries,
+  });
   await run.history.finish({ op: opId, type, priority, batch, result: refused ? 'refused' : result, message }, log);
   if (unfinished) {
     log.error({ moving: unfinished.moving }, 'the sync left an unfinished move of the branch and index; it is completed before the next sync');

@@ -11,7 +11,13 @@ import { GitError } from './git-error.js';
 import type { SyncContext } from './sync-context.js';
 
 export function netOptions(ctx: SyncContext, policy: RetryPolicy, step: string, remote: RemoteInfo) {
-  return { policy, classify: (e: unknown) => toSyncError(e, { step, network: true, remote }), logger: ctx.logger, signal: ctx.signal };
+  return {
+    policy,
+    classify: (e: unknown) => toSyncError(e, { step, network: true, remote }),
+    logger: ctx.logger,
+    signal: ctx.signal,
+    onRetry: () => ctx.retried?.(step),
+  };
 }
 
 /** Local steps: a git child killed by a signal (SIGBUS reading a file rewritten in place) is retried after its lock files are cleaned up. */
@@ -21,6 +27,7 @@ export function localOptions(ctx: SyncContext, policy: RetryPolicy, step: string
     classify: (e: unknown) => toSyncError(e, { step, network: false }),
     logger: ctx.logger,
     signal: ctx.signal,
+    onRetry: () => ctx.retried?.(step),
     onFailure: async (e: unknown) => {
       if (e instanceof GitError && (e.kind === 'signal' || e.kind === 'timeout')) await removeDeadGitLocks(ctx.ws, ctx.logger);
     },

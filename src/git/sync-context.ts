@@ -49,6 +49,8 @@ export interface SyncContext {
   mark(marker: RecoveryMarker): Promise<void>;
   /** Wall clock for conflict-copy names and records (default Date.now). */
   clock?: () => number;
+  /** A step retried a transient failure (once per retry): the coordinator counts them for the sync's report. */
+  retried?: (step: string) => void;
 }
 
 export type SyncResult = 'ok' | 'noop' | 'failed' | 'conflict';

@@ -15,13 +15,16 @@ export const EVENT_TYPES = [
   'request.queued',
   /** A sync entered a step. data: {op, step} */
   'step.started',
-  /** A sync ended. data: {op, type, result, message, duration_ms, request_ids, retries?} (retries: in-run retries, when the emitter knows them) */
+  /**
+   * A sync ended. data: {op, type, result, message, duration_ms, request_ids, requests_by_caller?, retries?, retries_by_step?}
+   * requests_by_caller: caller -> count of the requests it served; retries: in-run retries it made (retries_by_step: per step)
+   */
   'sync.finished',
   /** A conflict was handled (copy, ours, auto-merge) or left for the user. data: {op, path, policy, copy?} */
   'conflict',
   /** A remote's circuit breaker changed state. data: {remote, from, to, open_until} */
   'breaker.changed',
-  /** A request was refused by the hourly rate limit. data: {request_id, used, limit, resets_at} */
+  /** A request was refused by the hourly rate limit. data: {request_id, status (rejected or deferred), caller?, used, limit, resets_at} */
   'ratelimit.hit',
   /** Another device force-pushed; it was followed and the dropped commits kept. data: {op, old, new, backup_ref} */
   'remote.rewritten',

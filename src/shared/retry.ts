@@ -71,6 +71,8 @@ export async function withRetry<T>(
     notice?: ((line: string) => void) | null;
     clock?: () => number;
     onFailure?: (raw: unknown) => Promise<void>;
+    /** A retry is about to be made (after its backoff): how a sync counts the retries it made. */
+    onRetry?: () => void;
   },
 ): Promise<T> {
   const classify = opts.classify ?? ((e: unknown) => e);
@@ -116,6 +118,7 @@ export async function withRetry<T>(
         const total = attemptNumber + retriesLeft;
         notice?.(`${what} failed (attempt ${attemptNumber} of ${total}): ${error.message}; next try in ${(delay / 1000).toFixed(1)} s, at ${at}`);
         await sleep(delay, opts.signal);
+        opts.onRetry?.();
       },
     },
   );

@@ -4,15 +4,19 @@
  * the exposition text is checked line by line by a strict parser.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { writeFileSync } from 'node:fs';
+import { chmodSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createMetrics, type Metrics } from '../../src/api/metrics.js';
+import { observeWorkspace } from '../../src/api/observer.js';
+import { processQueue } from '../../src/core/coordinator.js';
+import { enqueue, newRequestId } from '../../src/core/queue.js';
 import { mountObservability, type RouteTable } from '../../src/api/observability.js';
 import { buildStatus } from '../../src/core/status-view.js';
-import { createEventBus } from '../../src/shared/events.js';
+import { type BusEvent, createEventBus } from '../../src/shared/events.js';
 import { silentLogger } from '../../src/shared/log.js';
 import { queueRequest, servedWorkspace, syncOnce, useSandboxEnv } from '../helpers/bus-sync.js';
+import { runCli, waitFor } from '../helpers/cli.js';
 import { makeSandbox, type Sandbox } from '../helpers/git-fixture.js';
 import { parsePromText, sampleValue } from '../helpers/prom-text.js';
 
@@ -101,7 +105,9 @@ describe('metrics', () => {
     expect(v('sync_coordinator_syncs_total', { workspace: 'wb', type: 'manual', result: 'ok' })).toBe(1);
     expect(v('sync_coordinator_requests_total', { workspace: 'wa', trigger: 'sync-now' })).toBe(3);
     expect(v('sync_coordinator_requests_total', { workspace: 'wa', trigger: 'post_merge_hook_' })).toBe(1);
-    expect(v('sync_coordinator_requests_total', { workspace: 'wb', trigger: 'hook' })).toBe(2);
+    // Counted when they leave the queue (served or rejected), not when written: b's two are still queued.
+    expect(v('sync_coordinator_requests_total', { workspace: 'wb', trigger: 'hook' })).toBeUndefined();
+    expect(v('sync_coordinator_requests_total', { workspace: 'wb', trigger: 'sync-now' })).toBe(1);
     expect(v('sync_coordinator_conflicts_total', { workspace: 'wa', policy: 'conflict-copy' })).toBe(1);
     expect(v('sync_coordinator_probes_total', { workspace: 'wa' })).toBe(2);
     expect(v('sync_coordinator_probes_moved_total', { workspace: 'wa' })).toBe(1);
@@ -152,7 +158,7 @@ describe('metrics', () => {
     const bus = createEventBus();
     const metrics = createMetrics({ bus, workspaces: { workspaces: () => [] } });
     cleanups.push(() => metrics.close());
-    for (let i = 0; i < 30; i++) bus.emit('request.queued', 'w', { caller: `script ${i}` });
+    for (let i = 0; i < 30; i++) bus.emit('sync.finished', 'w', { op: `o${i}`, type: 'smart', result: 'ok', requests_by_caller: { [`script ${i}`]: 1 } });
     return metrics.scrape().then((text) => {
       const f = parsePromText(text);
       const triggers = f.get('sync_coordinator_requests_total')!.samples.map((s) => s.labels.trigger);
@@ -160,6 +166,123 @@ describe('metrics', () => {
       expect(sampleValue(f, 'sync_coordinator_requests_total', { workspace: 'w', trigger: 'other' })).toBe(10);
       expect(sampleValue(f, 'sync_coordinator_requests_total', { workspace: 'w', trigger: 'script_0' })).toBe(1);
     });
+  });
+});
+
+describe('retries and requests from the sync reports', () => {
+  it('counts the retry of a push the remote dropped once, by step, and every request when it leaves the queue, whoever wrote it, rejected ones too', async () => {
+    const sb = sandbox();
+    const a = await servedWorkspace(sb, 'a', 'wa', {
+      retries: { default: 2, min_delay_ms: 50, max_delay_ms: 100 },
+      rate_limiting_enabled: true,
+      max_syncs_per_hour: 1,
+      burst_capacity: 0,
+    });
+    // The remote's receive-pack dies on the first push (the client sees a dropped
+    // connection, a transient failure) and accepts the next one.
+    const hook = join(sb.remote, 'hooks', 'pre-receive');
+    writeFileSync(hook, '#!/bin/sh\nif [ ! -e "$GIT_DIR/dropped-once" ]; then : > "$GIT_DIR/dropped-once"; kill -9 $PPID; exit 1; fi\nexit 0\n');
+    chmodSync(hook, 0o755);
+    const bus = createEventBus();
+    const events: BusEvent[] = [];
+    bus.subscribe((e) => events.push(e));
+    const metrics = createMetrics({ bus, workspaces: { workspaces: () => [a] } });
+    cleanups.push(() => metrics.close());
+    // The daemon's own observer turns each report into events, as for a served workspace.
+    const observer = await observeWorkspace({ id: 'wa', ws: a.ws, config: () => a.config, bus, logger: silentLogger });
+    const drain = async () => {
+      const n = events.length;
+      const report = await processQueue({ ws: a.ws, config: a.config, logger: silentLogger, caller: 'daemon', lockTimeoutMs: 20_000 });
+      observer.report(report);
+      return waitFor(() => events.slice(n).find((e) => e.type === 'sync.finished' || e.type === 'ratelimit.hit'), { what: 'the report as events' });
+    };
+
+    // Two requests spooled by the CLI and one written as the API route writes it (its
+    // request.queued is for SSE and must not count a second time): one sync serves all three.
+    writeFileSync(join(a.repo, 'x.txt'), 'x\n');
+    for (let i = 0; i < 2; i++) expect((await runCli(['request-sync', 'smart', 'my-script', '--enqueue-only'], { cwd: a.repo, env: sb.env })).code).toBe(0);
+    await queueRequest(bus, a, 'manual', 'Post Merge Hook!');
+    const finished = await drain();
+    expect(finished.type).toBe('sync.finished');
+    expect(finished.data).toMatchObject({
+      result: 'ok',
+      retries: 1,
+      retries_by_step: { push: 1 },
+      requests_by_caller: { 'my-script': 2, 'Post Merge Hook!': 1 },
+    });
+    expect(sb.git(sb.remote, 'ls-tree', '--name-only', 'main')).toContain('x.txt');
+
+    // The hour's one sync is used: the CLI rejects the next request at once (exit 3); the
+    // drain settles its spool file, and it counts with its trigger.
+    const rejected = await runCli(['request-sync', 'smart', 'my-script', '--enqueue-only'], { cwd: a.repo, env: sb.env });
+    expect(rejected.code, rejected.stderr).toBe(3);
+    const hit = await drain();
+    expect(hit.data).toMatchObject({ status: 'rejected', caller: 'my-script' });
+
+    const f = parsePromText(await metrics.scrape());
+    const v = (name: string, labels: Record<string, string>) => sampleValue(f, name, labels);
+    expect(v('sync_coordinator_retries_total', { workspace: 'wa', step: 'push' })).toBe(1);
+    expect(f.get('sync_coordinator_retries_total')!.samples).toHaveLength(1);
+    expect(v('sync_coordinator_requests_total', { workspace: 'wa', trigger: 'my-script' })).toBe(3);
+    expect(v('sync_coordinator_requests_total', { workspace: 'wa', trigger: 'post_merge_hook_' })).toBe(1);
+    expect(f.get('sync_coordinator_requests_total')!.samples).toHaveLength(2);
+    expect(v('sync_coordinator_rate_limit_hits_total', { workspace: 'wa' })).toBe(1);
+  });
+
+  it('counts a request that a sync served without running again (written before it read the work tree) with that sync', async () => {
+    const sb = sandbox();
+    const a = await servedWorkspace(sb, 'a', 'wa');
+    const bus = createEventBus();
+    const events: BusEvent[] = [];
+    bus.subscribe((e) => events.push(e));
+    const metrics = createMetrics({ bus, workspaces: { workspaces: () => [a] } });
+    cleanups.push(() => metrics.close());
+    const observer = await observeWorkspace({ id: 'wa', ws: a.ws, config: () => a.config, bus, logger: silentLogger });
+    writeFileSync(join(a.repo, 'x.txt'), 'x\n');
+    const createdAt = new Date().toISOString();
+    await enqueue(a.ws.paths.queue, {
+      id: newRequestId(),
+      type: 'manual',
+      caller: 'first',
+      priority: 'normal',
+      reason: 't',
+      created_at: createdAt,
+      pid: process.pid,
+    });
+    // A slow writer: its request was made before the sync read the work tree, but lands
+    // in the queue only while the sync runs, so the next round serves it with that sync.
+    let late: Promise<unknown> = Promise.resolve();
+    const lateId = newRequestId();
+    const report = await processQueue({
+      ws: a.ws,
+      config: a.config,
+      logger: silentLogger,
+      caller: 'daemon',
+      lockTimeoutMs: 20_000,
+      onStep: (step) => {
+        if (step === 'preflight')
+          late = enqueue(a.ws.paths.queue, {
+            id: lateId,
+            type: 'smart',
+            caller: 'late-writer',
+            priority: 'normal',
+            reason: 't',
+            created_at: createdAt,
+            pid: process.pid,
+          });
+      },
+    });
+    await late;
+    const op = report.batches[0]?.op;
+    expect(report.batches).toHaveLength(1);
+    expect(report.outcomes.get(lateId)).toMatchObject({ status: 'merged', op });
+    observer.report(report);
+    const finished = await waitFor(() => events.find((e) => e.type === 'sync.finished'), { what: 'sync.finished' });
+    expect(finished.data).toMatchObject({ op, retries: 0, requests_by_caller: { first: 1, 'late-writer': 1 } });
+    const f = parsePromText(await metrics.scrape());
+    expect(sampleValue(f, 'sync_coordinator_requests_total', { workspace: 'wa', trigger: 'late-writer' })).toBe(1);
+    expect(sampleValue(f, 'sync_coordinator_requests_total', { workspace: 'wa', trigger: 'first' })).toBe(1);
+    expect(f.get('sync_coordinator_retries_total')?.samples ?? []).toHaveLength(0);
   });
 });
 

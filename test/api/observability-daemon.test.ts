@@ -3,10 +3,11 @@
  * repos, a real bare remote): a manual sync and another device's push that a probe sees and
  * a sync integrates show up in `GET /metrics` on the control socket, and as signed
  * deliveries at a local receiver, in `GET .../webhooks` and in `status`; the secret is in
- * none of the daemon's logs or answers.
+ * none of the daemon's logs or answers. Requests count by trigger whoever wrote them (the
+ * CLI, the API route, a git hook), and a push the remote dropped once counts as a retry.
  */
 import { createHmac } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, request, type Server } from 'node:http';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -129,5 +130,66 @@ describe('metrics and webhooks in the user daemon', () => {
     expect((await runCli(['daemon', 'stop'], { cwd: repo, env })).code).toBe(0);
     const logs = [join(xdg, 'state', 'sync-coordinator', 'daemon.log'), join(repo, '.claude/sync-coordination/daemon.log')].map((p) => readFileSync(p, 'utf8'));
     for (const text of [...logs, status.stdout, JSON.stringify(view)]) expect(text).not.toContain(SECRET);
+  }, 90_000);
+
+  it('counts requests by trigger from the CLI, the API route and a git hook, and the retry of a push the remote dropped once', async () => {
+    const sb = makeSandbox('sc-observe-req-');
+    sandboxes.push(sb);
+    const xdg = join(sb.dir, 'xdg');
+    mkdirSync(join(xdg, 'run'), { recursive: true, mode: 0o700 });
+    mkdirSync(join(xdg, 'config', 'sync-coordinator'), { recursive: true });
+    const env = { ...sb.env, XDG_CONFIG_HOME: join(xdg, 'config'), XDG_STATE_HOME: join(xdg, 'state'), XDG_RUNTIME_DIR: join(xdg, 'run') };
+    writeFileSync(join(xdg, 'config', 'sync-coordinator', 'config.json'), JSON.stringify({ api: { enabled: false } }));
+    const repo = sb.clone('a');
+    expect((await runCli(['init'], { cwd: repo, env })).code).toBe(0);
+    const config = { watch: { enabled: false }, pull_interval_s: 3600, poll_active_s: 3600, retries: { default: 2, min_delay_ms: 50, max_delay_ms: 100 } };
+    writeFileSync(join(repo, '.claude/sync-coordination/config.json'), JSON.stringify(config));
+    const hooks = await runCli(['hooks', 'install'], { cwd: repo, env });
+    expect(hooks.code, hooks.stderr).toBe(0);
+    expect((await runCli(['daemon', 'start'], { cwd: repo, env })).code).toBe(0);
+    const sock = join(xdg, 'run', 'sync-coordinator', 'control.sock');
+    const id = await waitFor(
+      async () => {
+        const w = JSON.parse((await get(sock, '/api/v1/workspaces')).body).workspaces?.[0];
+        return w?.status === 'running' ? (w.id as string) : null;
+      },
+      { what: 'the workspace served' },
+    );
+    await waitFor(async () => (await get(sock, '/metrics')).body.includes('sync_coordinator_syncs_total{'), { what: "the daemon's first pull" });
+    const requests = async () => {
+      const f = parsePromText((await get(sock, '/metrics')).body);
+      return (trigger: string) => sampleValue(f, 'sync_coordinator_requests_total', { workspace: id, trigger }) ?? 0;
+    };
+
+    // The remote's receive-pack dies on the first push (a dropped connection, transient).
+    const hook = join(sb.remote, 'hooks', 'pre-receive');
+    writeFileSync(hook, '#!/bin/sh\nif [ ! -e "$GIT_DIR/dropped-once" ]; then : > "$GIT_DIR/dropped-once"; kill -9 $PPID; exit 1; fi\nexit 0\n');
+    chmodSync(hook, 0o755);
+    writeFileSync(join(repo, 'x.txt'), 'x\n');
+    const r = await call(sock, 'POST', `/api/v1/workspaces/${id}/sync?wait=1`, JSON.stringify({ type: 'manual', caller: 'api-client' }));
+    expect(JSON.parse(r.body)).toMatchObject({ result: 'ok' });
+    expect(sb.git(sb.remote, 'ls-tree', '--name-only', 'main')).toContain('x.txt');
+
+    // The CLI spools its requests and leaves them to the daemon.
+    for (let i = 0; i < 2; i++) {
+      const cli = await runCli(['request-sync', 'smart', 'cli-script', '--wait', '--json'], { cwd: repo, env });
+      expect(cli.code, cli.stderr).toBe(0);
+      expect(JSON.parse(cli.stdout)).toMatchObject({ status: 'processed' });
+    }
+    // A merge fires the installed post-merge hook, which spools a request in sh.
+    sb.git(repo, 'checkout', '-q', '-b', 'side');
+    sb.git(repo, 'commit', '-q', '--allow-empty', '-m', 'side');
+    sb.git(repo, 'checkout', '-q', 'main');
+    sb.git(repo, 'merge', '-q', '--no-ff', '-m', 'merge side', 'side');
+    const count = await waitFor(async () => ((await requests())('git-hook_post-merge') >= 1 ? await requests() : null), {
+      what: 'the hook request counted',
+      timeoutMs: 30_000,
+    });
+    expect(count('git-hook_post-merge')).toBe(1);
+    expect(count('cli-script')).toBe(2);
+    expect(count('api-client')).toBe(1);
+    const f = parsePromText((await get(sock, '/metrics')).body);
+    expect(sampleValue(f, 'sync_coordinator_retries_total', { workspace: id, step: 'push' })).toBe(1);
+    expect((await runCli(['daemon', 'stop'], { cwd: repo, env })).code).toBe(0);
   }, 90_000);
 });

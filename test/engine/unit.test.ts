@@ -301,8 +301,9 @@ describe('conflicts.log open records', () => {
 
 describe('retry wrapper (p-retry 7)', () => {
   const policy = { retries: 3, minDelayMs: 1, maxDelayMs: 2, maxRetryTimeMs: 10_000 };
-  it('retries transient failures, then succeeds', async () => {
+  it('retries transient failures, then succeeds; onRetry counts the retries made', async () => {
     let calls = 0;
+    let retried = 0;
     const v = await withRetry(
       't',
       async () => {
@@ -310,10 +311,11 @@ describe('retry wrapper (p-retry 7)', () => {
         if (calls < 3) throw new RemoteUnavailableError('refused');
         return 'ok';
       },
-      { policy },
+      { policy, notice: null, onRetry: () => retried++ },
     );
     expect(v).toBe('ok');
     expect(calls).toBe(3);
+    expect(retried).toBe(2);
   });
   it('fails at once on a permanent error and rejects with the original error (not AbortError)', async () => {
     let calls = 0;
@@ -330,15 +332,17 @@ describe('retry wrapper (p-retry 7)', () => {
   });
   it('classifies raw failures first and gives up after the budget', async () => {
     let calls = 0;
+    let retried = 0;
     const err = await withRetry(
       't',
       async () => {
         calls++;
         throw new GitError(['fetch'], 128, '', 'fatal: the remote end hung up unexpectedly', 'exit');
       },
-      { policy, classify: (e) => toSyncError(e, { step: 'fetch', network: true }) },
+      { policy, classify: (e) => toSyncError(e, { step: 'fetch', network: true }), notice: null, onRetry: () => retried++ },
     ).catch((e: unknown) => e);
     expect(calls).toBe(4);
+    expect(retried).toBe(3); // the last failure is not followed by a retry
     expect(err).toBeInstanceOf(RemoteUnavailableError);
   });
 });

@@ -2,7 +2,8 @@
  * Workspaces served as the user daemon serves them (`view()` + `live()`), and real
  * syncs of them (in-process `processQueue`, real git, a real bare remote) whose events
  * go onto a real bus the way the daemon emits them: `request.queued` when the request
- * is written, `step.started` from the step callback, `sync.finished` per batch.
+ * is written, `step.started` from the step callback, `sync.finished` per batch (with its
+ * requests' callers and its retries, as src/api/observer.ts sends them).
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -96,7 +97,16 @@ export async function processAndEmit(bus: EventBus, fx: ServedFixture): Promise<
   const out = [];
   for (const b of report.batches) {
     if (b.outcome !== 'processed') continue;
-    bus.emit('sync.finished', fx.id, { op: b.op, type: b.type, result: b.result, message: b.message, duration_ms: ms, request_ids: b.requestIds });
+    bus.emit('sync.finished', fx.id, {
+      op: b.op,
+      type: b.type,
+      result: b.result,
+      message: b.message,
+      duration_ms: ms,
+      request_ids: b.requestIds,
+      requests_by_caller: b.callers,
+      retries_by_step: b.retries,
+    });
     out.push({ type: b.type, result: b.result, op: b.op, ms });
   }
   return out;

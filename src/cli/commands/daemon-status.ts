@@ -7,7 +7,8 @@ export async function run(ctx: CommandContext, opts: { json?: boolean }): Promis
   const ws = await ctx.workspace();
   const info = await readDaemonInfo(ws.paths.daemonPid, { verifyCommand: true });
   const api = info.running ? await userDaemonApi(info.pid) : null;
-  if (opts.json) ctx.out(JSON.stringify({ running: info.running, pid: info.pid, since: info.since, api }));
+  // The contract's three keys; `api` is added only when the user daemon serves this work tree.
+  if (opts.json) ctx.out(JSON.stringify({ running: info.running, pid: info.pid, since: info.since, ...(api ? { api } : {}) }));
   else ctx.out(info.running ? `running (pid ${info.pid})` : 'not running');
   // stdout is the contract's one line; a listener that should be up and is not is a diagnostic.
   if (!opts.json && api?.enabled && !api.listening) ctx.err(`note: the HTTP API is down: ${api.error ?? 'not listening'}`);
