@@ -1,7 +1,7 @@
 /**
  * The file watcher: workspace changes in, at most one `onQuiet` per quiet period out.
  *
- * Pipeline: chokidar event → synchronous ignore predicate (ignore.ts) → batched
+ * Pipeline: chokidar event → synchronous ignore predicate (src/git/ignore.ts) → batched
  * `git check-ignore` (recheck.ts) → quiet period (debounce.ts) → `git status` confirms
  * the tree differs from HEAD → `onQuiet`. The last step is what keeps our own sync from
  * re-triggering itself: its checkout/rebase writes files but leaves the tree clean.

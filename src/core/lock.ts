@@ -11,7 +11,8 @@
  * than `lock_stale_ms`. An owner on another host is never taken over by this module.
  * A takeover happens inside a short takeover mutex and renames the dead lock dir away,
  * so exactly one process wins it. Whether a dead owner's git still runs is asked of
- * proc-scan.ts; the git lock files its killed git left are removed by git-lock-files.ts.
+ * shared/proc-scan.ts; the git lock files its killed git left are removed by
+ * git/git-lock-files.ts.
  */
 import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';

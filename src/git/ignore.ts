@@ -1,12 +1,14 @@
 /**
  * Which paths the watcher ignores, as one predicate over the segments of a path
- * relative to the worktree root.
+ * relative to the worktree root. The `watch.ignore` globs are also what the commit step
+ * leaves out (stage-filter.ts), so they live here, below both.
  *
  * chokidar 5 has no globs and calls `ignored` synchronously (twice: once without stats,
  * once with), so git's answer is precomputed into a `GitIgnored` snapshot (see
- * git-queries.ts) and consulted here; what the snapshot misses (files created later) is
- * re-checked with `git check-ignore` after the event (recheck.ts). Gitignore semantics
- * are never re-implemented here: git is the only judge of what git ignores.
+ * watcher/git-queries.ts) and consulted here; what the snapshot misses (files created
+ * later) is re-checked with `git check-ignore` after the event (watcher/recheck.ts).
+ * Gitignore semantics are never re-implemented here: git is the only judge of what git
+ * ignores.
  */
 import { isAbsolute, relative, sep } from 'node:path';
 import picomatch from 'picomatch';

@@ -3,7 +3,7 @@
  * about to stage it must leave out, and why.
  *
  * - `ignored`: a `watch.ignore` glob matches the path or one of its directories (the
- *   watcher's own matching, src/git/ignore.ts), so `secrets/**` never reaches the remote
+ *   watcher's own matching, ignore.ts), so `secrets/**` never reaches the remote
  *   through any sync type.
  * - `embedded-repo`: a directory with its own `.git` (a nested repository or a worktree)
  *   that `.gitmodules` does not name: `git add` would record a gitlink nobody else can
