@@ -1,6 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import {
@@ -16,6 +15,7 @@ import {
   removeBlocks,
   shebangInterpreter,
 } from './hook-block.js';
+import { makeTempDir } from '../test/helpers/sandbox.mjs';
 
 const originals: Record<string, string> = {
   empty: '',
@@ -53,7 +53,7 @@ describe('hook block text edits', () => {
   });
 
   test('the block finds the common git dir with builtins: .git in a main worktree, commondir in a linked one, under sh -eu', () => {
-    const dir = realpathSync(mkdtempSync(join(tmpdir(), 'sc-block-')));
+    const { dir, cleanup } = makeTempDir('sc-block-');
     try {
       const common = join(dir, 'main', '.git');
       const linked = join(common, 'worktrees', 'wt');
@@ -74,7 +74,7 @@ describe('hook block text edits', () => {
       // No script installed: nothing runs, the hook goes on.
       expect(run(dir, {}).status).toBe(0);
     } finally {
-      rmSync(dir, { recursive: true, force: true });
+      cleanup();
     }
   });
 

@@ -4,14 +4,14 @@
  * to reach. The git-driven behaviour is in hooks.test.ts.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
 import { processStartTime } from '../src/shared/process-identity.js';
 import { removeEntries } from '../src/core/queue.js';
 import { waitFor } from '../test/helpers/cli.js';
+import { makeTempDir } from '../test/helpers/sandbox.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const PACKAGED_POST_MERGE = join(HERE, 'post-merge.sh');
@@ -19,6 +19,7 @@ const PRE_PUSH = join(HERE, 'pre-push.sh');
 const ID = /^\d{13}-\d+-[0-9a-f]{8}$/;
 
 let dir: string;
+let cleanup: () => void;
 let state: string;
 let calls: string;
 let fakeBin: string;
@@ -75,7 +76,7 @@ function runSh(script: string, opts: { env?: NodeJS.ProcessEnv; flags?: string[]
 }
 
 beforeEach(() => {
-  dir = realpathSync(mkdtempSync(join(tmpdir(), 'sc-hooksh-')));
+  ({ dir, cleanup } = makeTempDir('sc-hooksh-'));
   state = join(dir, '.claude', 'sync-coordination');
   mkdirSync(state, { recursive: true });
   const installed = join(dir, '.git', 'sync-coordinator', 'hooks');
@@ -90,7 +91,7 @@ beforeEach(() => {
 });
 
 afterEach(() => {
-  rmSync(dir, { recursive: true, force: true });
+  cleanup();
 });
 
 describe('post-merge.sh', () => {

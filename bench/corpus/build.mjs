@@ -11,13 +11,13 @@
 //   v(i) as the base; kept only when that applies cleanly), expected = v(i+1).
 // - `merge`: a real merge commit; base/ours/theirs from it, expected = what was committed.
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { CORPUS_DIR } from './load.mjs';
 import { encodeDelta } from './codec.mjs';
 import { resultKeepsBothSides } from './intent.mjs';
+import { makeSandboxDir } from '../../test/helpers/sandbox.mjs';
 
 const SRC = process.argv[2] ?? '/work/shared/corpus';
 // At most this many replay cases per file, spread evenly over its history (every
@@ -32,9 +32,12 @@ const SETS = [
   { set: 'express', files: ['History.md', 'package.json'], source: 'expressjs/express', license: 'MIT' },
 ];
 
-const tmp = mkdtempSync(join(tmpdir(), 'sc-corpus-'));
-const env = { PATH: process.env.PATH, HOME: tmp, LANG: 'C', GIT_CONFIG_NOSYSTEM: '1' };
+const { dir: tmp, env, cleanup } = makeSandboxDir('sc-corpus-');
+// Its own git rather than the sandbox's: blobs come back as bytes (checked as UTF-8 below), some large.
 const git = (cwd, args, opts = {}) => execFileSync('git', args, { cwd, env, maxBuffer: 1 << 30, ...opts });
+// Scratch files of `git merge-file`, rewritten by every applyAlone.
+const scratch = join(tmp, 'merge-file');
+mkdirSync(scratch);
 const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 function every(list, max) {
@@ -62,18 +65,13 @@ function versions(repo, path) {
 
 /** theirs = v(i+1)'s own change applied to v(i-1), or null when it does not apply cleanly. */
 function applyAlone(prev, mid, next) {
-  const dir = mkdtempSync(join(tmp, 'mf-'));
+  writeFileSync(join(scratch, 'cur'), prev);
+  writeFileSync(join(scratch, 'base'), mid);
+  writeFileSync(join(scratch, 'other'), next);
   try {
-    writeFileSync(join(dir, 'cur'), prev);
-    writeFileSync(join(dir, 'base'), mid);
-    writeFileSync(join(dir, 'other'), next);
-    try {
-      return utf8.decode(git(dir, ['merge-file', '-p', 'cur', 'base', 'other'], { stdio: ['ignore', 'pipe', 'ignore'] }));
-    } catch {
-      return null; // exit code > 0: conflicts
-    }
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
+    return utf8.decode(git(scratch, ['merge-file', '-p', 'cur', 'base', 'other'], { stdio: ['ignore', 'pipe', 'ignore'] }));
+  } catch {
+    return null; // exit code > 0: conflicts
   }
 }
 
@@ -150,5 +148,5 @@ try {
     console.log(`${s.set}: ${cases.length} cases, ${JSON.stringify(stats)}, ${readFileSync(out).length} bytes`);
   }
 } finally {
-  rmSync(tmp, { recursive: true, force: true });
+  cleanup();
 }

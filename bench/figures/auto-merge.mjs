@@ -5,20 +5,19 @@
 // resolver leaves it to a conflict copy, "wrong" when it merged to anything else (must
 // be 0). Baseline: git's own `git merge-file` on the same cases (clean = no conflict).
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { resultKeepsBothSides } from '../corpus/intent.mjs';
 import { loadCorpus } from '../corpus/load.mjs';
 import { round, ROOT } from '../lib.mjs';
+import { makeSandboxDir } from '../../test/helpers/sandbox.mjs';
 
 export const name = 'auto-merge';
 
-function gitMergeFile(dir, c) {
+function gitMergeFile({ dir, env }, c) {
   writeFileSync(join(dir, 'ours'), c.ours);
   writeFileSync(join(dir, 'base'), c.base ?? '');
   writeFileSync(join(dir, 'theirs'), c.theirs);
-  const env = { PATH: process.env.PATH, HOME: dir, LANG: 'C', GIT_CONFIG_NOSYSTEM: '1' };
   try {
     const out = execFileSync('git', ['merge-file', '-p', 'ours', 'base', 'theirs'], { cwd: dir, env, stdio: ['ignore', 'pipe', 'ignore'], maxBuffer: 1 << 28 });
     return { clean: true, expected: out.toString('utf8') === c.expected };
@@ -43,7 +42,7 @@ function rates(t) {
 export async function run({ corpusDir } = {}) {
   // The resolver in-process, from the build's bundle of internals (scripts/internals.ts).
   const { mergeFile, strategyFor, DEFAULT_MERGE_RULES } = await import(join(ROOT, 'dist', 'internal', 'internals.js'));
-  const dir = mkdtempSync(join(tmpdir(), 'sc-bench-merge-'));
+  const sandbox = makeSandboxDir('sc-bench-merge-');
   const perSet = {};
   const total = tally();
   const wrong = [];
@@ -74,7 +73,7 @@ export async function run({ corpusDir } = {}) {
         const isWrong = r.status === 'merged' && !ok && !rewritten;
         if (isWrong) wrong.push({ source: c.source, path: c.path, kind: c.kind, strategy });
         if (rewritten && r.status === 'merged' && !ok) rewrittenMerged.push({ source: c.source, path: c.path, strategy });
-        const g = gitMergeFile(dir, c);
+        const g = gitMergeFile(sandbox, c);
         const row = {
           cases: 1,
           merged: ok ? 1 : 0,
@@ -91,7 +90,7 @@ export async function run({ corpusDir } = {}) {
       }
     }
   } finally {
-    rmSync(dir, { recursive: true, force: true });
+    sandbox.cleanup();
   }
   const all = rates(total);
   return {

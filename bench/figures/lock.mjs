@@ -1,16 +1,16 @@
 // Uncontended lock acquire + release, in-process (target: median under 2 ms).
 // Baseline: a bare mkdir + rmdir of the same directory.
-import { mkdirSync, mkdtempSync, rmdirSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, rmdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { median, ROOT, round } from '../lib.mjs';
+import { makeTempDir } from '../../test/helpers/sandbox.mjs';
 
 export const name = 'lock';
 
 export async function run({ iterations = 300 } = {}) {
   // The lock in-process, from the build's bundle of internals (scripts/internals.ts).
   const { acquireLock, statePaths, silentLogger } = await import(join(ROOT, 'dist', 'internal', 'internals.js'));
-  const root = mkdtempSync(join(tmpdir(), 'sc-bench-lock-'));
+  const { dir: root, cleanup } = makeTempDir('sc-bench-lock-');
   const paths = statePaths(root);
   mkdirSync(paths.dir, { recursive: true });
   const lockMs = [];
@@ -27,7 +27,7 @@ export async function run({ iterations = 300 } = {}) {
       mkdirMs.push(performance.now() - t);
     }
   } finally {
-    rmSync(root, { recursive: true, force: true });
+    cleanup();
   }
   const m = median(lockMs);
   return {

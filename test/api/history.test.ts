@@ -1,12 +1,12 @@
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { appendHistory, type HistoryRecord, readHistory } from '../../src/core/history.js';
+import { makeTempDir } from '../helpers/sandbox.mjs';
 
-const dirs: string[] = [];
+const cleanups: (() => void)[] = [];
 afterEach(() => {
-  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+  for (const cleanup of cleanups.splice(0)) cleanup();
 });
 
 function rec(n: number): HistoryRecord {
@@ -30,8 +30,8 @@ function rec(n: number): HistoryRecord {
 
 describe('history.jsonl', () => {
   it('keeps the newest records, trimmed by an atomic rewrite, and reads newest first past a torn line', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'sc-history-'));
-    dirs.push(dir);
+    const { dir, cleanup } = makeTempDir('sc-history-');
+    cleanups.push(cleanup);
     const file = join(dir, 'history.jsonl');
     for (let i = 1; i <= 25; i++) await appendHistory(file, rec(i), 10, 0);
     const lines = readFileSync(file, 'utf8').trim().split('\n');

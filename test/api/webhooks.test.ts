@@ -6,8 +6,7 @@
  * `status` and the API; and the config checks, with the secret printed nowhere.
  */
 import { createHmac } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingHttpHeaders, type Server, type ServerResponse } from 'node:http';
 import { dirname, join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -20,6 +19,7 @@ import type { Logger } from '../../src/shared/log.js';
 import { STATE, servedWorkspace, syncOnce, useSandboxEnv, type ServedFixture } from '../helpers/bus-sync.js';
 import { runCli, waitFor } from '../helpers/cli.js';
 import { makeSandbox, type Sandbox } from '../helpers/git-fixture.js';
+import { makeTempDir } from '../helpers/sandbox.mjs';
 
 const SECRET = 'wh-secret-7f3a9c1e5b2d4f60';
 const cleanups: (() => void | Promise<void>)[] = [];
@@ -343,8 +343,8 @@ describe('webhooks config', () => {
 
 describe('webhook-deliveries.json', () => {
   it('keeps the newest 100 deliveries per hook, and shows a URL without credentials or query', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'sc-deliveries-'));
-    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+    const { dir, cleanup } = makeTempDir('sc-deliveries-');
+    cleanups.push(cleanup);
     const hook = { url: 'https://user:pw@hooks.example:8443/p?token=t', events: ['conflict'] };
     const other = { url: 'http://other.example/', events: ['*'] };
     for (let i = 1; i <= 105; i++)

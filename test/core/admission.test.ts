@@ -1,10 +1,10 @@
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { admission, countAdmissions, needsProcessor, nextDueAt } from '../../src/core/admission.js';
 import { enqueue, newRequestId, readQueue, rewriteEntry } from '../../src/core/queue.js';
 import type { SyncRequest } from '../../src/core/request.js';
+import { makeTempDir } from '../helpers/sandbox.mjs';
 
 const t0 = Date.parse('2026-12-06T10:00:00Z');
 const MIN = 60_000;
@@ -13,13 +13,13 @@ function request(over: Partial<SyncRequest> = {}): SyncRequest {
   return { id: newRequestId(t0), type: 'smart', caller: 'test', priority: 'normal', reason: '', created_at: new Date(t0).toISOString(), pid: 1, ...over };
 }
 
-const dirs: string[] = [];
+const cleanups: (() => void)[] = [];
 afterEach(() => {
-  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+  for (const cleanup of cleanups.splice(0)) cleanup();
 });
 function queueDir(): string {
-  const d = mkdtempSync(join(tmpdir(), 'sc-admission-'));
-  dirs.push(d);
+  const { dir: d, cleanup } = makeTempDir('sc-admission-');
+  cleanups.push(cleanup);
   const q = join(d, 'queue');
   mkdirSync(q);
   return q;

@@ -1,5 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { recordRemoteOutcome, remoteAccess } from '../../src/core/breaker-policy.js';
@@ -7,17 +6,18 @@ import { type Config, defaultConfig } from '../../src/shared/config.js';
 import { RemoteUnavailableError, SyncFailedError } from '../../src/shared/errors.js';
 import { openStateStore, type StateStore } from '../../src/shared/state.js';
 import { silentLogger } from '../../src/shared/log.js';
+import { makeTempDir } from '../helpers/sandbox.mjs';
 
 const t0 = Date.parse('2026-12-06T10:00:00Z');
 const config: Config = { ...defaultConfig(), remote: 'origin', breaker: { ...defaultConfig().breaker, failure_threshold: 2, cooldown_s: 60 } };
 
-const dirs: string[] = [];
+const cleanups: (() => void)[] = [];
 afterEach(() => {
-  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+  for (const cleanup of cleanups.splice(0)) cleanup();
 });
 async function store(): Promise<{ store: StateStore; file: string }> {
-  const d = mkdtempSync(join(tmpdir(), 'sc-breaker-'));
-  dirs.push(d);
+  const { dir: d, cleanup } = makeTempDir('sc-breaker-');
+  cleanups.push(cleanup);
   const file = join(d, 'coordinator-state.json');
   return { store: await openStateStore(file, silentLogger), file };
 }

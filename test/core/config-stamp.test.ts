@@ -4,21 +4,21 @@
  * another schema) is never trusted.
  */
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/shared/config.js';
 import { packageVersion } from '../../src/shared/package-root.js';
+import { makeTempDir } from '../helpers/sandbox.mjs';
 
 describe('config validation stamp', () => {
-  const dirs: string[] = [];
+  const cleanups: (() => void)[] = [];
   afterEach(() => {
-    for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+    for (const cleanup of cleanups.splice(0)) cleanup();
   });
   const dir = () => {
-    const d = mkdtempSync(join(tmpdir(), 'sc-config-'));
-    dirs.push(d);
+    const { dir: d, cleanup } = makeTempDir('sc-config-');
+    cleanups.push(cleanup);
     return d;
   };
 

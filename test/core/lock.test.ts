@@ -4,8 +4,8 @@
  * robbed (not even a suspended one), release-lock rules.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
-import { hostname, tmpdir } from 'node:os';
+import { mkdirSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { acquireLock, inspectLock, readOwner, releaseLockFor } from '../../src/core/lock.js';
@@ -15,14 +15,16 @@ import { bootId, processStartTime } from '../../src/shared/process-identity.js';
 import { silentLogger } from '../../src/shared/log.js';
 import { exited, waitFor } from '../helpers/cli.js';
 import { PROJECT_ROOT } from '../helpers/git-fixture.js';
+import { makeTempDir } from '../helpers/sandbox.mjs';
 
 const HOLDER = join(PROJECT_ROOT, 'test', 'fixtures', 'lock-holder.mjs');
 let dir: string;
+let cleanup: () => void;
 let paths: StatePaths;
 const children: ChildProcess[] = [];
 
 beforeEach(() => {
-  dir = mkdtempSync(join(tmpdir(), 'sc-lock-'));
+  ({ dir, cleanup } = makeTempDir('sc-lock-'));
   paths = statePaths(dir);
   mkdirSync(paths.dir, { recursive: true });
 });
@@ -32,7 +34,7 @@ afterEach(async () => {
     c.kill('SIGKILL');
     await exited(c);
   }
-  rmSync(dir, { recursive: true, force: true });
+  cleanup();
 });
 
 function holder(caller: string, holdMs: number, timeoutMs = 10_000, log?: string) {

@@ -1,5 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
@@ -13,15 +12,16 @@ import {
 } from '../../src/core/pause.js';
 import { openStateStore } from '../../src/shared/state.js';
 import { silentLogger } from '../../src/shared/log.js';
+import { makeTempDir } from '../helpers/sandbox.mjs';
 
 const t0 = Date.parse('2026-12-06T10:00:00Z');
-const dirs: string[] = [];
+const cleanups: (() => void)[] = [];
 afterEach(() => {
-  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+  for (const cleanup of cleanups.splice(0)) cleanup();
 });
 async function store() {
-  const d = mkdtempSync(join(tmpdir(), 'sc-pause-'));
-  dirs.push(d);
+  const { dir: d, cleanup } = makeTempDir('sc-pause-');
+  cleanups.push(cleanup);
   const file = join(d, 'coordinator-state.json');
   return { store: await openStateStore(file, silentLogger), paused: () => JSON.parse(readFileSync(file, 'utf8')).paused };
 }

@@ -2,15 +2,16 @@
  * Result files expire after an hour. Pruning runs before every sync, so it judges by
  * the creation time in the request id and stats only files that may be old.
  */
-import { existsSync, mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { pruneResults } from '../../src/core/results.js';
+import { makeTempDir } from '../helpers/sandbox.mjs';
 
 const HOUR = 3_600_000;
 let dir: string;
-afterEach(() => rmSync(dir, { recursive: true, force: true }));
+let cleanup: () => void;
+afterEach(() => cleanup());
 
 function result(createdMs: number, mtimeMs: number): string {
   const name = `${String(createdMs).padStart(13, '0')}-42-abcdef01.json`;
@@ -22,7 +23,7 @@ function result(createdMs: number, mtimeMs: number): string {
 
 describe('pruneResults', () => {
   it('removes results older than the limit and keeps young ones, including a late result of an old request', async () => {
-    dir = mkdtempSync(join(tmpdir(), 'sc-results-'));
+    ({ dir, cleanup } = makeTempDir('sc-results-'));
     const now = Date.now();
     const expired = result(now - 3 * HOUR, now - 2 * HOUR);
     const young = result(now - 60_000, now - 30_000);
@@ -39,7 +40,7 @@ describe('pruneResults', () => {
   });
 
   it('does nothing when the directory is missing', async () => {
-    dir = join(tmpdir(), 'sc-results-missing-does-not-exist');
-    await expect(pruneResults(dir, HOUR)).resolves.toBeUndefined();
+    ({ dir, cleanup } = makeTempDir('sc-results-'));
+    await expect(pruneResults(join(dir, 'missing'), HOUR)).resolves.toBeUndefined();
   });
 });

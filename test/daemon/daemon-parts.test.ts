@@ -5,8 +5,7 @@
  * fake clock, and reconcile against a real work tree.
  */
 import { spawnSync } from 'node:child_process';
-import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { waitFor } from '../helpers/cli.js';
@@ -27,17 +26,18 @@ import { followLogs, lastLines, tailLogs, type LogLine, type LogSource } from '.
 import { rotateBySize, rotatedFiles } from '../../src/shared/log-rotate.js';
 import { claimPidFile, pidFileOwnership, readDaemonInfo, releasePidFile } from '../../src/core/pidfile.js';
 import { planService, systemdUnit } from '../../src/daemon/service.js';
+import { makeTempDir } from '../helpers/sandbox.mjs';
 
-const dirs: string[] = [];
+const cleanups: (() => void)[] = [];
 let sb: Sandbox | null = null;
 afterEach(() => {
-  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+  for (const cleanup of cleanups.splice(0)) cleanup();
   sb?.cleanup();
   sb = null;
 });
 function tmp(): string {
-  const d = mkdtempSync(join(tmpdir(), 'sc-daemon-parts-'));
-  dirs.push(d);
+  const { dir: d, cleanup } = makeTempDir('sc-daemon-parts-');
+  cleanups.push(cleanup);
   return d;
 }
 

@@ -3,8 +3,7 @@
  * parts, and the real timing parts (remote probe, watchdog, config reload) on the same
  * clock. Every assertion is an exact list of the fake times at which something ran.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { waitFor } from '../helpers/cli.js';
@@ -19,14 +18,15 @@ import type { ProbeReport } from '../../src/daemon/daemon-types.js';
 import { createActivity, createRemoteProbe } from '../../src/daemon/remote-probe.js';
 import { createScheduler, MAX_SLEEP_MS, type CycleParts, type SchedulerIntervals } from '../../src/daemon/scheduler.js';
 import { runWithWatchdog, UNWIND_GRACE_MS } from '../../src/daemon/watchdog.js';
+import { makeTempDir } from '../helpers/sandbox.mjs';
 
 const S = 1000;
 const MIN = 60 * S;
-const dirs: string[] = [];
+const cleanups: (() => void)[] = [];
 const stops: Array<() => Promise<void>> = [];
 afterEach(async () => {
   for (const stop of stops.splice(0)) await stop();
-  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+  for (const cleanup of cleanups.splice(0)) cleanup();
 });
 
 type Part = 'config' | 'health' | 'housekeeping' | 'pull' | 'reconcile' | 'probe' | 'process' | 'endCycle';
@@ -387,8 +387,8 @@ describe('watchdog', () => {
 
 describe('config reload on the scheduler', () => {
   it('an invalid config.json is shown and the loop goes on; a valid change ends it with the new config, before processing', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'sc-sched-'));
-    dirs.push(dir);
+    const { dir, cleanup } = makeTempDir('sc-sched-');
+    cleanups.push(cleanup);
     const file = join(dir, 'config.json');
     writeFileSync(file, JSON.stringify({ process_interval_s: 30 }));
     const running = await loadConfig(file);

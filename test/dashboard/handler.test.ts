@@ -3,12 +3,12 @@
  * are served (no traversal, however encoded), with their content types, the CSP and
  * nosniff headers and ETag revalidation; a missing build is a clear 503.
  */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { createServer, request, type Server } from 'node:http';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDashboardHandler, DASHBOARD_PATHS } from '../../src/api/dashboard.js';
+import { makeTempDir } from '../helpers/sandbox.mjs';
 
 interface Answer {
   status: number;
@@ -17,6 +17,7 @@ interface Answer {
 }
 
 let dir: string;
+let cleanup: () => void;
 let server: Server;
 let port: number;
 
@@ -35,7 +36,7 @@ function get(path: string, o: { method?: string; headers?: Record<string, string
 }
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'sc-dash-'));
+  ({ dir, cleanup } = makeTempDir('sc-dash-'));
   const assets = join(dir, 'assets');
   mkdirSync(assets);
   for (const [name, text] of [
@@ -60,7 +61,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await new Promise<void>((r) => server.close(() => r()));
-  rmSync(dir, { recursive: true, force: true });
+  cleanup();
 });
 
 describe('dashboard static handler', () => {

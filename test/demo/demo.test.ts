@@ -4,26 +4,28 @@
  * nothing behind (no sandbox dir, no daemon), also when interrupted with Ctrl-C.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { waitFor } from '../helpers/cli.js';
 import { PROJECT_ROOT } from '../helpers/git-fixture.js';
+import { makeTempDir } from '../helpers/sandbox.mjs';
 
 const DEMO = join(PROJECT_ROOT, 'scripts', 'demo.mjs');
 let base: string;
+let cleanup: () => void;
 let tmp: string;
 let home: string;
 
 beforeEach(() => {
-  base = realpathSync(mkdtempSync(join(tmpdir(), 'sc-demo-test-')));
+  // A bare temp dir, not makeSandboxDir: that one writes a ~/.gitconfig, and this HOME must have none.
+  ({ dir: base, cleanup } = makeTempDir('sc-demo-test-'));
   tmp = join(base, 'tmp');
   home = join(base, 'home'); // no .gitconfig at all: the demo must not need the user's identity
   mkdirSync(tmp);
   mkdirSync(home);
 });
-afterEach(() => rmSync(base, { recursive: true, force: true }));
+afterEach(() => cleanup());
 
 function startDemo() {
   const child = spawn(process.execPath, [DEMO], {

@@ -38,10 +38,25 @@ export function cloneConfig(name) {
   ];
 }
 
+/** Removes a temp directory unless SC_KEEP_SANDBOX asks to keep it for a look afterwards. */
+function removeUnlessKept(dir) {
+  if (process.env.SC_KEEP_SANDBOX) return;
+  rmSync(dir, { recursive: true, force: true });
+}
+
+/**
+ * A bare temp directory (real path, outside the project) for tests that need files but
+ * no HOME and no git; `cleanup()` removes it.
+ */
+export function makeTempDir(prefix = 'sc-test-') {
+  const dir = realpathSync(mkdtempSync(join(tmpdir(), prefix)));
+  if (dir.startsWith(PROJECT_ROOT)) throw new Error('refusing to create a temp directory inside the project');
+  return { dir, cleanup: () => removeUnlessKept(dir) };
+}
+
 /** The temp directory, its HOME and env; git runs only inside it. */
 export function makeSandboxDir(prefix = 'sc-test-') {
-  const dir = realpathSync(mkdtempSync(join(tmpdir(), prefix)));
-  if (dir.startsWith(PROJECT_ROOT)) throw new Error('refusing to create a sandbox inside the project');
+  const { dir, cleanup } = makeTempDir(prefix);
   const home = join(dir, 'home');
   mkdirSync(home);
   // Empty global config so the developer's ~/.gitconfig is never read or written.
@@ -50,10 +65,6 @@ export function makeSandboxDir(prefix = 'sc-test-') {
   const git = (cwd, ...args) => {
     if (resolve(cwd).startsWith(PROJECT_ROOT)) throw new Error(`refusing to run git in the project: ${cwd}`);
     return execFileSync('git', args, { cwd, env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-  };
-  const cleanup = () => {
-    if (process.env.SC_KEEP_SANDBOX) return; // debugging: keep the repos to look at
-    rmSync(dir, { recursive: true, force: true });
   };
   return { dir, home, env, git, cleanup };
 }
