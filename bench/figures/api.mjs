@@ -8,6 +8,7 @@ import { Agent, request } from 'node:http';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { BIN, check, makeSandbox, round, stopUserDaemon, timed } from '../lib.mjs';
+import { waitFor } from '../../test/helpers/sandbox.mjs';
 
 export const name = 'api';
 
@@ -115,17 +116,15 @@ export async function run() {
     daemons.push(on);
     const off = await daemon(sb, 'off', { enabled: false });
     daemons.push(off);
-    let token = '';
-    for (const deadline = Date.now() + 30_000; ; await sleep(100)) {
-      try {
-        token = on.token();
-        const r = await get(port, token, '/api/v1/workspaces', false);
-        if (r.status === 200 && JSON.parse(r.body).workspaces[0]?.status === 'running') break;
-      } catch {
-        /* not up yet */
-      }
-      check(Date.now() < deadline, 'the API never came up');
-    }
+    // Throws (token file or socket missing) until the daemon is up: waitFor retries those.
+    const token = await waitFor(
+      async () => {
+        const t = on.token();
+        const r = await get(port, t, '/api/v1/workspaces', false);
+        return r.status === 200 && JSON.parse(r.body).workspaces[0]?.status === 'running' && t;
+      },
+      { timeoutMs: 30_000, intervalMs: 100, what: 'the API to come up' },
+    );
     const id = JSON.parse((await get(port, token, '/api/v1/workspaces', false)).body).workspaces[0].id;
 
     // Fan-out: 20 streams open while SYNCS syncs run.

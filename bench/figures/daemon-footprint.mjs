@@ -5,6 +5,7 @@ import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BIN, makeSandbox, round, timed } from '../lib.mjs';
+import { waitFor } from '../../test/helpers/sandbox.mjs';
 
 export const name = 'daemon-footprint';
 
@@ -32,12 +33,11 @@ export async function run({ files = 10_000, idleMs = 10_000 } = {}) {
     const status = JSON.parse((await timed(process.execPath, [BIN, 'daemon', 'status', '--json'], { cwd: clone, env: sb.env })).stdout);
     const pid = status.pid;
     // Wait for the watcher's initial scan to finish (daemon-state says watching).
-    for (const deadline = Date.now() + 60_000; ; ) {
-      const s = JSON.parse((await timed(process.execPath, [BIN, 'status', '--json'], { cwd: clone, env: sb.env })).stdout);
-      if (s.watcher?.watching) break;
-      if (Date.now() > deadline) throw new Error('watcher never reported watching');
-      await new Promise((r) => setTimeout(r, 200));
-    }
+    await waitFor(async () => JSON.parse((await timed(process.execPath, [BIN, 'status', '--json'], { cwd: clone, env: sb.env })).stdout).watcher?.watching, {
+      timeoutMs: 60_000,
+      intervalMs: 200,
+      what: 'the watcher to report watching',
+    });
     // Idle means idle: let the start-up work (initial scan, first reconcile) finish.
     await new Promise((r) => setTimeout(r, 15_000));
     baseline = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore' });

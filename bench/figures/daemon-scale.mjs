@@ -4,6 +4,7 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BIN, stopUserDaemon, makeSandbox, round, timed } from '../lib.mjs';
+import { waitFor } from '../../test/helpers/sandbox.mjs';
 
 export const name = 'daemon-scale';
 const TICKS = 100; // USER_HZ on Linux
@@ -36,12 +37,13 @@ async function measure(n, files, idleMs) {
     if (start.code !== 0) throw new Error(`daemon start failed: ${start.stderr}`);
     const pid = Number(/pid (\d+)/.exec(start.stdout)[1]);
     for (const repo of repos) {
-      for (const deadline = Date.now() + 120_000; ; ) {
-        const s = JSON.parse((await timed(process.execPath, [BIN, 'status', '--json'], { cwd: repo, env })).stdout);
-        if (s.watcher?.watching && s.daemon.pid === pid) break;
-        if (Date.now() > deadline) throw new Error(`${repo}: watcher never reported watching`);
-        await new Promise((r) => setTimeout(r, 200));
-      }
+      await waitFor(
+        async () => {
+          const s = JSON.parse((await timed(process.execPath, [BIN, 'status', '--json'], { cwd: repo, env })).stdout);
+          return s.watcher?.watching && s.daemon.pid === pid;
+        },
+        { timeoutMs: 120_000, intervalMs: 200, what: `${repo}: the watcher to report watching` },
+      );
     }
     await new Promise((r) => setTimeout(r, 15_000)); // start-up work (scans, first pull) settles
     const a = sample(pid);

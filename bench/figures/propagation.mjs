@@ -5,6 +5,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BIN, stopUserDaemon, makeSandbox, round, timed } from '../lib.mjs';
+import { waitFor } from '../../test/helpers/sandbox.mjs';
 
 export const name = 'propagation';
 const DEBOUNCE_MS = 2000;
@@ -47,11 +48,11 @@ export async function run({ saves = 20 } = {}) {
       const text = `save ${i} ${Date.now()}\n`;
       const t0 = performance.now();
       writeFileSync(join(a, 'note.md'), text);
-      for (const deadline = Date.now() + 120_000; ; ) {
-        if (existsSync(join(b, 'note.md')) && readFileSync(join(b, 'note.md'), 'utf8') === text) break;
-        if (Date.now() > deadline) throw new Error(`save ${i} never reached B`);
-        await new Promise((r) => setTimeout(r, 50));
-      }
+      await waitFor(() => existsSync(join(b, 'note.md')) && readFileSync(join(b, 'note.md'), 'utf8') === text, {
+        timeoutMs: 120_000,
+        intervalMs: 50,
+        what: `save ${i} to reach B`,
+      });
       lags.push(performance.now() - t0 - DEBOUNCE_MS);
     }
     await timed(process.execPath, [BIN, 'daemon', 'stop'], { cwd: a, env: envA });

@@ -48,10 +48,7 @@ export async function run({ saves = 8 } = {}) {
     watcher = spawn(process.execPath, [BIN, 'watch'], { cwd: clone, env: sb.env, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     watcher.stdout.on('data', (d) => (out += d));
-    for (const deadline = Date.now() + 15_000; !out.includes('watching'); ) {
-      if (Date.now() > deadline) throw new Error('watcher did not start');
-      await new Promise((r) => setTimeout(r, 20));
-    }
+    await waitFor(() => out.includes('watching'), { timeoutMs: 15_000, intervalMs: 20, what: 'the watcher to start' });
     await new Promise((r) => setTimeout(r, 500)); // chokidar's initial scan
 
     const latencies = [];

@@ -9,7 +9,7 @@ import { mkdirSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { exited, runCli } from '../helpers/cli.js';
+import { exited, runCli, waitFor } from '../helpers/cli.js';
 import { snapshot } from '../helpers/snapshot.js';
 import { makeSandbox, type Sandbox } from '../helpers/git-fixture.js';
 import { bootId, processStartTime } from '../../src/shared/process-identity.js';
@@ -43,15 +43,15 @@ const byName = (checks: Check[], name: string): Check => {
   return c;
 };
 
-/** doctor --json until `until` holds for its checks (the daemon writes its state shortly after start). */
-async function waitForDoctor(until: (checks: Check[]) => boolean) {
-  let last = await doctorJson();
-  const deadline = Date.now() + 15_000;
-  while (!until(last.checks) && Date.now() < deadline) {
-    await new Promise((r) => setTimeout(r, 200));
-    last = await doctorJson();
-  }
-  return last;
+/** doctor --json once `until` holds for its checks (the daemon writes its state shortly after start). */
+function waitForDoctor(until: (checks: Check[]) => boolean) {
+  return waitFor(
+    async () => {
+      const r = await doctorJson();
+      return until(r.checks) ? r : null;
+    },
+    { timeoutMs: 15_000, intervalMs: 200, what: 'doctor --json checks to match' },
+  );
 }
 
 /** A pid that certainly belonged to a process that is gone now. */
