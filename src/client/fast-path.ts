@@ -11,11 +11,11 @@
  * path: once the socket answered 2xx, its answer is the outcome.
  */
 import { existsSync, realpathSync } from 'node:fs';
-import { request, type IncomingMessage } from 'node:http';
 import { dirname, join, resolve } from 'node:path';
 import { printableLine, safeValue } from '../shared/sanitize.js';
 import { createProgress } from './progress.js';
 import { printRequest } from './request-print.js';
+import { socketCall } from './socket-http.js';
 import { verifySocket } from '../shared/socket-check.js';
 import { userPaths, workspaceId } from '../shared/user-paths.js';
 
@@ -185,37 +185,27 @@ function findRoot(start: string): string | null {
   }
 }
 
-function call(socketPath: string, method: string, path: string, body?: unknown): Promise<{ status: number; res: IncomingMessage } | null> {
-  return new Promise((resolveCall) => {
-    const data = body === undefined ? undefined : JSON.stringify(body);
-    // No keep-alive: a one-shot client must exit as soon as its answer is in, not when
-    // the server times the idle connection out (measured: +1 s on a fallback).
-    const headers: Record<string, string | number> = {
-      connection: 'close',
-      ...(data ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(data) } : {}),
-    };
-    const req = request({ socketPath, method, path, headers, agent: false }, (res) => {
-      const status = res.statusCode ?? 0;
-      // Not ours to answer (404/503): drop the connection now, the CLI takes over.
-      if (status === 404 || status === 503) res.destroy();
-      resolveCall({ status, res });
-    });
-    // Refused or absent (a killed daemon's socket): not handled here, the CLI runs.
-    req.on('error', () => resolveCall(null));
-    req.end(data);
-  });
+async function call(socketPath: string, method: string, path: string, body?: unknown): Promise<{ status: number; res: AsyncIterable<Buffer> } | null> {
+  const answer = await socketCall(socketPath, method, path, body);
+  if (!answer) return null;
+  // Not ours to answer (404/503): drop the connection now, the CLI takes over.
+  if (answer.status === 404 || answer.status === 503) answer.close();
+  return { status: answer.status, res: answer.body };
 }
 
-async function text(res: IncomingMessage): Promise<string> {
+async function text(res: AsyncIterable<Buffer>): Promise<string> {
+  // One decoder for the whole body: a character split across two chunks stays whole.
+  const utf8 = new TextDecoder();
   let s = '';
-  for await (const c of res as AsyncIterable<Buffer>) s += c.toString('utf8');
-  return s;
+  for await (const c of res) s += utf8.decode(c, { stream: true });
+  return s + utf8.decode();
 }
 
-async function lines(res: IncomingMessage, on: (ev: Record<string, unknown>) => void): Promise<void> {
+async function lines(res: AsyncIterable<Buffer>, on: (ev: Record<string, unknown>) => void): Promise<void> {
+  const utf8 = new TextDecoder();
   let buf = '';
-  for await (const c of res as AsyncIterable<Buffer>) {
-    buf += c.toString('utf8');
+  for await (const c of res) {
+    buf += utf8.decode(c, { stream: true });
     for (let nl = buf.indexOf('\n'); nl >= 0; nl = buf.indexOf('\n')) {
       const line = buf.slice(0, nl);
       buf = buf.slice(nl + 1);
