@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { createDebouncer, type Burst, type Clock } from './debounce.js';
+import type { Clock } from '../src/shared/clock.js';
+import { createDebouncer, type Burst } from './debounce.js';
 
 function deferred() {
   let resolve!: () => void;

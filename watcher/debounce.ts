@@ -8,20 +8,7 @@
  * running one has finished, so a change made during a sync is never lost.
  */
 
-export type TimerHandle = unknown;
-
-export interface Clock {
-  now(): number;
-  setTimeout(fn: () => void, ms: number): TimerHandle;
-  clearTimeout(handle: TimerHandle): void;
-}
-
-/** Looks the globals up at call time, so vitest's fake timers apply to it too. */
-export const systemClock: Clock = {
-  now: () => Date.now(),
-  setTimeout: (fn, ms) => setTimeout(fn, ms),
-  clearTimeout: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
-};
+import { type Clock, systemClock, type TimerHandle } from '../src/shared/clock.js';
 
 export interface Burst {
   /** Every change notified during the burst, repeats included. */

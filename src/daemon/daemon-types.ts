@@ -9,7 +9,7 @@ import type { Workspace } from '../git/workspace.js';
 import type { RequestOutcome } from '../core/results.js';
 import type { StepName } from '../git/pipeline.js';
 import type { Logger } from '../shared/log.js';
-import type { Clock } from './clock.js';
+import type { Clock } from '../shared/clock.js';
 import type { WatcherModule } from './daemon-watcher.js';
 import type { HealthDeps } from './health.js';
 

@@ -24,7 +24,7 @@
  */
 import { admission } from '../core/admission.js';
 import { type QueueEntry, readQueue } from '../core/queue.js';
-import { systemClock } from './clock.js';
+import { systemClock } from '../shared/clock.js';
 import { createConfigReload } from './config-reload.js';
 import { createDaemonHealth } from './daemon-health.js';
 import { daemonStatePath, type DaemonState, writeDaemonState } from '../core/daemon-state.js';

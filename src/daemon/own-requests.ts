@@ -8,7 +8,7 @@ import { enqueue, newRequestId } from '../core/queue.js';
 import type { SyncRequest } from '../core/request.js';
 import { stripControl } from '../shared/sanitize.js';
 import type { Logger } from '../shared/log.js';
-import type { Clock } from './clock.js';
+import type { Clock } from '../shared/clock.js';
 
 export type EnqueueOwn = (type: SyncType, caller: string, priority: Priority, reason: string) => Promise<void>;
 

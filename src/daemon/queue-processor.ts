@@ -17,7 +17,7 @@ import { type QueueEntry, readQueue } from '../core/queue.js';
 import { readState } from '../shared/state.js';
 import type { Workspace } from '../git/workspace.js';
 import type { Logger } from '../shared/log.js';
-import type { Clock } from './clock.js';
+import type { Clock } from '../shared/clock.js';
 import type { DaemonState } from '../core/daemon-state.js';
 import type { DaemonOptions, DaemonResult } from './daemon-types.js';
 import { errText } from './err-text.js';

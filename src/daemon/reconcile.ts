@@ -12,7 +12,7 @@ import { readState } from '../shared/state.js';
 import type { Workspace } from '../git/workspace.js';
 import { parseStatusZ } from '../git/status.js';
 import type { Logger } from '../shared/log.js';
-import type { Clock } from './clock.js';
+import type { Clock } from '../shared/clock.js';
 import type { DaemonState } from '../core/daemon-state.js';
 import type { WatcherStateView } from './daemon-watcher.js';
 

@@ -13,7 +13,7 @@ import type { Config } from '../shared/config.js';
 import type { QueueEntry } from '../core/queue.js';
 import type { Workspace } from '../git/workspace.js';
 import type { Logger } from '../shared/log.js';
-import type { Clock } from './clock.js';
+import type { Clock } from '../shared/clock.js';
 import type { DaemonState } from '../core/daemon-state.js';
 import type { ProbeReport, ProbeResult } from './daemon-types.js';
 import { errText } from './err-text.js';

@@ -11,7 +11,7 @@
  * earliest deadline or the next poke.
  */
 import type { QueueEntry } from '../core/queue.js';
-import type { Clock } from './clock.js';
+import type { Clock } from '../shared/clock.js';
 import { createWake, type Wake } from './wake.js';
 
 /** Longest sleep between cycles, whatever the deadlines say (a clock jump is noticed within it). */

@@ -11,7 +11,7 @@
 import { watch as fsWatch, existsSync, promises as fs, type FSWatcher } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import type { Logger } from '../shared/log.js';
-import type { Clock, TimerHandle } from './clock.js';
+import type { Clock, TimerHandle } from '../shared/clock.js';
 import { errText } from './err-text.js';
 
 export const QUEUE_DEBOUNCE_MS = 15;

@@ -3,7 +3,7 @@
  * busy is not lost (the next wait returns at once). Waits end on a poke, on the
  * timeout, or when the signal aborts.
  */
-import type { Clock } from './clock.js';
+import type { Clock } from '../shared/clock.js';
 
 export interface Wake {
   poke(): void;

@@ -9,7 +9,7 @@
  * Only the daemon's own operation can be aborted: it is the only one it can signal.
  */
 import type { ActiveOp } from '../shared/state.js';
-import type { Clock, TimerHandle } from './clock.js';
+import type { Clock, TimerHandle } from '../shared/clock.js';
 
 /** After an abort (shutdown or stuck op), how long the operation may take to unwind. */
 export const UNWIND_GRACE_MS = 30_000;

@@ -19,6 +19,7 @@ import type { Git } from './git.js';
 import { readBlobs, writeBlob } from './blobs.js';
 import { privateDir, removeQuiet } from './index-file.js';
 import { looksBinary } from '../merge/content-kind.js';
+import type { MergeInput } from '../merge/types.js';
 import { markerLines } from './markers.js';
 import { existsNoFollow } from '../shared/exists-no-follow.js';
 
@@ -58,14 +59,9 @@ export function systemMatcher(globs: string[]): (path: string) => boolean {
 }
 
 /** What a text merge beyond git's line merge may do (the resolver of section 13). */
-export type ContentMerge = (input: {
-  path: string;
-  base: Buffer | null;
-  local: Buffer;
-  remote: Buffer;
-  localTime: number;
-  remoteTime: number;
-}) => Promise<{ merged: Buffer | null; partial: Buffer | null; strategy: string; hunks: number; notes?: string[]; skipped?: string }>;
+export type ContentMerge = (
+  input: Omit<MergeInput, 'strategy'>,
+) => Promise<{ merged: Buffer | null; partial: Buffer | null; strategy: string; hunks: number; notes?: string[]; skipped?: string }>;
 
 export interface TreeMergeOptions {
   git: Git;

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { EVENT_TYPES } from './events.js';
 
 const int = (min: number, max = Number.MAX_SAFE_INTEGER) => z.number().int().min(min).max(max);
 /** Device names end up in file names (conflict copies) and commit messages. */
@@ -11,22 +12,8 @@ const refName = z
   .regex(/^[A-Za-z0-9_][A-Za-z0-9._/-]*$/, 'a plain name that does not start with "-"')
   .refine((s) => !s.includes('..') && !s.endsWith('.lock') && !s.endsWith('/'), 'a valid git ref name');
 
-/**
- * The event types a webhook can ask for: the bus's EVENT_TYPES (src/shared/events.ts),
- * listed again here because config is a primitive that imports no service module; a test
- * keeps the two lists equal.
- */
-export const WEBHOOK_EVENT_TYPES = [
-  'request.queued',
-  'step.started',
-  'sync.finished',
-  'conflict',
-  'breaker.changed',
-  'ratelimit.hit',
-  'remote.rewritten',
-  'workspace.changed',
-  'probe',
-] as const;
+/** The event types a webhook can ask for: exactly the bus's. */
+export const WEBHOOK_EVENT_TYPES = EVENT_TYPES;
 
 /** Webhook targets: plain http(s) only, so no file:, data: or other scheme reaches a request. */
 const webhookUrl = z

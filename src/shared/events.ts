@@ -9,7 +9,7 @@
  * must reload its state.
  */
 
-/** Webhooks can name each type: a new one goes in WEBHOOK_EVENT_TYPES (src/shared/config-schema.ts) too; a test compares them. */
+/** Webhooks can name each type (config-schema.ts takes this list). */
 export const EVENT_TYPES = [
   /** A request was written to a workspace's queue. data: {request_id, type, priority, caller, reason} */
   'request.queued',

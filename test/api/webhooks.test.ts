@@ -297,6 +297,7 @@ describe('webhooks', () => {
 describe('webhooks config', () => {
   it('accepts exactly the event types of the bus', () => {
     expect([...WEBHOOK_EVENT_TYPES]).toEqual([...EVENT_TYPES]);
+    expect(EVENT_TYPES).toContain('probe');
   });
 
   it('refuses a bad hook with exit 2 naming the field, and never prints the secret', async () => {

@@ -4,7 +4,7 @@
  * and lets promise chains settle after each, so a test can assert exact call counts at
  * exact times without sleeping.
  */
-import type { Clock, TimerHandle } from '../../src/daemon/clock.js';
+import type { Clock, TimerHandle } from '../../src/shared/clock.js';
 
 export class FakeClock implements Clock {
   private t: number;
