@@ -131,7 +131,9 @@ export async function moveToTarget(m: MoveInput): Promise<void> {
       if (res.code !== 0) throw new WorktreeChangedError(refusedPaths(res.stderr), new GitError(args, res.code, res.stdout, res.stderr, 'exit'));
     }
     const cas = await m.git.run(['update-ref', '-m', `sync-coordinator: ${m.reason}`, `refs/heads/${m.branch}`, m.to, m.from ?? ZERO], { okCodes: [128] });
-    if (cas.code !== 0) {
+    // A git killed right after it moved the ref (an earlier attempt of this move) left the
+    // branch at our own commit, which nobody else knows: the move only has the index left.
+    if (cas.code !== 0 && !(m.retry && (await branchTip(m.git, m.branch)) === m.to)) {
       if (filesMove && m.worktree) await m.git.run(['read-tree', '-m', '-u', m.to, m.worktree], { env, okCodes: [128] }).catch(() => {});
       throw new RepoBusyError(
         `branch "${m.branch}" moved during the sync (a commit of yours or another tool); nothing of yours was changed; the next sync integrates it`,
@@ -143,6 +145,11 @@ export async function moveToTarget(m: MoveInput): Promise<void> {
     await lock.release();
     await removeQuiet(newIndex, `${newIndex}.lock`);
   }
+}
+
+async function branchTip(git: Git, branch: string): Promise<string | null> {
+  const r = await git.run(['rev-parse', '-q', '--verify', `refs/heads/${branch}^{commit}`], { readOnly: true, okCodes: [1, 128] });
+  return r.code === 0 ? r.stdout.trim() : null;
 }
 
 async function lockWithPatience(gitDir: string): Promise<UserIndexLock> {

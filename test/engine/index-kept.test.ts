@@ -85,6 +85,36 @@ describe('a failed sync keeps the user index', () => {
     });
   }
 
+  it('a git killed just after it moved the branch: the retried move sees its own commit there and finishes (index and status clean)', async () => {
+    // The wrapper lets the first update-ref of the branch do its work, then kills itself:
+    // to the sync, a git killed by a signal while the ref had already moved.
+    const bin = join(sb.dir, 'wrap-kill');
+    mkdirSync(bin);
+    const real = execFileSync('sh', ['-c', 'command -v git'], { encoding: 'utf8' }).trim();
+    writeFileSync(
+      join(bin, 'git'),
+      `#!/bin/sh
+case " $* " in
+  *' update-ref '*' refs/heads/main '*)
+    "${real}" "$@"; rc=$?
+    if [ $rc -eq 0 ] && [ ! -e '${sb.dir}/killed' ]; then : > '${sb.dir}/killed'; kill -9 $$; fi
+    exit $rc ;;
+esac
+exec "${real}" "$@"
+`,
+    );
+    chmodSync(join(bin, 'git'), 0o755);
+    writeFileSync(join(a, 'new.txt'), 'new\n');
+    writeFileSync(join(a, 'B.txt'), 'b changed\n');
+    const r = await cli(sb, a, ['sync-now'], { ...sb.env, PATH: `${bin}:${sb.env.PATH}` });
+    expect(existsSync(join(sb.dir, 'killed'))).toBe(true);
+    expect(r.code, r.stderr).toBe(0);
+    // Nothing staged against the new HEAD, nothing left untracked: the index moved with the branch.
+    expect(sb.git(a, 'status', '--porcelain', '--untracked-files=all')).toBe('');
+    expect(sb.git(sb.remote, 'rev-parse', 'main').trim()).toBe(sb.git(a, 'rev-parse', 'HEAD').trim());
+    expect(sb.git(a, 'show', 'HEAD:new.txt')).toBe('new\n');
+  });
+
   it('a conflict that appears between preflight and staging (a conflicted stash pop) stops the sync before it stages anything', async () => {
     // A wrapper git makes the conflict in the window: right after preflight's status.
     const bin = join(sb.dir, 'wrap');
