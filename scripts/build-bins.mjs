@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // Bundles the bins into dist/bin/ (part of `npm run build`, after tsc has type-checked),
 // and the in-process modules of the bench and the lock tests into dist/internal/
-// (scripts/internals.ts). Nothing else is emitted: the package ships dist/bin only.
+// (scripts/internals.ts). Nothing else is emitted: the package ships dist/bin (and the
+// dashboard's static files, dist/dashboard, from scripts/build-dashboard.mjs).
 //
 // Why bundle: a hook or script starts a fresh node for every request, and resolving and
 // compiling ~60 separate ES modules (plus commander's and proper-lockfile's CommonJS
