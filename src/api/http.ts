@@ -26,6 +26,14 @@ export function badField(field: string, e: unknown): HttpError {
   return new HttpError(400, e instanceof Error ? e.message : String(e), ExitCode.usage, field);
 }
 
+/** A whole-number query parameter from 1 to `max` (`fallback` when absent); 400 naming it otherwise. */
+export function wholeQuery(url: URL, name: string, fallback: number, max: number): number {
+  const raw = url.searchParams.get(name);
+  const n = raw === null ? fallback : Number(raw);
+  if (!Number.isInteger(n) || n < 1 || n > max) throw badField(name, new Error(`${name} must be a whole number from 1 to ${max}, got ${JSON.stringify(raw)}`));
+  return n;
+}
+
 export function send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
   sendJsonText(res, status, JSON.stringify(body), headers);
 }

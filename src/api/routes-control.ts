@@ -14,7 +14,7 @@ import { enqueue, newRequestId } from '../core/queue.js';
 import { setUserPause } from '../core/user-pause.js';
 import { appendLogLine } from '../shared/log.js';
 import { withFilesChanged } from './history-view.js';
-import { badField, HttpError, readJson, send } from './http.js';
+import { badField, HttpError, readJson, send, wholeQuery } from './http.js';
 import type { Route, RouteContext } from './router.js';
 import { liveOf, servedOf } from './routes-workspaces.js';
 
@@ -25,10 +25,7 @@ export const controlRoutes: Route[] = [
 ];
 
 async function history(c: RouteContext): Promise<void> {
-  const raw = c.url.searchParams.get('limit');
-  const limit = raw === null ? 50 : Number(raw);
-  if (!Number.isInteger(limit) || limit < 1 || limit > HISTORY_KEEP)
-    throw badField('limit', new Error(`limit must be a whole number from 1 to ${HISTORY_KEEP}, got ${JSON.stringify(raw)}`));
+  const limit = wholeQuery(c.url, 'limit', 50, HISTORY_KEEP);
   const { ws } = await liveOf(c);
   send(c.res, 200, { history: await withFilesChanged(ws, await readHistory(historyPath(ws), limit)) });
 }

@@ -15,7 +15,7 @@ import { UsageError } from '../shared/errors.js';
 import { checkConflictPath } from '../core/conflict-resolve.js';
 import type { Workspace } from '../git/workspace.js';
 import { readConflictsView } from '../git/tree-conflicts.js';
-import { badField, send } from './http.js';
+import { badField, send, wholeQuery } from './http.js';
 import type { Route, RouteContext } from './router.js';
 import { liveOf } from './routes-workspaces.js';
 
@@ -55,10 +55,7 @@ async function showJson(ws: Workspace, path: string): Promise<unknown> {
 }
 
 async function logTail(c: RouteContext): Promise<void> {
-  const raw = c.url.searchParams.get('lines');
-  const n = raw === null ? 50 : Number(raw);
-  if (!Number.isInteger(n) || n < 1 || n > MAX_LOG_LINES)
-    throw badField('lines', new Error(`lines must be a whole number from 1 to ${MAX_LOG_LINES}, got ${JSON.stringify(raw)}`));
+  const n = wholeQuery(c.url, 'lines', 50, MAX_LOG_LINES);
   const { ws } = await liveOf(c);
   const { logSources, tailLogs } = await import('../core/log-view.js');
   const { lines } = await tailLogs(logSources(ws.paths), n);
